@@ -1,0 +1,77 @@
+# ganc: build, test and demo. `make` builds build/ganc; `make test` runs the suite; `make demo`
+# runs an experiment end to end. Both install missing Debian packages first (`make deps`).
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -Wall -Wextra -D_GNU_SOURCE -Ibuild -Icompiler -Iruntime
+LDLIBS  += -lm
+
+B := build
+DEB_PACKAGES := llvm-19-dev flex bison libopenblas-dev zlib1g-dev libpng-dev pkg-config valgrind
+
+COMPILER_C := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
+SHARED_RT_C := runtime/rng.c runtime/samplers.c runtime/safetensors.c
+GEN_C := $(B)/parser.c $(B)/lexer.c $(B)/stdlib_embed.c
+LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(COMPILER_C) $(SHARED_RT_C)) \
+           $(B)/parser.o $(B)/lexer.o $(B)/stdlib_embed.o
+
+.PHONY: all deps test demo clean
+all: $(B)/ganc
+
+# Install the Debian packages the project needs, only when one is missing.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/parser.c $(B)/parser.h: compiler/parser.y
+	@mkdir -p $(B)
+	bison -Wall --defines=$(B)/parser.h -o $(B)/parser.c $<
+
+$(B)/lexer.c $(B)/lexer.h: compiler/lexer.l
+	@mkdir -p $(B)
+	flex --header-file=$(B)/lexer.h -o $(B)/lexer.c $<
+
+# The stdlib is embedded in the compiler so build/ganc works from any directory.
+$(B)/stdlib_embed.c: $(wildcard stdlib/*.gan) tests/embed.sh
+	@mkdir -p $(B)
+	sh tests/embed.sh stdlib/*.gan > $@
+
+$(B)/parser.o: $(B)/parser.c $(B)/lexer.h
+	$(CC) $(CFLAGS) -Wno-unused-function -c $< -o $@
+$(B)/lexer.o: $(B)/lexer.c $(B)/parser.h
+	$(CC) $(CFLAGS) -Wno-unused-function -Wno-sign-compare -c $< -o $@
+$(B)/stdlib_embed.o: $(B)/stdlib_embed.c
+	$(CC) $(CFLAGS) -c $< -o $@
+$(patsubst %.c,$(B)/%.o,$(COMPILER_C)) $(B)/compiler/main.o: $(B)/parser.h $(B)/lexer.h
+
+$(B)/libganc.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+$(B)/ganc: $(B)/compiler/main.o $(B)/libganc.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/test_ops: tests/test_ops.c $(B)/libganc.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+test: deps
+	$(MAKE) --no-print-directory $(B)/ganc $(B)/test_ops
+	sh tests/run.sh
+
+demo: deps
+	$(MAKE) --no-print-directory $(B)/ganc
+	sh tests/demo.sh
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

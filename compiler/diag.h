@@ -1,0 +1,26 @@
+/* diag.h: source locations and error reports.
+ *
+ * Every error the user can cause is reported as `file:line:col: error: message`, then the source
+ * line and a caret under the column, and the compiler exits with status 1. Source files (the
+ * user's and the embedded stdlib) are registered here so a location can always show its line. */
+#ifndef GANC_DIAG_H
+#define GANC_DIAG_H
+
+typedef struct SourceFile {
+    const char *name;   /* as the user wrote it, or "std.gan" for the embedded stdlib */
+    const char *text;   /* whole file, NUL-terminated */
+} SourceFile;
+
+typedef struct SrcLoc {
+    const SourceFile *file;
+    int line, col;      /* 1-based; line 0 means "no location" */
+} SrcLoc;
+
+/* Print "file:line:col: error: ..." with the source line and caret, then exit(1). */
+void diag_error(SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+/* The same report without exiting (for notes that follow an error). */
+void diag_note(SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An error with no source location: "ganc: error: ...", exit(1). */
+void diag_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

@@ -1,0 +1,176 @@
+/* ir.h: the graph IR, the compiler's central data structure.
+ *
+ * A graph is an array of nodes in topological order: a node's inputs are always earlier nodes,
+ * named by index (QBE style), so a reverse walk over the array is a valid reverse topological
+ * order, which is all autodiff needs. Every node has a static shape: the batch size is known at
+ * compile time. Nodes are built only through the constructors below, which infer shapes, check
+ * them (an assert: sema reports user errors before it builds), fold constants, apply algebraic
+ * identities (x*1, x+0, neg(neg x), ...) and hash-cons identical nodes, so common
+ * subexpressions are shared as they are created. That matters most after autodiff, because
+ * double-backward graphs repeat themselves a lot.
+ *
+ * Leaves: `param` (trained weights, named "D.dense0.w"), `state` (optimizer moments and other
+ * persistent non-trained tensors), `input` (data, noise and every random draw a step makes; each
+ * is named so `ganc eval` can set it), `const` (a tensor filled with one value).
+ *
+ * A graph's results are its outputs: values read by the caller ("loss/D") and updates, the new
+ * value of a param or state leaf after the step. */
+#ifndef GANC_IR_H
+#define GANC_IR_H
+#include <stdio.h>
+#include "arena.h"
+#include "diag.h"
+
+enum { IR_MAXDIM = 4 };
+
+typedef enum { DT_F32, DT_F64 } DType;
+
+typedef struct Shape {
+    int ndim;
+    int dim[IR_MAXDIM];
+} Shape;
+
+/* X(enum name, text name, number of inputs) */
+#define IR_OP_LIST(X)                                                                          \
+    X(PARAM, "param", 0) X(STATE, "state", 0) X(INPUT, "input", 0) X(CONST, "const", 0)          \
+    X(ADD, "add", 2) X(SUB, "sub", 2) X(MUL, "mul", 2) X(DIV, "div", 2)                          \
+    X(NEG, "neg", 1) X(EXP, "exp", 1) X(LOG, "log", 1) X(SQRT, "sqrt", 1) X(TANH, "tanh", 1)     \
+    X(SIGMOID, "sigmoid", 1) X(POW, "pow", 1)                                                    \
+    X(GT, "gt", 2) X(GE, "ge", 2) X(EQ, "eq", 2) X(SELECT, "select", 3)                          \
+    X(STOP_GRAD, "stop_grad", 1)                                                                 \
+    X(RESHAPE, "reshape", 1) X(PERMUTE, "permute", 1) X(BROADCAST, "broadcast", 1)               \
+    X(SUM, "sum", 1) X(MAX, "max", 1)                                                            \
+    X(SLICE, "slice", 1) X(PAD, "pad", 1) X(CONCAT, "concat", 2)                                 \
+    X(MATMUL, "matmul", 2) X(CONV, "conv", 2) X(CONV_BD, "conv_bd", 2) X(CONV_BF, "conv_bf", 2)
+
+typedef enum {
+#define X(name, text, arity) OP_##name,
+    IR_OP_LIST(X)
+#undef X
+    OP_COUNT
+} IrOp;
+
+/* How a leaf gets its value before a step: params are initialised once, inputs drawn each step. */
+typedef enum {
+    INIT_ZEROS,    /* state, and params declared "= zeros"              */
+    INIT_CONSTANT, /* a = value                                         */
+    INIT_UNIFORM,  /* U[a, b)                                           */
+    INIT_NORMAL,   /* N(a, b^2)                                         */
+    INIT_DATA,     /* a data sampler or file; sampler names the kind    */
+} InitKind;
+
+typedef struct LeafInit {
+    InitKind kind;
+    double a, b;
+    const char *sampler; /* INIT_DATA: "gaussians8", ...            */
+    double args[8];      /* INIT_DATA: the sampler's arguments       */
+    int nargs;
+} LeafInit;
+
+typedef struct IrNode {
+    IrOp op;
+    DType dtype;
+    Shape shape;
+    int nin;
+    int in[3];
+    /* attributes; which ones an op uses is listed in ir.c's printer */
+    double value;          /* CONST: fill value; POW: exponent                          */
+    unsigned axes;         /* SUM, MAX: reduced axes; BROADCAST: output axes the input keeps */
+    int perm[IR_MAXDIM];   /* PERMUTE: output axis i is input axis perm[i]              */
+    int start[IR_MAXDIM];  /* SLICE: offsets into the input; PAD: zeros before the input */
+    int axis;              /* CONCAT                                                    */
+    int ta, tb;            /* MATMUL: transpose flags                                   */
+    int stride, pad;       /* CONV, CONV_BD, CONV_BF                                    */
+    const char *name;      /* PARAM, STATE, INPUT                                       */
+    LeafInit init;         /* PARAM, STATE, INPUT                                       */
+    SrcLoc loc;            /* where in the source the node came from                    */
+} IrNode;
+
+typedef enum { OUT_VALUE, OUT_UPDATE } IrOutputKind;
+
+typedef struct IrOutput {
+    IrOutputKind kind;
+    const char *name; /* OUT_VALUE: "loss/D"; OUT_UPDATE: the leaf's name */
+    int node;
+} IrOutput;
+
+typedef struct IrGraph {
+    Arena *arena;
+    const char *name;  /* "step_D", "sample", ... */
+    DType dtype;
+    IrNode *nodes;
+    int nnodes, cap;
+    int *hash_slots;   /* open addressing over node ids + 1 (0 = empty) */
+    int hash_cap;
+    IrOutput *outputs;
+    int noutputs, outcap;
+    SrcLoc cur_loc;    /* stamped on every node created; sema sets it as it walks */
+} IrGraph;
+
+IrGraph *ir_new_graph(Arena *arena, const char *name, DType dtype);
+void ir_add_output(IrGraph *g, IrOutputKind kind, const char *name, int node);
+int ir_find_output(const IrGraph *g, const char *name); /* node id, or -1 */
+
+/* Shapes */
+Shape ir_shape(int ndim, const int *dims);
+Shape ir_shape_scalar(void);
+int ir_shape_equal(Shape a, Shape b);
+long ir_shape_size(Shape s);
+/* "f32[256,2]" into buf */
+const char *ir_shape_str(char *buf, int len, DType dt, Shape s);
+static inline const IrNode *ir_node(const IrGraph *g, int id) { return &g->nodes[id]; }
+static inline Shape ir_shape_of(const IrGraph *g, int id) { return g->nodes[id].shape; }
+
+/* Leaves. A param, state or input of a given name exists once per graph: asking again returns it. */
+int ir_param(IrGraph *g, const char *name, Shape s, LeafInit init);
+int ir_state(IrGraph *g, const char *name, Shape s, LeafInit init);
+int ir_input(IrGraph *g, const char *name, Shape s, LeafInit init);
+int ir_const(IrGraph *g, double value, Shape s);
+int ir_const_like(IrGraph *g, double value, int like); /* a const of like's shape */
+
+/* Elementwise: operands have equal shapes (broadcast explicitly first). */
+int ir_binary(IrGraph *g, IrOp op, int a, int b); /* ADD SUB MUL DIV GT GE EQ */
+int ir_unary(IrGraph *g, IrOp op, int a);         /* NEG EXP LOG SQRT TANH SIGMOID STOP_GRAD */
+int ir_add(IrGraph *g, int a, int b);
+int ir_sub(IrGraph *g, int a, int b);
+int ir_mul(IrGraph *g, int a, int b);
+int ir_div(IrGraph *g, int a, int b);
+int ir_neg(IrGraph *g, int a);
+int ir_pow(IrGraph *g, int a, double exponent);
+int ir_select(IrGraph *g, int mask, int a, int b);
+
+/* Shape and reduction ops */
+int ir_reshape(IrGraph *g, int a, Shape s);
+int ir_permute(IrGraph *g, int a, const int *perm);
+/* kept: bitmask of output axes that a's axes map to, in order (popcount == a's ndim) */
+int ir_broadcast(IrGraph *g, int a, Shape s, unsigned kept);
+int ir_sum(IrGraph *g, int a, unsigned axes);     /* reduced axes disappear from the shape */
+int ir_max(IrGraph *g, int a, unsigned axes);
+int ir_slice(IrGraph *g, int a, const int *start, Shape s);
+int ir_pad(IrGraph *g, int a, const int *before, Shape s);
+int ir_concat(IrGraph *g, int a, int b, int axis);
+
+/* BLAS-backed ops */
+int ir_matmul(IrGraph *g, int a, int b, int ta, int tb);    /* 2-D only */
+/* x[N,C,H,W] * w[O,C,KH,KW] -> [N,O,OH,OW] */
+int ir_conv(IrGraph *g, int x, int w, int stride, int pad);
+/* transposed conv: w[O,C,KH,KW], y[N,O,OH,OW] -> x-shaped [N,C,H,W] (shape given) */
+int ir_conv_bd(IrGraph *g, int w, int y, int stride, int pad, Shape xshape);
+/* weight gradient: x[N,C,H,W], y[N,O,OH,OW] -> w-shaped [O,C,KH,KW] (shape given) */
+int ir_conv_bf(IrGraph *g, int x, int y, int stride, int pad, Shape wshape);
+/* the output height of a conv, or -1 if it does not fit */
+int ir_conv_out_size(int in, int kernel, int stride, int pad);
+
+/* Queries used by simplification and by the printers */
+int ir_is_const(const IrGraph *g, int id, double *value);
+const char *ir_op_name(IrOp op);
+
+/* A copy holding only the nodes the outputs need, renumbered in order. old_to_new (may be NULL)
+ * receives, for each old id, the new id or -1. */
+IrGraph *ir_compact(const IrGraph *g, int *old_to_new);
+
+/* Text form (--emit=ir) and Graphviz (--emit=dot) */
+void ir_print(FILE *out, const IrGraph *g);
+void ir_print_dot(FILE *out, const IrGraph *g);
+
+#endif

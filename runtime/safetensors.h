@@ -1,0 +1,34 @@
+/* safetensors.h: reading and writing the safetensors format (8-byte little-endian header length,
+ * a JSON header naming each tensor's dtype, shape and byte range, then the raw data).
+ *
+ * It is how `ganc eval` takes values in and gives results out, and the checkpoint format of
+ * libganrt: the common tensor file format of the Python ecosystem, so results can be compared
+ * with PyTorch. Tensors are held in double here whatever their dtype in the file (F32 or F64
+ * are read; a write picks one dtype for all). Writes are atomic: a temporary file in the same
+ * directory, fsync, rename. */
+#ifndef GANC_SAFETENSORS_H
+#define GANC_SAFETENSORS_H
+
+enum { ST_MAXDIM = 8 };
+
+typedef struct StTensor {
+    char *name;
+    int ndim;
+    long shape[ST_MAXDIM];
+    double *data;
+} StTensor;
+
+typedef struct StFile {
+    StTensor *tensors;
+    int count, cap;
+} StFile;
+
+/* 0 on success; -1 with a message in err ("name: truncated header", ...). */
+int st_read(const char *path, StFile *out, char *err, int errlen);
+int st_write(const char *path, const StFile *f, int as_f64, char *err, int errlen);
+/* Append a copy of data (n = product of shape). */
+void st_add(StFile *f, const char *name, int ndim, const long *shape, const double *data);
+const StTensor *st_find(const StFile *f, const char *name);
+void st_free(StFile *f);
+
+#endif
