@@ -4,7 +4,7 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -D_GNU_SOURCE -Ibuild -Icompiler -Iruntime
-LDLIBS  += -lm
+LDLIBS  += -lopenblas -lm
 
 B := build
 DEB_PACKAGES := llvm-19-dev flex bison libopenblas-dev zlib1g-dev libpng-dev pkg-config valgrind
@@ -63,8 +63,11 @@ $(B)/ganc: $(B)/compiler/main.o $(B)/libganc.a
 $(B)/test_ops: tests/test_ops.c $(B)/libganc.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/test_runtime: tests/test_runtime.c $(patsubst %.c,$(B)/%.o,$(SHARED_RT_C))
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 test: deps
-	$(MAKE) --no-print-directory $(B)/ganc $(B)/test_ops
+	$(MAKE) --no-print-directory $(B)/ganc $(B)/test_ops $(B)/test_runtime
 	sh tests/run.sh
 
 demo: deps

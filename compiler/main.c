@@ -1,0 +1,173 @@
+/* main.c: the ganc command line.
+ *
+ *   ganc [--emit=KIND] [--dtype f32|f64] FILE.gan     print a stage of the pipeline
+ *   ganc check FILE.gan                               autodiff against finite differences
+ *   ganc eval FILE.gan [--values IN] -o OUT           replay one evaluation (safetensors in/out)
+ *   ganc run FILE.gan [--steps N]                     train in the reference interpreter
+ *
+ * It reads the source, runs the front end (lexer, parser, sema: see the pipeline in
+ * docs/ir.md) and hands the Model to the command. docs/cli.md documents every flag. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ast.h"
+#include "check.h"
+#include "diag.h"
+#include "ir.h"
+#include "run.h"
+#include "sema.h"
+
+static const char usage[] =
+    "usage: ganc [--emit=KIND] [--dtype f32|f64] FILE.gan\n"
+    "       ganc check FILE.gan\n"
+    "       ganc eval FILE.gan [--values IN.safetensors] -o OUT.safetensors [--dtype f32|f64]\n"
+    "       ganc run FILE.gan [--steps N] [--dtype f32|f64]\n"
+    "KIND: tokens, ast, ir (losses, with every grad() expanded), ir-grad (step graphs with\n"
+    "      parameter gradients and optimizer updates), dot (Graphviz of the ir-grad graphs)\n";
+
+typedef struct Options {
+    const char *command; /* NULL, "check", "eval", "run" */
+    const char *file, *emit, *values, *output;
+    DType dtype;
+    long steps;
+} Options;
+
+static void usage_error(const char *fmt, const char *arg) {
+    fprintf(stderr, "ganc: error: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n%s", usage);
+    exit(1);
+}
+
+static long parse_count(const char *flag, const char *text) {
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || *end || v <= 0) {
+        fprintf(stderr, "ganc: error: %s needs a positive integer, not '%s'\n", flag, text);
+        exit(1);
+    }
+    return v;
+}
+
+static const char *flag_value(int argc, char **argv, int *i) {
+    const char *eq = strchr(argv[*i], '=');
+    if (eq && argv[*i][1] == '-') return eq + 1;
+    if (*i + 1 >= argc) usage_error("%s needs a value", argv[*i]);
+    return argv[++*i];
+}
+
+static int flag_is(const char *arg, const char *name) {
+    size_t n = strlen(name);
+    return strncmp(arg, name, n) == 0 && (arg[n] == 0 || arg[n] == '=');
+}
+
+static Options parse_options(int argc, char **argv) {
+    Options o = {NULL, NULL, NULL, NULL, NULL, DT_F32, 0};
+    int first = 1;
+    if (argc > 1 && (!strcmp(argv[1], "check") || !strcmp(argv[1], "eval") || !strcmp(argv[1], "run"))) {
+        o.command = argv[1];
+        first = 2;
+    }
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(usage, stdout);
+            exit(0);
+        } else if (flag_is(a, "--emit")) {
+            o.emit = flag_value(argc, argv, &i);
+        } else if (flag_is(a, "--dtype")) {
+            const char *v = flag_value(argc, argv, &i);
+            if (strcmp(v, "f32") && strcmp(v, "f64")) usage_error("--dtype is f32 or f64, not '%s'", v);
+            o.dtype = strcmp(v, "f64") == 0 ? DT_F64 : DT_F32;
+        } else if (flag_is(a, "--values")) {
+            o.values = flag_value(argc, argv, &i);
+        } else if (!strcmp(a, "-o")) {
+            o.output = flag_value(argc, argv, &i);
+        } else if (flag_is(a, "--steps")) {
+            o.steps = parse_count("--steps", flag_value(argc, argv, &i));
+        } else if (a[0] == '-' && a[1]) {
+            usage_error("unknown option '%s'", a);
+        } else if (o.file) {
+            usage_error("more than one input file ('%s')", a);
+        } else {
+            o.file = a;
+        }
+    }
+    if (!o.file) usage_error("no input file%s", "");
+    return o;
+}
+
+static SourceFile *read_source(Arena *arena, const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) diag_fatal("cannot open '%s': %s", path, strerror(errno));
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            size_t grown = cap ? 2 * cap : 8192;
+            text = arena_grow(arena, text, cap, grown);
+            cap = grown;
+        }
+        size_t n = fread(text + len, 1, cap - len - 1, f);
+        len += n;
+        if (n == 0) break;
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) diag_fatal("cannot read '%s'", path);
+    text[len] = 0;
+    if (strlen(text) != len) diag_fatal("'%s' contains a NUL byte: is it a text file?", path);
+    SourceFile *src = ARENA_NEW(arena, SourceFile);
+    src->name = arena_strdup(arena, path);
+    src->text = text;
+    return src;
+}
+
+static int emit(const Options *o, const SourceFile *src, Arena *arena) {
+    if (!strcmp(o->emit, "tokens")) {
+        lex_dump(stdout, src);
+        return 0;
+    }
+    const Program *prog = parse_program(arena, src);
+    if (!strcmp(o->emit, "ast")) {
+        ast_print(stdout, prog);
+        return 0;
+    }
+    int ir = !strcmp(o->emit, "ir"), grad = !strcmp(o->emit, "ir-grad"), dot = !strcmp(o->emit, "dot");
+    if (!ir && !grad && !dot) usage_error("unknown --emit kind '%s'", o->emit);
+    const Model *m = sema_build(arena, prog, o->dtype);
+    for (int i = 0; i < m->nsteps; i++) {
+        const IrGraph *g = ir ? m->steps[i].forward : m->steps[i].step;
+        if (dot) ir_print_dot(stdout, g);
+        else ir_print(stdout, g);
+    }
+    if (ir && m->sample) ir_print(stdout, m->sample);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    Options o = parse_options(argc, argv);
+    Arena arena = {0};
+    const SourceFile *src = read_source(&arena, o.file);
+    int rc = 0;
+    if (o.emit && !o.command) {
+        rc = emit(&o, src, &arena);
+    } else if (o.command && !strcmp(o.command, "check")) {
+        rc = check_model(sema_build(&arena, parse_program(&arena, src), DT_F64), 1e-6);
+    } else if (o.command && !strcmp(o.command, "eval")) {
+        if (!o.output) usage_error("eval needs -o OUT.safetensors%s", "");
+        rc = run_eval(sema_build(&arena, parse_program(&arena, src), o.dtype), o.values, o.output);
+    } else if (o.command && !strcmp(o.command, "run")) {
+        const Model *m = sema_build(&arena, parse_program(&arena, src), o.dtype);
+        rc = run_train(m, o.steps ? o.steps : m->train_iters);
+    } else {
+        /* Without a command, ganc checks the program; `-o EXE` is the native backend's. */
+        const Model *m = sema_build(&arena, parse_program(&arena, src), o.dtype);
+        if (o.output) diag_fatal("native code generation (-o) is not available in this build yet");
+        printf("%s: ok (%d trained networks)\n", src->name, m->nsteps);
+    }
+    arena_free(&arena);
+    return rc;
+}

@@ -1,0 +1,116 @@
+/* run.c: `ganc eval` and `ganc run`, which execute a model in the reference interpreter.
+ *
+ * eval replays one evaluation of every loss and its gradients on values a user supplies (a
+ * safetensors file: parameters, data, noise, random draws by name), which is how a result is
+ * compared with another framework. run trains with the schedule of the .gan file; it is slow
+ * and exists for debugging and as the reference the native code is tested against. */
+#include "run.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "interp.h"
+#include "store.h"
+
+static int is_leaf_of(const IrGraph *g, const char *name) {
+    for (int id = 0; id < g->nnodes; id++)
+        if (g->nodes[id].name && strcmp(g->nodes[id].name, name) == 0) return 1;
+    return 0;
+}
+
+static void output_shape(const IrGraph *g, int node, int *ndim, long *shape) {
+    *ndim = g->nodes[node].shape.ndim;
+    for (int i = 0; i < *ndim; i++) shape[i] = g->nodes[node].shape.dim[i];
+}
+
+int run_eval(const Model *m, const char *in_path, const char *out_path) {
+    const IrGraph *g = m->eval;
+    StFile store = {0}, given = {0}, out = {0};
+    char err[512];
+    store_init_leaves(&store, g, m->seed);
+    store_draw_inputs(&store, g, m->seed, 0);
+    if (in_path) {
+        if (st_read(in_path, &given, err, sizeof err) != 0) {
+            fprintf(stderr, "ganc: error: %s\n", err);
+            return 1;
+        }
+        for (int i = 0; i < given.count; i++) {
+            const StTensor *t = &given.tensors[i];
+            if (!is_leaf_of(g, t->name)) {
+                fprintf(stderr, "ganc: error: %s: '%s' is not a parameter, state or input of this experiment\n",
+                        in_path, t->name);
+                return 1;
+            }
+            StTensor *slot = store_find(&store, t->name);
+            long n = 1, want = 1;
+            int same = slot->ndim == t->ndim;
+            for (int k = 0; k < t->ndim; k++) n *= t->shape[k], same &= slot->shape[k] == t->shape[k];
+            for (int k = 0; k < slot->ndim; k++) want *= slot->shape[k];
+            if (!same || n != want) {
+                fprintf(stderr, "ganc: error: %s: '%s' has the wrong shape (%ld elements, expected %ld)\n",
+                        in_path, t->name, n, want);
+                return 1;
+            }
+            memcpy(slot->data, t->data, sizeof(double) * (size_t)n);
+        }
+    }
+    Interp *it = interp_new(g, g->dtype == DT_F32);
+    store_load(&store, it, g);
+    interp_run(it);
+    for (int i = 0; i < g->noutputs; i++) {
+        int ndim;
+        long shape[IR_MAXDIM];
+        output_shape(g, g->outputs[i].node, &ndim, shape);
+        st_add(&out, g->outputs[i].name, ndim, shape, interp_buffer(it, g->outputs[i].node));
+    }
+    int rc = st_write(out_path, &out, g->dtype == DT_F64, err, sizeof err);
+    if (rc != 0) fprintf(stderr, "ganc: error: %s\n", err);
+    interp_free(it);
+    st_free(&store);
+    st_free(&given);
+    st_free(&out);
+    return rc != 0;
+}
+
+static void print_log(const Model *m, long iter, const double *last_loss) {
+    printf("{\"step\": %ld", iter);
+    for (int i = 0; i < m->nsteps; i++) printf(", \"loss %s\": %.9g", m->steps[i].net, last_loss[i]);
+    printf("}\n");
+    fflush(stdout);
+}
+
+int run_train(const Model *m, long iters) {
+    StFile store = {0};
+    Interp **its = calloc((size_t)m->nsteps, sizeof *its);
+    double *last_loss = calloc((size_t)m->nsteps, sizeof(double));
+    for (int i = 0; i < m->nsteps; i++) {
+        store_init_leaves(&store, m->steps[i].step, m->seed);
+        its[i] = interp_new(m->steps[i].step, m->dtype == DT_F32);
+    }
+    uint64_t draw = 0;
+    int rc = 0;
+    long every = m->log_every > 0 ? m->log_every : 100;
+    for (long iter = 1; iter <= iters && rc == 0; iter++) {
+        for (int i = 0; i < m->nsteps && rc == 0; i++) {
+            const IrGraph *g = m->steps[i].step;
+            for (int k = 0; k < m->steps[i].times; k++) {
+                store_draw_inputs(&store, g, m->seed, draw++);
+                store_load(&store, its[i], g);
+                interp_run(its[i]);
+                last_loss[i] = interp_buffer(its[i], g->outputs[0].node)[0];
+                if (!isfinite(last_loss[i])) {
+                    fprintf(stderr, "ganc: error: step %ld: the loss of %s is %g\n", iter, m->steps[i].net, last_loss[i]);
+                    rc = 1;
+                    break;
+                }
+                store_apply_updates(&store, its[i], g);
+            }
+        }
+        if (rc == 0 && (iter == 1 || iter % every == 0 || iter == iters)) print_log(m, iter, last_loss);
+    }
+    for (int i = 0; i < m->nsteps; i++) interp_free(its[i]);
+    free(its);
+    free(last_loss);
+    st_free(&store);
+    return rc;
+}

@@ -1,0 +1,11 @@
+/* run.h: the interpreter-driven commands `ganc eval` and `ganc run` (see run.c). */
+#ifndef GANC_RUN_H
+#define GANC_RUN_H
+#include "sema.h"
+
+/* Replay one evaluation: values from in_path (may be NULL) over seeded ones; write out_path. */
+int run_eval(const Model *m, const char *in_path, const char *out_path);
+/* Train for iters rounds of the schedule in the interpreter, logging JSON lines to stdout. */
+int run_train(const Model *m, long iters);
+
+#endif

@@ -1,0 +1,1249 @@
+/* sema.c: semantic analysis and lowering from AST to graph IR (see sema.h).
+ *
+ * Lowering is evaluation: expressions are evaluated to Values, which are compile-time numbers,
+ * lists (shapes, axes), strings, networks, functions, or tensors (a node of the graph being
+ * built). Arithmetic on numbers folds at compile time; arithmetic involving a tensor adds
+ * nodes. User functions and networks are inlined by evaluating their bodies in a new Scope.
+ *
+ * Names inside a step follow the scopes:
+ *  - a parameter is named <net>.<def><k>...<name>, e.g. D.dense1.w: the k-th call of `dense`
+ *    in D's body. Applying D again restarts the counters, so it finds the same names and
+ *    shares the parameters: sharing falls out of naming.
+ *  - a random draw is an input named <graph scope>.<def><k>...<uniform><k>, e.g.
+ *    D_loss.gradient_penalty0.uniform0, so `ganc eval` can set it.
+ * Every error is reported at the source with diag_error (exit 1). */
+#include "sema.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "autodiff.h"
+#include "optim.h"
+#include "samplers.h"
+
+enum { MAX_ARGS = 16, MAX_CALL_DEPTH = 200 };
+
+typedef enum { V_NONE, V_NUM, V_TENSOR, V_LIST, V_STR, V_NET, V_FUNC } ValueKind;
+
+typedef struct Value {
+    ValueKind kind;
+    double num;
+    int node;
+    const char *str;
+    const Item *item;        /* V_NET, V_FUNC */
+    struct Value *items;     /* V_LIST */
+    int nitems;
+} Value;
+
+typedef struct Binding {
+    const char *name;
+    Value value;
+    struct Binding *next;
+} Binding;
+
+typedef struct Counter {
+    const char *name;
+    int count;
+    struct Counter *next;
+} Counter;
+
+/* One activation of a function, network or top-level expression. */
+typedef struct Scope {
+    const char *net;          /* the network whose parameters are declared here, or NULL */
+    const char *param_prefix; /* "D.dense0" */
+    const char *draw_prefix;  /* "D_loss.gradient_penalty0" */
+    Counter *counters;
+    Binding *env;
+    Value result;
+    int returned;
+} Scope;
+
+typedef struct ParamInfo {
+    const char *name;
+    const char *net;
+    Shape shape;
+    SrcLoc loc;
+} ParamInfo;
+
+typedef struct Sema {
+    Arena *arena;
+    DType dtype;
+    int batch;
+    const Program *user;
+    const Program *modules[8];
+    int nmodules;
+    ParamInfo *params;
+    int nparams, params_cap;
+} Sema;
+
+/* The state of building one graph. */
+typedef struct Lower {
+    Sema *s;
+    IrGraph *g;
+    const Item **let_items;
+    Value *let_values;
+    char *let_state;          /* 0 not evaluated, 1 in progress, 2 done */
+    int nlets;
+    GradRecord *grads;
+    int ngrads, grads_cap;
+    int depth;
+} Lower;
+
+typedef struct CallArgs {
+    Value pos[MAX_ARGS];
+    SrcLoc pos_loc[MAX_ARGS];
+    int npos;
+    const char *names[MAX_ARGS];
+    Value named[MAX_ARGS];
+    SrcLoc named_loc[MAX_ARGS];
+    int nnamed;
+} CallArgs;
+
+static Value eval(Lower *L, Scope *sc, const Expr *e);
+
+/* ---- values ------------------------------------------------------------------------------ */
+
+static Value num_value(double x) { return (Value){.kind = V_NUM, .num = x}; }
+static Value tensor_value(int node) { return (Value){.kind = V_TENSOR, .node = node}; }
+
+static const char *kind_name(ValueKind k) {
+    static const char *names[] = {"none", "a number", "a tensor", "a list", "a string", "a network",
+                                  "a function"};
+    return names[k];
+}
+
+static const char *shape_text(Lower *L, Shape s) {
+    char buf[96];
+    return arena_strdup(L->s->arena, ir_shape_str(buf, sizeof buf, L->g->dtype, s));
+}
+
+static const char *node_shape_text(Lower *L, int node) { return shape_text(L, ir_shape_of(L->g, node)); }
+
+static double expect_number(Value v, SrcLoc loc, const char *what) {
+    if (v.kind != V_NUM) diag_error(loc, "%s must be a number, not %s", what, kind_name(v.kind));
+    return v.num;
+}
+
+static int expect_int(Value v, SrcLoc loc, const char *what) {
+    double x = expect_number(v, loc, what);
+    if (x != floor(x) || fabs(x) > 1e9) diag_error(loc, "%s must be an integer, not %g", what, x);
+    return (int)x;
+}
+
+static int expect_tensor(Value v, SrcLoc loc, const char *what) {
+    if (v.kind != V_TENSOR) diag_error(loc, "%s must be a tensor, not %s", what, kind_name(v.kind));
+    return v.node;
+}
+
+/* A shape given as a number (one axis) or a list of positive integers. */
+static Shape expect_shape(Value v, SrcLoc loc, const char *what) {
+    Shape s = {0, {0}};
+    Value one[1] = {v};
+    Value *items = v.kind == V_LIST ? v.items : one;
+    int n = v.kind == V_LIST ? v.nitems : 1;
+    if (n > IR_MAXDIM) diag_error(loc, "%s has %d axes; at most %d are supported", what, n, IR_MAXDIM);
+    for (int i = 0; i < n; i++) {
+        int d = expect_int(items[i], loc, what);
+        if (d <= 0) diag_error(loc, "%s has a non-positive size %d", what, d);
+        s.dim[s.ndim++] = d;
+    }
+    return s;
+}
+
+/* ---- names and scopes ---------------------------------------------------------------------- */
+
+static int next_count(Scope *sc, Arena *a, const char *name) {
+    for (Counter *c = sc->counters; c; c = c->next)
+        if (strcmp(c->name, name) == 0) return c->count++;
+    Counter *c = ARENA_NEW(a, Counter);
+    c->name = name;
+    c->count = 1;
+    c->next = sc->counters;
+    sc->counters = c;
+    return 0;
+}
+
+static void bind(Arena *a, Scope *sc, const char *name, Value v) {
+    for (Binding *b = sc->env; b; b = b->next)
+        if (strcmp(b->name, name) == 0) {
+            b->value = v;
+            return;
+        }
+    Binding *b = ARENA_NEW(a, Binding);
+    b->name = name;
+    b->value = v;
+    b->next = sc->env;
+    sc->env = b;
+}
+
+static const char *join(Arena *a, const char *prefix, const char *name) {
+    return prefix ? arena_printf(a, "%s.%s", prefix, name) : name;
+}
+
+/* Globals: the user's items first (they shadow the stdlib), then each used module's. */
+static const Item *find_item(const Sema *s, const char *name, int kind_mask) {
+    const Program *progs[9] = {s->user};
+    int n = 1;
+    for (int i = 0; i < s->nmodules; i++) progs[n++] = s->modules[i];
+    for (int p = 0; p < n; p++)
+        for (int i = 0; i < progs[p]->nitems; i++) {
+            const Item *it = progs[p]->items[i];
+            if ((kind_mask & (1 << it->kind)) && it->name && strcmp(it->name, name) == 0) return it;
+        }
+    return NULL;
+}
+
+static const Item *find_net(const Sema *s, const char *name) { return find_item(s, name, 1 << IT_NET); }
+
+/* ---- tensors and broadcasting ---------------------------------------------------------- */
+
+/* numpy's rule: align shapes at the right; each pair of sizes is equal or one of them is 1. */
+static int broadcast_shapes(Shape a, Shape b, Shape *out) {
+    int n = a.ndim > b.ndim ? a.ndim : b.ndim;
+    out->ndim = n;
+    for (int i = 0; i < n; i++) {
+        int da = i < n - a.ndim ? 1 : a.dim[i - (n - a.ndim)];
+        int db = i < n - b.ndim ? 1 : b.dim[i - (n - b.ndim)];
+        if (da != db && da != 1 && db != 1) return 0;
+        out->dim[i] = da > db ? da : db;
+    }
+    return 1;
+}
+
+/* Expand a node to a broadcast-compatible bigger shape: drop the size-1 axes that grow, then one
+ * explicit broadcast op. */
+static int expand_to(IrGraph *g, int node, Shape out) {
+    Shape in = ir_shape_of(g, node), kept_shape = {0, {0}};
+    unsigned kept = 0;
+    int offset = out.ndim - in.ndim;
+    for (int i = 0; i < in.ndim; i++)
+        if (in.dim[i] == out.dim[i + offset]) {
+            kept |= 1u << (i + offset);
+            kept_shape.dim[kept_shape.ndim++] = in.dim[i];
+        }
+    return ir_broadcast(g, ir_reshape(g, node, kept_shape), out, kept);
+}
+
+/* Both operands as nodes of one shape (numbers become constants). */
+static void unify(Lower *L, Value *a, Value *b, SrcLoc loc, const char *op, int *na, int *nb) {
+    IrGraph *g = L->g;
+    if (a->kind == V_NUM) {
+        *nb = b->node;
+        *na = ir_const_like(g, a->num, b->node);
+        return;
+    }
+    if (b->kind == V_NUM) {
+        *na = a->node;
+        *nb = ir_const_like(g, b->num, a->node);
+        return;
+    }
+    Shape out;
+    if (!broadcast_shapes(ir_shape_of(g, a->node), ir_shape_of(g, b->node), &out))
+        diag_error(loc, "shape mismatch in %s: %s and %s", op, node_shape_text(L, a->node),
+                   node_shape_text(L, b->node));
+    *na = expand_to(g, a->node, out);
+    *nb = expand_to(g, b->node, out);
+}
+
+static void require_numeric(Value v, SrcLoc loc, const char *op) {
+    if (v.kind != V_NUM && v.kind != V_TENSOR)
+        diag_error(loc, "%s needs numbers or tensors, not %s", op, kind_name(v.kind));
+}
+
+static double fold(int op, double a, double b) {
+    switch (op) {
+    case '+': return a + b;
+    case '-': return a - b;
+    case '*': return a * b;
+    case '/': return a / b;
+    default: return pow(a, b);
+    }
+}
+
+static Value binary(Lower *L, int op, Value a, Value b, SrcLoc loc) {
+    const char *opname = arena_printf(L->s->arena, "'%c'", op);
+    require_numeric(a, loc, opname);
+    require_numeric(b, loc, opname);
+    if (a.kind == V_NUM && b.kind == V_NUM) return num_value(fold(op, a.num, b.num));
+    L->g->cur_loc = loc;
+    if (op == '^') {
+        if (b.kind != V_NUM) diag_error(loc, "the exponent of '^' must be a constant number");
+        if (a.kind != V_TENSOR) diag_error(loc, "'^' of a number by a tensor is not supported");
+        return tensor_value(ir_pow(L->g, a.node, b.num));
+    }
+    int na, nb;
+    unify(L, &a, &b, loc, opname, &na, &nb);
+    IrOp irop = op == '+' ? OP_ADD : op == '-' ? OP_SUB : op == '*' ? OP_MUL : OP_DIV;
+    return tensor_value(ir_binary(L->g, irop, na, nb));
+}
+
+/* ---- argument binding ------------------------------------------------------------------ */
+
+typedef struct Signature {
+    const char *callee;
+    int n;
+    const char *names[MAX_ARGS];
+} Signature;
+
+/* Match positional and named arguments to parameter slots; given[i] says which were passed. */
+static void match_args(const Signature *sig, const CallArgs *args, SrcLoc call_loc, Value *slots,
+                       char *given) {
+    memset(given, 0, (size_t)sig->n);
+    if (args->npos > sig->n)
+        diag_error(args->pos_loc[sig->n], "'%s' takes at most %d argument%s, but %d were given",
+                   sig->callee, sig->n, sig->n == 1 ? "" : "s", args->npos);
+    for (int i = 0; i < args->npos; i++) {
+        slots[i] = args->pos[i];
+        given[i] = 1;
+    }
+    for (int k = 0; k < args->nnamed; k++) {
+        int slot = -1;
+        for (int i = 0; i < sig->n; i++)
+            if (strcmp(sig->names[i], args->names[k]) == 0) slot = i;
+        if (slot < 0) diag_error(args->named_loc[k], "'%s' has no parameter '%s'", sig->callee, args->names[k]);
+        if (given[slot])
+            diag_error(args->named_loc[k], "argument '%s' of '%s' is given twice", args->names[k], sig->callee);
+        slots[slot] = args->named[k];
+        given[slot] = 1;
+    }
+    (void)call_loc;
+}
+
+static void missing_argument(const Signature *sig, int i, SrcLoc loc) {
+    diag_error(loc, "missing argument '%s' in call to '%s'", sig->names[i], sig->callee);
+}
+
+/* ---- random draws ---------------------------------------------------------------------- */
+
+static LeafInit init_of(InitKind kind, double a, double b) {
+    LeafInit init = {kind, a, b, NULL, {0}, 0};
+    return init;
+}
+
+static int random_draw(Lower *L, Scope *sc, const char *kind, Shape s, LeafInit init) {
+    Arena *a = L->s->arena;
+    const char *leaf = arena_printf(a, "%s%d", kind, next_count(sc, a, kind));
+    return ir_input(L->g, join(a, sc->draw_prefix, leaf), s, init);
+}
+
+/* ---- builtin functions ----------------------------------------------------------------- */
+
+typedef struct BuiltinCall {
+    Lower *L;
+    Scope *sc;
+    const Expr *call;
+    Value *arg;       /* matched to the signature, defaults filled */
+    SrcLoc *loc;      /* each argument's location (the call's when defaulted) */
+} BuiltinCall;
+
+typedef Value (*BuiltinFn)(BuiltinCall *b);
+
+typedef struct Builtin {
+    const char *name;
+    const char *signature;
+    BuiltinFn fn;
+} Builtin;
+
+static int arg_tensor(BuiltinCall *b, int i) {
+    char what[64];
+    snprintf(what, sizeof what, "argument %d of '%s'", i + 1, b->call->str);
+    return expect_tensor(b->arg[i], b->loc[i], what);
+}
+
+/* The axes named by an argument (none = all), as a bitmask over a tensor of ndim axes. */
+static unsigned axes_mask(BuiltinCall *b, int i, int ndim) {
+    Value v = b->arg[i];
+    if (v.kind == V_NONE) return (1u << ndim) - 1;
+    Value one[1] = {v};
+    Value *items = v.kind == V_LIST ? v.items : one;
+    int n = v.kind == V_LIST ? v.nitems : 1;
+    unsigned mask = 0;
+    for (int k = 0; k < n; k++) {
+        int axis = expect_int(items[k], b->loc[i], "an axis");
+        if (axis < -ndim || axis >= ndim)
+            diag_error(b->loc[i], "axis %d is out of range for a tensor with %d axes", axis, ndim);
+        mask |= 1u << (axis < 0 ? axis + ndim : axis);
+    }
+    return mask;
+}
+
+static Value unary_op(BuiltinCall *b, IrOp op) {
+    Value x = b->arg[0];
+    require_numeric(x, b->loc[0], b->call->str);
+    if (x.kind == V_NUM) {
+        double v = x.num;
+        switch (op) {
+        case OP_EXP: return num_value(exp(v));
+        case OP_LOG: return num_value(log(v));
+        case OP_SQRT: return num_value(sqrt(v));
+        case OP_TANH: return num_value(tanh(v));
+        case OP_SIGMOID: return num_value(1 / (1 + exp(-v)));
+        default: return x;
+        }
+    }
+    return tensor_value(ir_unary(b->L->g, op, x.node));
+}
+
+static Value bi_exp(BuiltinCall *b) { return unary_op(b, OP_EXP); }
+static Value bi_log(BuiltinCall *b) { return unary_op(b, OP_LOG); }
+static Value bi_sqrt(BuiltinCall *b) { return unary_op(b, OP_SQRT); }
+static Value bi_tanh(BuiltinCall *b) { return unary_op(b, OP_TANH); }
+static Value bi_sigmoid(BuiltinCall *b) { return unary_op(b, OP_SIGMOID); }
+static Value bi_stop_grad(BuiltinCall *b) { return unary_op(b, OP_STOP_GRAD); }
+
+static Value reduction(BuiltinCall *b, IrOp op) {
+    int x = arg_tensor(b, 0);
+    unsigned axes = axes_mask(b, 1, ir_shape_of(b->L->g, x).ndim);
+    return tensor_value(op == OP_SUM ? ir_sum(b->L->g, x, axes) : ir_max(b->L->g, x, axes));
+}
+
+static Value bi_sum(BuiltinCall *b) { return reduction(b, OP_SUM); }
+static Value bi_max(BuiltinCall *b) { return reduction(b, OP_MAX); }
+
+/* count(x, axis): how many elements a reduction over those axes adds up (for mean). */
+static Value bi_count(BuiltinCall *b) {
+    Shape s = ir_shape_of(b->L->g, arg_tensor(b, 0));
+    unsigned axes = axes_mask(b, 1, s.ndim);
+    double n = 1;
+    for (int i = 0; i < s.ndim; i++)
+        if (axes & (1u << i)) n *= s.dim[i];
+    return num_value(n);
+}
+
+static Value compare(BuiltinCall *b, IrOp op) {
+    Value x = b->arg[0], y = b->arg[1];
+    require_numeric(x, b->loc[0], b->call->str);
+    require_numeric(y, b->loc[1], b->call->str);
+    if (x.kind == V_NUM && y.kind == V_NUM)
+        return num_value(op == OP_GT ? x.num > y.num : op == OP_GE ? x.num >= y.num : x.num == y.num);
+    int nx, ny;
+    unify(b->L, &x, &y, b->call->loc, b->call->str, &nx, &ny);
+    return tensor_value(ir_binary(b->L->g, op, nx, ny));
+}
+
+static Value bi_gt(BuiltinCall *b) { return compare(b, OP_GT); }
+static Value bi_ge(BuiltinCall *b) { return compare(b, OP_GE); }
+static Value bi_eq(BuiltinCall *b) { return compare(b, OP_EQ); }
+
+/* select(cond, a, b): all three broadcast together; numbers become constants. */
+static Value bi_select(BuiltinCall *b) {
+    Lower *L = b->L;
+    for (int i = 0; i < 3; i++) require_numeric(b->arg[i], b->loc[i], "select");
+    Shape out = {0, {0}};
+    int any = 0;
+    for (int i = 0; i < 3; i++) {
+        if (b->arg[i].kind != V_TENSOR) continue;
+        Shape s = ir_shape_of(L->g, b->arg[i].node);
+        if (any && !broadcast_shapes(out, s, &out))
+            diag_error(b->loc[i], "shape mismatch in select: %s and %s", shape_text(L, out), shape_text(L, s));
+        if (!any) out = s;
+        any = 1;
+    }
+    if (!any) return b->arg[0].num != 0 ? b->arg[1] : b->arg[2];
+    int n[3];
+    for (int i = 0; i < 3; i++)
+        n[i] = b->arg[i].kind == V_NUM ? ir_const(L->g, b->arg[i].num, out) : expand_to(L->g, b->arg[i].node, out);
+    return tensor_value(ir_select(L->g, n[0], n[1], n[2]));
+}
+
+static Value bi_matmul(BuiltinCall *b) {
+    Lower *L = b->L;
+    int x = arg_tensor(b, 0), y = arg_tensor(b, 1);
+    int ta = expect_int(b->arg[2], b->loc[2], "ta") != 0, tb = expect_int(b->arg[3], b->loc[3], "tb") != 0;
+    Shape sx = ir_shape_of(L->g, x), sy = ir_shape_of(L->g, y);
+    if (sx.ndim != 2 || sy.ndim != 2)
+        diag_error(b->call->loc, "matmul needs two matrices, got %s and %s", shape_text(L, sx), shape_text(L, sy));
+    if (sx.dim[ta ? 0 : 1] != sy.dim[tb ? 1 : 0])
+        diag_error(b->call->loc, "matmul: inner sizes differ: %s%s times %s%s", shape_text(L, sx),
+                   ta ? " (transposed)" : "", shape_text(L, sy), tb ? " (transposed)" : "");
+    return tensor_value(ir_matmul(L->g, x, y, ta, tb));
+}
+
+static Value bi_conv2d(BuiltinCall *b) {
+    Lower *L = b->L;
+    int x = arg_tensor(b, 0), w = arg_tensor(b, 1);
+    int stride = expect_int(b->arg[2], b->loc[2], "stride"), pad = expect_int(b->arg[3], b->loc[3], "pad");
+    Shape sx = ir_shape_of(L->g, x), sw = ir_shape_of(L->g, w);
+    if (sx.ndim != 4 || sw.ndim != 4)
+        diag_error(b->call->loc, "conv2d needs x [N,C,H,W] and w [O,C,KH,KW], got %s and %s",
+                   shape_text(L, sx), shape_text(L, sw));
+    if (sx.dim[1] != sw.dim[1])
+        diag_error(b->call->loc, "conv2d: x has %d channels but w expects %d (%s and %s)", sx.dim[1],
+                   sw.dim[1], shape_text(L, sx), shape_text(L, sw));
+    if (stride <= 0 || pad < 0) diag_error(b->call->loc, "conv2d needs stride >= 1 and pad >= 0");
+    if (ir_conv_out_size(sx.dim[2], sw.dim[2], stride, pad) <= 0 ||
+        ir_conv_out_size(sx.dim[3], sw.dim[3], stride, pad) <= 0)
+        diag_error(b->call->loc, "conv2d: kernel %s does not fit input %s with pad %d", shape_text(L, sw),
+                   shape_text(L, sx), pad);
+    return tensor_value(ir_conv(L->g, x, w, stride, pad));
+}
+
+static Value bi_reshape(BuiltinCall *b) {
+    Lower *L = b->L;
+    int x = arg_tensor(b, 0);
+    Shape s = expect_shape(b->arg[1], b->loc[1], "the new shape");
+    if (ir_shape_size(s) != ir_shape_size(ir_shape_of(L->g, x)))
+        diag_error(b->loc[1], "cannot reshape %s to %s: the sizes differ", node_shape_text(L, x), shape_text(L, s));
+    return tensor_value(ir_reshape(L->g, x, s));
+}
+
+static Value bi_permute(BuiltinCall *b) {
+    Lower *L = b->L;
+    int x = arg_tensor(b, 0), ndim = ir_shape_of(L->g, x).ndim, perm[IR_MAXDIM], seen = 0;
+    Value v = b->arg[1];
+    if (v.kind != V_LIST || v.nitems != ndim)
+        diag_error(b->loc[1], "permute needs a list of %d axes for a tensor of shape %s", ndim, node_shape_text(L, x));
+    for (int i = 0; i < ndim; i++) {
+        perm[i] = expect_int(v.items[i], b->loc[1], "an axis");
+        if (perm[i] < 0 || perm[i] >= ndim || (seen & (1 << perm[i])))
+            diag_error(b->loc[1], "permute: the axes must be a permutation of 0..%d", ndim - 1);
+        seen |= 1 << perm[i];
+    }
+    return tensor_value(ir_permute(L->g, x, perm));
+}
+
+static Value bi_concat(BuiltinCall *b) {
+    Lower *L = b->L;
+    int x = arg_tensor(b, 0), y = arg_tensor(b, 1);
+    Shape sx = ir_shape_of(L->g, x), sy = ir_shape_of(L->g, y);
+    int axis = expect_int(b->arg[2], b->loc[2], "axis");
+    if (axis < 0) axis += sx.ndim;
+    int ok = sx.ndim == sy.ndim && axis >= 0 && axis < sx.ndim;
+    for (int i = 0; ok && i < sx.ndim; i++) ok = i == axis || sx.dim[i] == sy.dim[i];
+    if (!ok) diag_error(b->call->loc, "cannot concatenate %s and %s along axis %d", shape_text(L, sx), shape_text(L, sy), axis);
+    return tensor_value(ir_concat(L->g, x, y, axis));
+}
+
+static Value bi_slice(BuiltinCall *b) {
+    Lower *L = b->L;
+    int x = arg_tensor(b, 0);
+    Shape s = ir_shape_of(L->g, x);
+    int axis = expect_int(b->arg[1], b->loc[1], "axis"), start = expect_int(b->arg[2], b->loc[2], "start");
+    int size = expect_int(b->arg[3], b->loc[3], "size");
+    if (axis < 0) axis += s.ndim;
+    if (axis < 0 || axis >= s.ndim || start < 0 || size <= 0 || start + size > s.dim[axis])
+        diag_error(b->call->loc, "slice [%d, %d) along axis %d is outside %s", start, start + size, axis, shape_text(L, s));
+    int offsets[IR_MAXDIM] = {0};
+    offsets[axis] = start;
+    s.dim[axis] = size;
+    return tensor_value(ir_slice(L->g, x, offsets, s));
+}
+
+/* grad(y, x): expanded here into ordinary nodes by autodiff, and remembered for `ganc check`. */
+static Value bi_grad(BuiltinCall *b) {
+    Lower *L = b->L;
+    int y = arg_tensor(b, 0), x = arg_tensor(b, 1), g;
+    if (ir_shape_of(L->g, y).ndim != 0)
+        diag_error(b->loc[0], "grad(y, x) needs a scalar y, but y has shape %s (sum it first)", node_shape_text(L, y));
+    ad_grad(L->g, y, 1, &x, &g);
+    GradRecord r = {y, x, g, b->call->loc};
+    ARENA_PUSH(L->s->arena, L->grads, L->ngrads, L->grads_cap, r);
+    return tensor_value(g);
+}
+
+static Value bi_dim(BuiltinCall *b) {
+    Shape s = ir_shape_of(b->L->g, arg_tensor(b, 0));
+    int axis = expect_int(b->arg[1], b->loc[1], "axis");
+    if (axis < -s.ndim || axis >= s.ndim)
+        diag_error(b->loc[1], "axis %d is out of range for shape %s", axis, shape_text(b->L, s));
+    return num_value(s.dim[axis < 0 ? axis + s.ndim : axis]);
+}
+
+static Value list_value(Arena *a, int n) {
+    Value v = {.kind = V_LIST, .nitems = n};
+    v.items = ARENA_ARRAY(a, Value, n ? n : 1);
+    return v;
+}
+
+static Value bi_ndim(BuiltinCall *b) { return num_value(ir_shape_of(b->L->g, arg_tensor(b, 0)).ndim); }
+
+/* sample_axes(x) = [1, ..., ndim-1]: every axis of one sample of a batch. */
+static Value bi_sample_axes(BuiltinCall *b) {
+    Shape s = ir_shape_of(b->L->g, arg_tensor(b, 0));
+    Value v = list_value(b->L->s->arena, s.ndim - 1);
+    for (int i = 1; i < s.ndim; i++) v.items[i - 1] = num_value(i);
+    return v;
+}
+
+/* per_sample_shape(x) = [N, 1, ..., 1]: one value per sample, broadcastable against x. */
+static Value bi_per_sample_shape(BuiltinCall *b) {
+    Shape s = ir_shape_of(b->L->g, arg_tensor(b, 0));
+    Value v = list_value(b->L->s->arena, s.ndim);
+    for (int i = 0; i < s.ndim; i++) v.items[i] = num_value(i == 0 ? s.dim[0] : 1);
+    return v;
+}
+
+static Value bi_uniform(BuiltinCall *b) {
+    Shape s = expect_shape(b->arg[0], b->loc[0], "the shape of uniform()");
+    LeafInit init = init_of(INIT_UNIFORM, expect_number(b->arg[1], b->loc[1], "low"),
+                            expect_number(b->arg[2], b->loc[2], "high"));
+    return tensor_value(random_draw(b->L, b->sc, "uniform", s, init));
+}
+
+static Value bi_normal(BuiltinCall *b) {
+    Shape s = expect_shape(b->arg[0], b->loc[0], "the shape of normal()");
+    LeafInit init = init_of(INIT_NORMAL, expect_number(b->arg[1], b->loc[1], "mean"),
+                            expect_number(b->arg[2], b->loc[2], "std"));
+    return tensor_value(random_draw(b->L, b->sc, "normal", s, init));
+}
+
+static Value bi_zeros(BuiltinCall *b) {
+    return tensor_value(ir_const(b->L->g, 0, expect_shape(b->arg[0], b->loc[0], "the shape of zeros()")));
+}
+
+static Value bi_ones(BuiltinCall *b) {
+    return tensor_value(ir_const(b->L->g, 1, expect_shape(b->arg[0], b->loc[0], "the shape of ones()")));
+}
+
+static const Builtin builtins[] = {
+    {"exp", "x", bi_exp},
+    {"log", "x", bi_log},
+    {"sqrt", "x", bi_sqrt},
+    {"tanh", "x", bi_tanh},
+    {"sigmoid", "x", bi_sigmoid},
+    {"stop_grad", "x", bi_stop_grad},
+    {"sum", "x axis=none", bi_sum},
+    {"max", "x axis=none", bi_max},
+    {"count", "x axis=none", bi_count},
+    {"gt", "a b", bi_gt},
+    {"ge", "a b", bi_ge},
+    {"eq", "a b", bi_eq},
+    {"select", "cond a b", bi_select},
+    {"matmul", "a b ta=0 tb=0", bi_matmul},
+    {"conv2d", "x w stride=1 pad=0", bi_conv2d},
+    {"reshape", "x shape", bi_reshape},
+    {"permute", "x axes", bi_permute},
+    {"concat", "a b axis=1", bi_concat},
+    {"slice", "x axis start size", bi_slice},
+    {"grad", "y x", bi_grad},
+    {"dim", "x axis", bi_dim},
+    {"ndim", "x", bi_ndim},
+    {"sample_axes", "x", bi_sample_axes},
+    {"per_sample_shape", "x", bi_per_sample_shape},
+    {"uniform", "shape low=0 high=1", bi_uniform},
+    {"normal", "shape mean=0 std=1", bi_normal},
+    {"zeros", "shape", bi_zeros},
+    {"ones", "shape", bi_ones},
+};
+
+static const Builtin *find_builtin(const char *name) {
+    for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+        if (strcmp(builtins[i].name, name) == 0) return &builtins[i];
+    return NULL;
+}
+
+/* A builtin's or sampler's signature: slots matched, defaults filled, missing ones reported. */
+static void bind_fixed(const char *callee, const char *signature, const CallArgs *args, SrcLoc loc,
+                       Value *slots, SrcLoc *locs, int *nslots) {
+    Signature sig;
+    Value defaults[MAX_ARGS];
+    char has_default[MAX_ARGS], given[MAX_ARGS];
+    char names[MAX_ARGS][32];
+    /* parse into local storage: signatures are short static strings */
+    sig.callee = callee;
+    sig.n = 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", signature);
+    for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        char *eq = strchr(tok, '=');
+        int i = sig.n++;
+        has_default[i] = eq != NULL;
+        if (eq) {
+            *eq = 0;
+            defaults[i] = strcmp(eq + 1, "none") == 0 ? (Value){.kind = V_NONE} : num_value(strtod(eq + 1, NULL));
+        }
+        snprintf(names[i], sizeof names[i], "%s", tok);
+        sig.names[i] = names[i];
+    }
+    match_args(&sig, args, loc, slots, given);
+    for (int i = 0; i < sig.n; i++) {
+        locs[i] = loc;
+        if (!given[i] && !has_default[i]) missing_argument(&sig, i, loc);
+        if (!given[i]) slots[i] = defaults[i];
+    }
+    for (int i = 0; i < args->npos; i++) locs[i] = args->pos_loc[i];
+    for (int k = 0; k < args->nnamed; k++)
+        for (int i = 0; i < sig.n; i++)
+            if (strcmp(sig.names[i], args->names[k]) == 0) locs[i] = args->named_loc[k];
+    *nslots = sig.n;
+}
+
+/* ---- functions and networks ------------------------------------------------------------ */
+
+static void exec_block(Lower *L, Scope *sc, const Block *block);
+
+static void bind_formals(Lower *L, Scope *callee_scope, const Item *fn, const CallArgs *args, SrcLoc loc) {
+    Signature sig = {fn->name, fn->nformals, {0}};
+    if (fn->nformals > MAX_ARGS) diag_error(fn->loc, "'%s' has more than %d parameters", fn->name, MAX_ARGS);
+    for (int i = 0; i < fn->nformals; i++) sig.names[i] = fn->formals[i].name;
+    Value slots[MAX_ARGS];
+    char given[MAX_ARGS];
+    match_args(&sig, args, loc, slots, given);
+    for (int i = 0; i < fn->nformals; i++) {
+        if (!given[i]) {
+            if (!fn->formals[i].default_value) missing_argument(&sig, i, loc);
+            Scope global = {.draw_prefix = callee_scope->draw_prefix};
+            slots[i] = eval(L, &global, fn->formals[i].default_value);
+        }
+        bind(L->s->arena, callee_scope, fn->formals[i].name, slots[i]);
+    }
+}
+
+/* Inline a def (new parameter and draw scopes under the caller's) or a network (parameters
+ * scoped under the network's own name, whoever applies it). */
+static Value apply(Lower *L, Scope *caller, const Item *fn, const CallArgs *args, SrcLoc loc) {
+    Arena *a = L->s->arena;
+    if (++L->depth > MAX_CALL_DEPTH)
+        diag_error(loc, "calls nested more than %d deep: is '%s' recursive?", MAX_CALL_DEPTH, fn->name);
+    const char *scope_name = arena_printf(a, "%s%d", fn->name, next_count(caller, a, fn->name));
+    Scope sc = {.draw_prefix = join(a, caller->draw_prefix, scope_name)};
+    if (fn->kind == IT_NET) {
+        sc.net = fn->name;
+        sc.param_prefix = fn->name;
+    } else {
+        sc.net = caller->net;
+        sc.param_prefix = caller->net ? join(a, caller->param_prefix, scope_name) : NULL;
+    }
+    bind_formals(L, &sc, fn, args, loc);
+    exec_block(L, &sc, &fn->body);
+    if (!sc.returned) diag_error(loc, "'%s' returns no value (its body has no result expression)", fn->name);
+    L->depth--;
+    return sc.result;
+}
+
+static void eval_args(Lower *L, Scope *sc, const Expr *call, const Value *first, CallArgs *args) {
+    args->npos = args->nnamed = 0;
+    if (first) {
+        args->pos[0] = *first;
+        args->pos_loc[0] = call->loc;
+        args->npos = 1;
+    }
+    if (call->kind != EX_CALL) return;
+    if (call->nargs + args->npos > MAX_ARGS) diag_error(call->loc, "too many arguments (at most %d)", MAX_ARGS);
+    for (int i = 0; i < call->nargs; i++) {
+        const Arg *arg = &call->args[i];
+        Value v = eval(L, sc, arg->value);
+        if (arg->name) {
+            args->names[args->nnamed] = arg->name;
+            args->named_loc[args->nnamed] = arg->loc;
+            args->named[args->nnamed++] = v;
+        } else {
+            args->pos_loc[args->npos] = arg->value->loc;
+            args->pos[args->npos++] = v;
+        }
+    }
+}
+
+static Value lookup(Lower *L, Scope *sc, const char *name, SrcLoc loc);
+
+/* f(args), or `first -> f(args)` which passes first as the first argument. */
+static Value call(Lower *L, Scope *sc, const Expr *e, const Value *first) {
+    CallArgs args;
+    eval_args(L, sc, e, first, &args);
+    const char *name = e->str;
+    for (Binding *b = sc->env; b; b = b->next)
+        if (strcmp(b->name, name) == 0) {
+            if (b->value.kind != V_NET && b->value.kind != V_FUNC)
+                diag_error(e->loc, "'%s' is %s, not a function or network", name, kind_name(b->value.kind));
+            return apply(L, sc, b->value.item, &args, e->loc);
+        }
+    const Item *fn = find_item(L->s, name, (1 << IT_DEF) | (1 << IT_NET));
+    if (fn) return apply(L, sc, fn, &args, e->loc);
+    const Builtin *bi = find_builtin(name);
+    if (!bi) {
+        if (find_item(L->s, name, ~0)) diag_error(e->loc, "'%s' is not a function or network", name);
+        diag_error(e->loc, "unknown function '%s'", name);
+    }
+    Value slots[MAX_ARGS];
+    SrcLoc locs[MAX_ARGS];
+    int n;
+    bind_fixed(name, bi->signature, &args, e->loc, slots, locs, &n);
+    BuiltinCall b = {L, sc, e, slots, locs};
+    L->g->cur_loc = e->loc;
+    return bi->fn(&b);
+}
+
+/* ---- statements ------------------------------------------------------------------------ */
+
+static LeafInit param_init(Lower *L, Scope *sc, const Expr *e) {
+    if (e->kind != EX_CALL)
+        diag_error(e->loc, "a parameter's initialiser is a call: uniform(lo, hi), normal(mean, std), zeros(), ones() or constant(v)");
+    CallArgs args;
+    eval_args(L, sc, e, NULL, &args);
+    static const struct { const char *name, *signature; InitKind kind; } inits[] = {
+        {"uniform", "low high", INIT_UNIFORM}, {"normal", "mean=0 std=1", INIT_NORMAL},
+        {"zeros", "", INIT_ZEROS}, {"ones", "", INIT_CONSTANT}, {"constant", "value", INIT_CONSTANT},
+    };
+    for (size_t i = 0; i < sizeof inits / sizeof inits[0]; i++) {
+        if (strcmp(e->str, inits[i].name) != 0) continue;
+        Value slots[MAX_ARGS];
+        SrcLoc locs[MAX_ARGS];
+        int n;
+        bind_fixed(e->str, inits[i].signature, &args, e->loc, slots, locs, &n);
+        double a = n > 0 ? expect_number(slots[0], locs[0], "an initialiser's argument") : 0;
+        double b = n > 1 ? expect_number(slots[1], locs[1], "an initialiser's argument") : 0;
+        if (strcmp(e->str, "ones") == 0) a = 1;
+        return init_of(inits[i].kind, a, b);
+    }
+    diag_error(e->loc, "unknown initialiser '%s' (use uniform, normal, zeros, ones or constant)", e->str);
+}
+
+static void declare_param(Lower *L, Scope *sc, const Stmt *st) {
+    Sema *s = L->s;
+    if (!sc->net) diag_error(st->loc, "'param' outside a network: parameters belong to the network that uses them");
+    Shape shape = {0, {0}};
+    if (st->nshape > IR_MAXDIM) diag_error(st->loc, "a parameter has at most %d axes", IR_MAXDIM);
+    for (int i = 0; i < st->nshape; i++) {
+        int d = expect_int(eval(L, sc, st->shape[i]), st->shape[i]->loc, "a parameter's size");
+        if (d <= 0) diag_error(st->shape[i]->loc, "a parameter's size must be positive, not %d", d);
+        shape.dim[shape.ndim++] = d;
+    }
+    LeafInit init = param_init(L, sc, st->value);
+    const char *name = join(s->arena, sc->param_prefix, st->name);
+    for (int i = 0; i < s->nparams; i++) {
+        ParamInfo *p = &s->params[i];
+        if (strcmp(p->name, name) != 0) continue;
+        if (!ir_shape_equal(p->shape, shape))
+            diag_error(st->loc, "parameter %s has shape %s here but %s where %s was first applied (%s:%d:%d)",
+                       name, shape_text(L, shape), shape_text(L, p->shape), sc->net, p->loc.file->name,
+                       p->loc.line, p->loc.col);
+        goto known;
+    }
+    ParamInfo info = {name, sc->net, shape, st->loc};
+    ARENA_PUSH(s->arena, s->params, s->nparams, s->params_cap, info);
+known:
+    L->g->cur_loc = st->loc;
+    bind(s->arena, sc, st->name, tensor_value(ir_param(L->g, name, shape, init)));
+}
+
+static void exec_stmt(Lower *L, Scope *sc, const Stmt *st) {
+    switch (st->kind) {
+    case ST_LET: bind(L->s->arena, sc, st->name, eval(L, sc, st->value)); break;
+    case ST_PARAM: declare_param(L, sc, st); break;
+    case ST_RETURN:
+        sc->result = eval(L, sc, st->value);
+        sc->returned = 1;
+        break;
+    case ST_IF: {
+        Value c = eval(L, sc, st->cond);
+        if (c.kind != V_NUM) diag_error(st->cond->loc, "an 'if' condition must be a compile-time number, not %s", kind_name(c.kind));
+        exec_block(L, sc, c.num != 0 ? &st->then : &st->els);
+        break;
+    }
+    }
+}
+
+static void exec_block(Lower *L, Scope *sc, const Block *block) {
+    for (int i = 0; i < block->nstmts && !sc->returned; i++) exec_stmt(L, sc, block->stmts[i]);
+}
+
+/* ---- expressions ----------------------------------------------------------------------- */
+
+static int data_input(Lower *L, const Item *it);
+
+static Value eval_let(Lower *L, const Item *it, SrcLoc loc) {
+    int i = 0;
+    while (L->let_items[i] != it) i++;
+    if (L->let_state[i] == 1) diag_error(loc, "'%s' is defined in terms of itself", it->name);
+    if (L->let_state[i] == 0) {
+        L->let_state[i] = 1;
+        Scope sc = {.draw_prefix = it->name};
+        L->let_values[i] = eval(L, &sc, it->value);
+        L->let_state[i] = 2;
+    }
+    return L->let_values[i];
+}
+
+static Value lookup(Lower *L, Scope *sc, const char *name, SrcLoc loc) {
+    for (Binding *b = sc->env; b; b = b->next)
+        if (strcmp(b->name, name) == 0) return b->value;
+    const Item *it = find_item(L->s, name, (1 << IT_LET) | (1 << IT_DATA) | (1 << IT_NOISE) | (1 << IT_NET) | (1 << IT_DEF));
+    if (it) {
+        switch (it->kind) {
+        case IT_LET: return eval_let(L, it, loc);
+        case IT_DATA: case IT_NOISE: return tensor_value(data_input(L, it));
+        case IT_NET: return (Value){.kind = V_NET, .item = it};
+        default: return (Value){.kind = V_FUNC, .item = it};
+        }
+    }
+    if (strcmp(name, "batch") == 0) return num_value(L->s->batch);
+    if (strcmp(name, "true") == 0) return num_value(1);
+    if (strcmp(name, "false") == 0) return num_value(0);
+    if (strcmp(name, "pi") == 0) return num_value(M_PI);
+    if (strcmp(name, "none") == 0) return (Value){.kind = V_NONE};
+    if (find_builtin(name)) diag_error(loc, "'%s' is a builtin function; call it with arguments", name);
+    diag_error(loc, "unknown name '%s'", name);
+}
+
+static Value eval(Lower *L, Scope *sc, const Expr *e) {
+    switch (e->kind) {
+    case EX_NUM: return num_value(e->num);
+    case EX_STR: return (Value){.kind = V_STR, .str = e->str};
+    case EX_NAME: return lookup(L, sc, e->str, e->loc);
+    case EX_LIST: {
+        Value v = list_value(L->s->arena, e->nitems);
+        for (int i = 0; i < e->nitems; i++) v.items[i] = eval(L, sc, e->items[i]);
+        return v;
+    }
+    case EX_BINARY: {
+        Value a = eval(L, sc, e->lhs), b = eval(L, sc, e->rhs);
+        return binary(L, e->op, a, b, e->loc);
+    }
+    case EX_NEG: {
+        Value a = eval(L, sc, e->lhs);
+        require_numeric(a, e->loc, "unary '-'");
+        if (a.kind == V_NUM) return num_value(-a.num);
+        L->g->cur_loc = e->loc;
+        return tensor_value(ir_neg(L->g, a.node));
+    }
+    case EX_CALL: return call(L, sc, e, NULL);
+    case EX_PIPE: {
+        Value input = eval(L, sc, e->lhs);
+        return call(L, sc, e->rhs, &input);
+    }
+    }
+    diag_error(e->loc, "internal error: unknown expression");
+}
+
+/* ---- data and noise -------------------------------------------------------------------- */
+
+/* data x = sampler(args): [batch, dim]; noise z = normal(shape, mean, std) or uniform(...). */
+static int data_input(Lower *L, const Item *it) {
+    Scope top = {0};
+    const Expr *e = it->value;
+    if (e->kind != EX_CALL)
+        diag_error(e->loc, "'%s %s' needs a call such as %s", it->kind == IT_DATA ? "data" : "noise",
+                   it->name, it->kind == IT_DATA ? "gaussians8()" : "normal(2)");
+    CallArgs args;
+    eval_args(L, &top, e, NULL, &args);
+    Value slots[MAX_ARGS];
+    SrcLoc locs[MAX_ARGS];
+    int n;
+    LeafInit init = {0};
+    Shape shape = {1, {L->s->batch}};
+    if (it->kind == IT_NOISE) {
+        int normal = strcmp(e->str, "normal") == 0;
+        if (!normal && strcmp(e->str, "uniform") != 0)
+            diag_error(e->loc, "unknown noise '%s' (use normal or uniform)", e->str);
+        bind_fixed(e->str, normal ? "shape mean=0 std=1" : "shape low=0 high=1", &args, e->loc, slots, locs, &n);
+        Shape per = expect_shape(slots[0], locs[0], "the noise shape");
+        if (per.ndim >= IR_MAXDIM) diag_error(locs[0], "noise has at most %d axes per sample", IR_MAXDIM - 1);
+        for (int i = 0; i < per.ndim; i++) shape.dim[shape.ndim++] = per.dim[i];
+        init = init_of(normal ? INIT_NORMAL : INIT_UNIFORM, expect_number(slots[1], locs[1], "a noise parameter"),
+                       expect_number(slots[2], locs[2], "a noise parameter"));
+    } else {
+        const SamplerInfo *info = sampler_find(e->str);
+        if (!info) diag_error(e->loc, "unknown data source '%s' (docs/language.md lists the samplers)", e->str);
+        char signature[256] = "";
+        for (int i = 0; i < info->nparams; i++) {
+            size_t len = strlen(signature);
+            snprintf(signature + len, sizeof signature - len, "%s=%.17g ", info->param_names[i], info->defaults[i]);
+        }
+        bind_fixed(e->str, signature, &args, e->loc, slots, locs, &n);
+        init.kind = INIT_DATA;
+        init.sampler = info->name;
+        init.nargs = n;
+        for (int i = 0; i < n; i++) init.args[i] = expect_number(slots[i], locs[i], "a sampler parameter");
+        shape.dim[shape.ndim++] = info->dim;
+    }
+    L->g->cur_loc = it->name_loc;
+    return ir_input(L->g, it->name, shape, init);
+}
+
+/* ---- the model ------------------------------------------------------------------------- */
+
+static Lower new_lower(Sema *s, IrGraph *g) {
+    Lower L = {s, g, NULL, NULL, NULL, 0, NULL, 0, 0, 0};
+    int n = 0;
+    for (int i = 0; i < s->user->nitems; i++) n += s->user->items[i]->kind == IT_LET;
+    L.let_items = ARENA_ARRAY(s->arena, const Item *, n + 1);
+    L.let_values = ARENA_ARRAY(s->arena, Value, n + 1);
+    L.let_state = arena_alloc(s->arena, (size_t)n + 1);
+    for (int i = 0; i < s->user->nitems; i++)
+        if (s->user->items[i]->kind == IT_LET) L.let_items[L.nlets++] = s->user->items[i];
+    return L;
+}
+
+static int require_scalar(Lower *L, Value v, SrcLoc loc, const char *what) {
+    if (v.kind != V_TENSOR)
+        diag_error(loc, "%s must be a tensor expression, not %s", what, kind_name(v.kind));
+    if (ir_shape_of(L->g, v.node).ndim != 0)
+        diag_error(loc, "%s must be a scalar, but it has shape %s (take a mean or a sum)", what,
+                   node_shape_text(L, v.node));
+    return v.node;
+}
+
+/* The loss of one network plus every penalty constraining it. */
+static int lower_loss(Lower *L, const Item *loss) {
+    Arena *a = L->s->arena;
+    Scope sc = {.draw_prefix = arena_printf(a, "%s_loss", loss->name)};
+    const char *what = arena_printf(a, "the loss of '%s'", loss->name);
+    int value = require_scalar(L, eval(L, &sc, loss->value), loss->value->loc, what);
+    for (int i = 0; i < L->s->user->nitems; i++) {
+        const Item *it = L->s->user->items[i];
+        if (it->kind != IT_CONSTRAIN || strcmp(it->name, loss->name) != 0) continue;
+        if (it->value->kind != EX_CALL)
+            diag_error(it->value->loc, "a constraint is a call such as gradient_penalty(x, fake)");
+        Value net = {.kind = V_NET, .item = find_net(L->s, loss->name)};
+        Value term = call(L, &sc, it->value, &net);
+        int p = require_scalar(L, term, it->value->loc, "a penalty");
+        L->g->cur_loc = it->loc;
+        value = ir_add(L->g, value, p);
+    }
+    return value;
+}
+
+static const Item *find_loss(const Sema *s, const char *net) {
+    for (int i = 0; i < s->user->nitems; i++) {
+        const Item *it = s->user->items[i];
+        if (it->kind == IT_LOSS && strcmp(it->name, net) == 0) return it;
+    }
+    return NULL;
+}
+
+/* The trained parameters of a net that a graph uses, in creation order. */
+static int collect_params(const IrGraph *g, const char *net, int *nodes) {
+    int n = 0;
+    size_t len = strlen(net);
+    for (int id = 0; id < g->nnodes; id++) {
+        const IrNode *node = &g->nodes[id];
+        if (node->op == OP_PARAM && strncmp(node->name, net, len) == 0 && node->name[len] == '.') nodes[n++] = id;
+    }
+    return n;
+}
+
+static OptimizerSpec optimizer_spec(Sema *s, const TrainEntry *entry) {
+    const Expr *e = entry->optimizer;
+    if (e->kind != EX_CALL) diag_error(e->loc, "an optimizer is a call such as adam(lr: 1e-4)");
+    static const struct { const char *name, *signature; OptimizerKind kind; } table[] = {
+        {"sgd", "lr momentum=0", OPT_SGD},
+        {"adam", "lr=0.001 beta1=0.9 beta2=0.999 eps=1e-8", OPT_ADAM},
+        {"rmsprop", "lr=0.01 alpha=0.99 eps=1e-8", OPT_RMSPROP},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        if (strcmp(e->str, table[i].name) != 0) continue;
+        IrGraph *scratch = ir_new_graph(s->arena, "optimizer", s->dtype);
+        Lower L = new_lower(s, scratch);
+        Scope top = {0};
+        CallArgs args;
+        eval_args(&L, &top, e, NULL, &args);
+        Value v[MAX_ARGS];
+        SrcLoc locs[MAX_ARGS];
+        int n;
+        bind_fixed(e->str, table[i].signature, &args, e->loc, v, locs, &n);
+        OptimizerSpec o = {table[i].kind, 0, 0, 0, 0, 0, 0};
+        for (int k = 0; k < n; k++) expect_number(v[k], locs[k], "an optimizer setting");
+        o.lr = v[0].num;
+        if (o.lr <= 0) diag_error(locs[0], "the learning rate must be positive");
+        if (o.kind == OPT_SGD) o.momentum = v[1].num;
+        if (o.kind == OPT_ADAM) o.beta1 = v[1].num, o.beta2 = v[2].num, o.eps = v[3].num;
+        if (o.kind == OPT_RMSPROP) o.alpha = v[1].num, o.eps = v[2].num;
+        if (o.kind == OPT_ADAM && (o.beta1 < 0 || o.beta1 >= 1 || o.beta2 < 0 || o.beta2 >= 1))
+            diag_error(e->loc, "adam's betas must be in [0, 1)");
+        return o;
+    }
+    diag_error(e->loc, "unknown optimizer '%s' (use sgd, adam or rmsprop)", e->str);
+}
+
+static void build_step(Sema *s, NetStep *st, const Item *loss) {
+    Arena *a = s->arena;
+    IrGraph *g = ir_new_graph(a, arena_printf(a, "step_%s", st->net), s->dtype);
+    Lower L = new_lower(s, g);
+    int value = lower_loss(&L, loss);
+    ir_add_output(g, OUT_VALUE, arena_printf(a, "loss/%s", st->net), value);
+    g->name = arena_printf(a, "loss_%s", st->net);
+    st->forward = ir_compact(g, NULL);
+
+    int *params = ARENA_ARRAY(a, int, g->nnodes), *grads = ARENA_ARRAY(a, int, g->nnodes);
+    int n = collect_params(g, st->net, params);
+    if (n == 0) diag_error(loss->loc, "the loss of '%s' does not depend on any parameter of %s", st->net, st->net);
+    ad_grad(g, value, n, params, grads);
+    st->nparams = n;
+    st->params = ARENA_ARRAY(a, const char *, n);
+    for (int i = 0; i < n; i++) {
+        st->params[i] = g->nodes[params[i]].name;
+        ir_add_output(g, OUT_VALUE, arena_printf(a, "grad/%s/%s", st->net, st->params[i]), grads[i]);
+    }
+    for (int i = 0; i < L.ngrads; i++) {
+        ir_add_output(g, OUT_VALUE, arena_printf(a, "check/y%d", i), L.grads[i].y);
+        ir_add_output(g, OUT_VALUE, arena_printf(a, "check/x%d", i), L.grads[i].x);
+        ir_add_output(g, OUT_VALUE, arena_printf(a, "check/g%d", i), L.grads[i].g);
+    }
+    g->name = arena_printf(a, "check_%s", st->net);
+    int *map = ARENA_ARRAY(a, int, g->nnodes);
+    st->check = ir_compact(g, map);
+    st->ngrads = L.ngrads;
+    st->grads = ARENA_ARRAY(a, GradRecord, L.ngrads + 1);
+    for (int i = 0; i < L.ngrads; i++)
+        st->grads[i] = (GradRecord){map[L.grads[i].y], map[L.grads[i].x], map[L.grads[i].g], L.grads[i].loc};
+
+    g->noutputs = 1; /* the step keeps the loss, drops the gradients, adds the updates */
+    g->cur_loc = st->loc;
+    optim_build_update(g, &st->opt, st->net, n, params, grads);
+    g->name = arena_printf(a, "step_%s", st->net);
+    st->step = ir_compact(g, NULL);
+}
+
+/* One graph with every loss and its gradients (ganc eval) and the logged expressions. */
+static IrGraph *build_eval(Sema *s, Model *m) {
+    Arena *a = s->arena;
+    IrGraph *g = ir_new_graph(a, "eval", s->dtype);
+    Lower L = new_lower(s, g);
+    for (int i = 0; i < m->nsteps; i++) {
+        NetStep *st = &m->steps[i];
+        int value = lower_loss(&L, find_loss(s, st->net));
+        ir_add_output(g, OUT_VALUE, arena_printf(a, "loss/%s", st->net), value);
+        int *params = ARENA_ARRAY(a, int, g->nnodes), *grads = ARENA_ARRAY(a, int, g->nnodes);
+        int n = collect_params(g, st->net, params);
+        ad_grad(g, value, n, params, grads);
+        for (int k = 0; k < n; k++)
+            ir_add_output(g, OUT_VALUE, arena_printf(a, "grad/%s/%s", st->net, g->nodes[params[k]].name), grads[k]);
+    }
+    for (int i = 0; i < m->nlogs; i++) {
+        if (m->logs[i].is_loss) continue;
+        Scope sc = {.draw_prefix = "log"};
+        const LogItem *item = NULL;
+        for (int k = 0; k < s->user->nitems && !item; k++) {
+            const Item *it = s->user->items[k];
+            for (int j = 0; it->kind == IT_LOG && j < it->nlogs; j++)
+                if (it->logs[j].label == m->logs[i].label) item = &it->logs[j];
+        }
+        int node = require_scalar(&L, eval(&L, &sc, item->expr), item->loc, "a logged value");
+        ir_add_output(g, OUT_VALUE, m->logs[i].output, node);
+    }
+    return ir_compact(g, NULL);
+}
+
+static IrGraph *build_sample(Sema *s, const Item *it, Model *m) {
+    IrGraph *g = ir_new_graph(s->arena, "sample", s->dtype);
+    Lower L = new_lower(s, g);
+    m->nsample_labels = it->nlogs;
+    m->sample_labels = ARENA_ARRAY(s->arena, const char *, it->nlogs);
+    for (int i = 0; i < it->nlogs; i++) {
+        const LogItem *item = &it->logs[i];
+        if (item->is_loss) diag_error(item->loc, "'sample' takes tensors, not losses");
+        Scope sc = {.draw_prefix = "sample"};
+        Value v = eval(&L, &sc, item->expr);
+        int node = expect_tensor(v, item->loc, "a sampled value");
+        m->sample_labels[i] = item->label;
+        ir_add_output(g, OUT_VALUE, arena_printf(s->arena, "sample/%s", item->label), node);
+    }
+    return ir_compact(g, NULL);
+}
+
+/* ---- checks over the whole program ----------------------------------------------------- */
+
+static void load_modules(Sema *s) {
+    for (int i = 0; i < s->user->nitems; i++) {
+        const Item *it = s->user->items[i];
+        if (it->kind != IT_USE) continue;
+        const SourceFile *src = stdlib_source(s->arena, it->name);
+        if (!src) diag_error(it->name_loc, "unknown module '%s' (the stdlib has: std)", it->name);
+        if (s->nmodules == 8) diag_error(it->loc, "too many 'use' lines");
+        s->modules[s->nmodules++] = parse_program(s->arena, src);
+    }
+}
+
+static void check_duplicates(const Program *p) {
+    for (int i = 0; i < p->nitems; i++) {
+        const Item *a = p->items[i];
+        int global = a->kind == IT_DATA || a->kind == IT_NOISE || a->kind == IT_NET || a->kind == IT_DEF || a->kind == IT_LET;
+        int single = a->kind == IT_LOSS || a->kind == IT_BATCH || a->kind == IT_SEED || a->kind == IT_TRAIN;
+        for (int j = 0; j < i && (global || single); j++) {
+            const Item *b = p->items[j];
+            int b_global = b->kind == IT_DATA || b->kind == IT_NOISE || b->kind == IT_NET || b->kind == IT_DEF || b->kind == IT_LET;
+            if (global && b_global && strcmp(a->name, b->name) == 0)
+                diag_error(a->name_loc, "'%s' is already defined at line %d", a->name, b->loc.line);
+            if (single && a->kind == b->kind && (a->kind != IT_LOSS || strcmp(a->name, b->name) == 0))
+                diag_error(a->loc, "this repeats the declaration at line %d", b->loc.line);
+        }
+        for (int f = 0; (a->kind == IT_DEF || a->kind == IT_NET) && f < a->nformals; f++)
+            for (int g = 0; g < f; g++)
+                if (strcmp(a->formals[f].name, a->formals[g].name) == 0)
+                    diag_error(a->formals[f].loc, "parameter '%s' appears twice", a->formals[f].name);
+    }
+}
+
+static const Item *find_kind(const Program *p, ItemKind kind) {
+    for (int i = 0; i < p->nitems; i++)
+        if (p->items[i]->kind == kind) return p->items[i];
+    return NULL;
+}
+
+static void build_schedule(Sema *s, Model *m) {
+    const Item *train = find_kind(s->user, IT_TRAIN);
+    if (!train) diag_error((SrcLoc){s->user->file, 1, 1}, "the experiment has no 'train' block");
+    m->train_iters = (long)train->num;
+    m->nsteps = train->nentries;
+    m->steps = ARENA_ARRAY(s->arena, NetStep, train->nentries + 1);
+    for (int i = 0; i < train->nentries; i++) {
+        const TrainEntry *e = &train->entries[i];
+        if (!find_net(s, e->net)) diag_error(e->loc, "'train' names '%s', which is not a network", e->net);
+        const Item *loss = find_loss(s, e->net);
+        if (!loss) diag_error(e->loc, "network '%s' is trained but has no loss (add: loss %s = ...)", e->net, e->net);
+        for (int k = 0; k < i; k++)
+            if (strcmp(m->steps[k].net, e->net) == 0) diag_error(e->loc, "network '%s' appears twice in 'train'", e->net);
+        m->steps[i] = (NetStep){.net = e->net, .loc = e->loc, .times = e->times, .opt = optimizer_spec(s, e)};
+    }
+    for (int i = 0; i < s->user->nitems; i++) {
+        const Item *it = s->user->items[i];
+        if (it->kind != IT_LOSS && it->kind != IT_CONSTRAIN) continue;
+        if (!find_net(s, it->name)) diag_error(it->name_loc, "'%s' is not a network", it->name);
+        int trained = 0;
+        for (int k = 0; k < m->nsteps; k++) trained |= strcmp(m->steps[k].net, it->name) == 0;
+        if (!trained && it->kind == IT_LOSS)
+            diag_error(it->name_loc, "network '%s' has a loss but no entry in 'train'", it->name);
+        if (it->kind == IT_CONSTRAIN && !find_loss(s, it->name))
+            diag_error(it->name_loc, "'%s' is constrained but has no loss", it->name);
+    }
+}
+
+static void collect_logs(Sema *s, Model *m) {
+    for (int i = 0; i < s->user->nitems; i++) {
+        const Item *it = s->user->items[i];
+        if (it->kind == IT_SAMPLE) m->sample_every = (long)it->num;
+        if (it->kind != IT_LOG) continue;
+        m->log_every = (long)it->num;
+        m->logs = ARENA_ARRAY(s->arena, LogSpec, it->nlogs);
+        m->nlogs = it->nlogs;
+        for (int k = 0; k < it->nlogs; k++) {
+            const LogItem *li = &it->logs[k];
+            LogSpec *ls = &m->logs[k];
+            ls->label = li->label;
+            ls->is_loss = li->is_loss;
+            if (li->is_loss) {
+                const char *net = li->label + strlen("loss ");
+                if (!find_loss(s, net)) diag_error(li->loc, "there is no loss of '%s' to log", net);
+                ls->output = arena_printf(s->arena, "loss/%s", net);
+            } else {
+                ls->output = arena_printf(s->arena, "log/%s", li->label);
+            }
+        }
+    }
+}
+
+static const char *model_name(Arena *a, const char *path) {
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *dot = strrchr(base, '.');
+    return arena_printf(a, "%.*s", dot ? (int)(dot - base) : (int)strlen(base), base);
+}
+
+Model *sema_build(Arena *arena, const Program *prog, DType dtype) {
+    Sema s = {arena, dtype, 64, prog, {0}, 0, NULL, 0, 0};
+    Model *m = ARENA_NEW(arena, Model);
+    m->name = model_name(arena, prog->file->name);
+    m->dtype = dtype;
+    check_duplicates(prog);
+    load_modules(&s);
+    const Item *batch = find_kind(prog, IT_BATCH), *seed = find_kind(prog, IT_SEED);
+    if (batch) s.batch = (int)batch->num;
+    m->batch = s.batch;
+    m->seed = seed ? (unsigned long long)seed->num : 0;
+    build_schedule(&s, m);
+    collect_logs(&s, m);
+    for (int i = 0; i < m->nsteps; i++) build_step(&s, &m->steps[i], find_loss(&s, m->steps[i].net));
+    m->eval = build_eval(&s, m);
+    const Item *sample = find_kind(prog, IT_SAMPLE);
+    if (sample) m->sample = build_sample(&s, sample, m);
+    return m;
+}

@@ -1,0 +1,69 @@
+/* sema.h: semantic analysis and lowering, from AST to graph IR.
+ *
+ * sema resolves names across the user's file and the stdlib, checks arities and shapes, inlines
+ * user functions and network applications (a network applied twice shares its parameters,
+ * because parameters are named by where they are declared, not by the call), expands grad()
+ * through autodiff, and builds the model: the step graphs with their optimizer updates, the
+ * sampling graph and the evaluation graph. Everything after it (interpreter, checks, codegen)
+ * works on the Model alone. */
+#ifndef GANC_SEMA_H
+#define GANC_SEMA_H
+#include "ast.h"
+#include "ir.h"
+
+typedef enum { OPT_SGD, OPT_ADAM, OPT_RMSPROP } OptimizerKind;
+
+typedef struct OptimizerSpec {
+    OptimizerKind kind;
+    double lr, beta1, beta2, eps, momentum, alpha;
+} OptimizerSpec;
+
+/* A grad(y, x) met while lowering: kept so `ganc check` can test it against finite differences. */
+typedef struct GradRecord {
+    int y, x, g;   /* output names check/y<i>, check/x<i>, check/g<i> in the check graph */
+    SrcLoc loc;
+} GradRecord;
+
+/* One trained network: its loss, the graphs built from it, and its optimizer. */
+typedef struct NetStep {
+    const char *net;
+    SrcLoc loc;
+    int times;             /* consecutive updates per round of the schedule */
+    OptimizerSpec opt;
+    IrGraph *forward;      /* the loss alone (--emit=ir)                                    */
+    IrGraph *check;        /* loss, gradient per trained param, inner grads (ganc check)      */
+    IrGraph *step;         /* loss and the updates of params and optimizer state (ganc run)   */
+    const char **params;   /* the trained parameters' names                                   */
+    int nparams;
+    GradRecord *grads;     /* inner grad() records, node ids of `check`                        */
+    int ngrads;
+} NetStep;
+
+typedef struct LogSpec {
+    const char *label;     /* "loss D" or an expression's name */
+    const char *output;    /* output name: "loss/D" in the step graph, or "log/<label>" in `eval` */
+    int is_loss;
+} LogSpec;
+
+typedef struct Model {
+    const char *name;      /* the file name without directory and .gan */
+    int batch;
+    unsigned long long seed;
+    DType dtype;
+    long train_iters;
+    NetStep *steps;        /* in schedule order */
+    int nsteps;
+    IrGraph *sample;       /* outputs sample/<label> */
+    IrGraph *eval;         /* outputs loss/<net>, grad/<net>/<param>, log/<label> */
+    LogSpec *logs;
+    int nlogs;
+    long log_every, sample_every;
+    const char **sample_labels;
+    int nsample_labels;
+} Model;
+
+Model *sema_build(Arena *arena, const Program *prog, DType dtype);
+/* The embedded stdlib module of that name, parsed (NULL if there is none). */
+const SourceFile *stdlib_source(Arena *arena, const char *module);
+
+#endif

@@ -1,0 +1,25 @@
+/* store.h: the named tensors that live across steps when the interpreter trains or checks a
+ * model: parameters, optimizer state and each step's inputs (data, noise, random draws).
+ *
+ * A store is a safetensors StFile held in memory, so saving it is a checkpoint and `ganc eval`
+ * can merge a user's file into it. Values come from the counter-based generator: a parameter's
+ * initial value from (seed, its name), an input's draw from (seed, its name, the draw count), so
+ * every value is reproducible on its own. */
+#ifndef GANC_STORE_H
+#define GANC_STORE_H
+#include <stdint.h>
+#include "interp.h"
+#include "safetensors.h"
+
+/* Give every param and state leaf of g that the store lacks its initial value. */
+void store_init_leaves(StFile *st, const IrGraph *g, uint64_t seed);
+/* Draw fresh values for every input leaf of g; draw counts which draw of the run this is. */
+void store_draw_inputs(StFile *st, const IrGraph *g, uint64_t seed, uint64_t draw);
+/* Copy leaf values into an interpreter; a missing or misshapen one is a fatal error naming it. */
+void store_load(const StFile *st, Interp *it, const IrGraph *g);
+/* Write the step's OUT_UPDATE outputs back into the store. */
+void store_apply_updates(StFile *st, Interp *it, const IrGraph *g);
+/* The store's tensor of that name (NULL if none). */
+StTensor *store_find(StFile *st, const char *name);
+
+#endif

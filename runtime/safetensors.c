@@ -1,0 +1,792 @@
+/* safetensors.c: reading and writing safetensors files (see safetensors.h).
+ *
+ * Shared by the compiler (`ganc eval` reads inputs and writes results) and libganrt (checkpoints).
+ * Layout: an 8-byte little-endian header length N, N bytes of JSON mapping each tensor name to
+ * {"dtype", "shape", "data_offsets": [begin, end]} (offsets relative to the data buffer that
+ * follows the header), an optional "__metadata__" entry, then the little-endian data.
+ *
+ * The reader trusts nothing in the file: every length and offset is checked against the file's
+ * real size before it is used, and each rejection names the file and the reason. The JSON parser
+ * is hand-written for exactly this header structure, to keep the runtime free of dependencies.
+ * The writer is atomic (temporary file, fsync, rename), so a crash mid-checkpoint never leaves a
+ * half-written file under the real name. Byte order is handled explicitly, not assumed. */
+#ifndef _GNU_SOURCE
+#define _POSIX_C_SOURCE 200809L /* fileno, fsync */
+#endif
+#include "safetensors.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Writes "path: message" into err and returns -1, so failures read `return fail(...)`. */
+__attribute__((format(printf, 4, 5)))
+static int fail(char *err, int errlen, const char *path, const char *fmt, ...)
+{
+    if (err && errlen > 0) {
+        int used = snprintf(err, (size_t)errlen, "%s: ", path);
+        if (used >= 0 && used < errlen) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(err + used, (size_t)(errlen - used), fmt, ap);
+            va_end(ap);
+        }
+    }
+    return -1;
+}
+
+static void *xmalloc(size_t size)
+{
+    void *p = malloc(size ? size : 1);
+    if (!p) {
+        fprintf(stderr, "safetensors: out of memory (%zu bytes)\n", size);
+        abort();
+    }
+    return p;
+}
+
+static char *xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    return memcpy(xmalloc(n), s, n);
+}
+
+/* ----- the in-memory file ----------------------------------------------------------------- */
+
+static long element_count(int ndim, const long *shape)
+{
+    long count = 1;
+    for (int k = 0; k < ndim; k++)
+        count *= shape[k];
+    return count;
+}
+
+/* Appends t, taking ownership of its name and data. */
+static void push_tensor(StFile *f, StTensor t)
+{
+    if (f->count == f->cap) {
+        f->cap = f->cap ? 2 * f->cap : 8;
+        StTensor *grown = realloc(f->tensors, sizeof(StTensor) * (size_t)f->cap);
+        if (!grown) {
+            fprintf(stderr, "safetensors: out of memory\n");
+            abort();
+        }
+        f->tensors = grown;
+    }
+    f->tensors[f->count++] = t;
+}
+
+void st_add(StFile *f, const char *name, int ndim, const long *shape, const double *data)
+{
+    assert(ndim >= 0 && ndim <= ST_MAXDIM);
+    StTensor t = {0};
+    t.name = xstrdup(name);
+    t.ndim = ndim;
+    for (int k = 0; k < ndim; k++)
+        t.shape[k] = shape[k];
+    size_t bytes = sizeof(double) * (size_t)element_count(ndim, shape);
+    t.data = xmalloc(bytes);
+    if (bytes)
+        memcpy(t.data, data, bytes);
+    push_tensor(f, t);
+}
+
+const StTensor *st_find(const StFile *f, const char *name)
+{
+    for (int i = 0; i < f->count; i++)
+        if (strcmp(f->tensors[i].name, name) == 0)
+            return &f->tensors[i];
+    return NULL;
+}
+
+void st_free(StFile *f)
+{
+    for (int i = 0; i < f->count; i++) {
+        free(f->tensors[i].name);
+        free(f->tensors[i].data);
+    }
+    free(f->tensors);
+    memset(f, 0, sizeof *f);
+}
+
+/* ----- little-endian values --------------------------------------------------------------- */
+
+typedef enum { DTYPE_F32, DTYPE_F64 } Dtype;
+
+static int dtype_size(Dtype dtype) { return dtype == DTYPE_F64 ? 8 : 4; }
+
+static void put_le(unsigned char *p, uint64_t v, int bytes)
+{
+    for (int k = 0; k < bytes; k++)
+        p[k] = (unsigned char)(v >> (8 * k));
+}
+
+static uint64_t get_le(const unsigned char *p, int bytes)
+{
+    uint64_t v = 0;
+    for (int k = 0; k < bytes; k++)
+        v |= (uint64_t)p[k] << (8 * k);
+    return v;
+}
+
+static void encode_value(unsigned char *p, double value, Dtype dtype)
+{
+    if (dtype == DTYPE_F64) {
+        uint64_t bits;
+        memcpy(&bits, &value, 8);
+        put_le(p, bits, 8);
+    } else {
+        float narrow = (float)value;
+        uint32_t bits;
+        memcpy(&bits, &narrow, 4);
+        put_le(p, bits, 4);
+    }
+}
+
+static double decode_value(const unsigned char *p, Dtype dtype)
+{
+    if (dtype == DTYPE_F64) {
+        uint64_t bits = get_le(p, 8);
+        double value;
+        memcpy(&value, &bits, 8);
+        return value;
+    }
+    uint32_t bits = (uint32_t)get_le(p, 4);
+    float value;
+    memcpy(&value, &bits, 4);
+    return value;
+}
+
+/* ----- writing ---------------------------------------------------------------------------- */
+
+/* A growable string for the JSON header. */
+typedef struct TextBuffer {
+    char *text;
+    size_t len, cap;
+} TextBuffer;
+
+static void text_append(TextBuffer *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (b->len + n + 1 > cap)
+            cap *= 2;
+        char *grown = realloc(b->text, cap);
+        if (!grown) {
+            fprintf(stderr, "safetensors: out of memory\n");
+            abort();
+        }
+        b->text = grown;
+        b->cap = cap;
+    }
+    memcpy(b->text + b->len, s, n);
+    b->len += n;
+    b->text[b->len] = '\0';
+}
+
+__attribute__((format(printf, 2, 3)))
+static void text_printf(TextBuffer *b, const char *fmt, ...)
+{
+    char piece[128];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(piece, sizeof piece, fmt, ap);
+    va_end(ap);
+    assert(n >= 0 && (size_t)n < sizeof piece); /* only used for numbers and short literals */
+    text_append(b, piece, (size_t)n);
+}
+
+static void text_append_json_string(TextBuffer *b, const char *s)
+{
+    text_append(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            char escaped[2] = {'\\', (char)*p};
+            text_append(b, escaped, 2);
+        } else if (*p < 0x20) {
+            text_printf(b, "\\u%04x", *p);
+        } else {
+            text_append(b, (const char *)p, 1);
+        }
+    }
+    text_append(b, "\"", 1);
+}
+
+/* The JSON header, padded with spaces so the data buffer starts 8-byte aligned. */
+static void build_header(TextBuffer *b, const StFile *f, Dtype dtype)
+{
+    uint64_t offset = 0;
+    text_append(b, "{", 1);
+    for (int i = 0; i < f->count; i++) {
+        const StTensor *t = &f->tensors[i];
+        uint64_t bytes = (uint64_t)element_count(t->ndim, t->shape) * (uint64_t)dtype_size(dtype);
+        if (i > 0)
+            text_append(b, ",", 1);
+        text_append_json_string(b, t->name);
+        text_printf(b, ":{\"dtype\":\"%s\",\"shape\":[", dtype == DTYPE_F64 ? "F64" : "F32");
+        for (int k = 0; k < t->ndim; k++)
+            text_printf(b, k ? ",%ld" : "%ld", t->shape[k]);
+        text_printf(b, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)offset,
+                    (unsigned long long)(offset + bytes));
+        offset += bytes;
+    }
+    text_append(b, "}", 1);
+    while (b->len % 8 != 0)
+        text_append(b, " ", 1);
+}
+
+/* Converts and writes one tensor's values in chunks; 0 on success. */
+static int write_tensor_data(FILE *file, const StTensor *t, Dtype dtype)
+{
+    enum { CHUNK = 4096 };
+    unsigned char bytes[CHUNK * 8];
+    long count = element_count(t->ndim, t->shape);
+    int size = dtype_size(dtype);
+    for (long first = 0; first < count; first += CHUNK) {
+        long n = count - first < CHUNK ? count - first : CHUNK;
+        for (long i = 0; i < n; i++)
+            encode_value(bytes + i * size, t->data[first + i], dtype);
+        if (fwrite(bytes, (size_t)size, (size_t)n, file) != (size_t)n)
+            return -1;
+    }
+    return 0;
+}
+
+/* Writes the whole file to an open stream and makes it durable; 0 on success. */
+static int write_contents(FILE *file, const StFile *f, Dtype dtype)
+{
+    TextBuffer header = {0};
+    build_header(&header, f, dtype);
+    unsigned char length[8];
+    put_le(length, header.len, 8);
+    int status = 0;
+    if (fwrite(length, 1, 8, file) != 8 || fwrite(header.text, 1, header.len, file) != header.len)
+        status = -1;
+    free(header.text);
+    for (int i = 0; status == 0 && i < f->count; i++)
+        status = write_tensor_data(file, &f->tensors[i], dtype);
+    if (status == 0 && fflush(file) != 0)
+        status = -1;
+    if (status == 0 && fsync(fileno(file)) != 0)
+        status = -1;
+    return status;
+}
+
+int st_write(const char *path, const StFile *f, int as_f64, char *err, int errlen)
+{
+    Dtype dtype = as_f64 ? DTYPE_F64 : DTYPE_F32;
+    size_t tmp_len = strlen(path) + 32;
+    char *tmp_path = xmalloc(tmp_len);
+    snprintf(tmp_path, tmp_len, "%s.tmp.%ld", path, (long)getpid());
+
+    FILE *file = fopen(tmp_path, "wb");
+    if (!file) {
+        int saved = errno;
+        fail(err, errlen, path, "cannot create %s: %s", tmp_path, strerror(saved));
+        free(tmp_path);
+        return -1;
+    }
+    int status = write_contents(file, f, dtype);
+    int saved = errno;
+    if (fclose(file) != 0 && status == 0) {
+        status = -1;
+        saved = errno;
+    }
+    if (status == 0 && rename(tmp_path, path) != 0) {
+        status = -1;
+        saved = errno;
+    }
+    if (status != 0) {
+        remove(tmp_path);
+        fail(err, errlen, path, "write failed: %s", strerror(saved));
+    }
+    free(tmp_path);
+    return status;
+}
+
+/* ----- reading: the JSON header ----------------------------------------------------------- */
+
+typedef struct JsonParser {
+    const char *text; /* the header, not NUL-terminated */
+    size_t len, pos;
+    const char *path; /* for messages */
+    char *err;
+    int errlen;
+} JsonParser;
+
+/* "path: malformed header: expected X at byte N of the header" */
+static int expected(JsonParser *p, const char *what)
+{
+    const char *at_end = p->pos < p->len ? "" : " (the end)";
+    return fail(p->err, p->errlen, p->path, "malformed header: expected %s at byte %zu of the header%s",
+                what, p->pos, at_end);
+}
+
+static int is_json_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+static void skip_whitespace(JsonParser *p)
+{
+    while (p->pos < p->len && is_json_space(p->text[p->pos]))
+        p->pos++;
+}
+
+static int peek(JsonParser *p)
+{
+    skip_whitespace(p);
+    return p->pos < p->len ? (unsigned char)p->text[p->pos] : EOF;
+}
+
+/* Consumes c (after whitespace), or fails naming it. */
+static int expect_char(JsonParser *p, char c, const char *what)
+{
+    if (peek(p) != (unsigned char)c)
+        return expected(p, what);
+    p->pos++;
+    return 0;
+}
+
+static int hex_digit(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* \uXXXX (the backslash and u already consumed), appended as UTF-8. */
+static int parse_unicode_escape(JsonParser *p, TextBuffer *out)
+{
+    unsigned code = 0;
+    for (int k = 0; k < 4; k++) {
+        int digit = p->pos < p->len ? hex_digit((unsigned char)p->text[p->pos]) : -1;
+        if (digit < 0)
+            return expected(p, "4 hex digits after \\u");
+        code = code * 16 + (unsigned)digit;
+        p->pos++;
+    }
+    if (code >= 0xD800 && code <= 0xDFFF)
+        return fail(p->err, p->errlen, p->path,
+                    "malformed header: surrogate \\u escape at byte %zu is not supported", p->pos);
+    char utf8[3];
+    size_t n;
+    if (code < 0x80) {
+        utf8[0] = (char)code;
+        n = 1;
+    } else if (code < 0x800) {
+        utf8[0] = (char)(0xC0 | code >> 6);
+        utf8[1] = (char)(0x80 | (code & 0x3F));
+        n = 2;
+    } else {
+        utf8[0] = (char)(0xE0 | code >> 12);
+        utf8[1] = (char)(0x80 | ((code >> 6) & 0x3F));
+        utf8[2] = (char)(0x80 | (code & 0x3F));
+        n = 3;
+    }
+    text_append(out, utf8, n);
+    return 0;
+}
+
+/* One backslash escape (the backslash already consumed). */
+static int parse_escape(JsonParser *p, TextBuffer *out)
+{
+    static const char plain[] = "\"\\/bfnrt";
+    static const char meaning[] = "\"\\/\b\f\n\r\t";
+    if (p->pos >= p->len)
+        return expected(p, "an escape character");
+    char c = p->text[p->pos++];
+    if (c == 'u')
+        return parse_unicode_escape(p, out);
+    const char *at = c ? strchr(plain, c) : NULL;
+    if (!at) {
+        p->pos--;
+        return expected(p, "one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u");
+    }
+    text_append(out, &meaning[at - plain], 1);
+    return 0;
+}
+
+/* A JSON string into a malloc'd, NUL-terminated *out (NULL on failure). */
+static int parse_string(JsonParser *p, char **out)
+{
+    *out = NULL;
+    if (expect_char(p, '"', "a string") != 0)
+        return -1;
+    TextBuffer value = {0};
+    text_append(&value, "", 0);
+    for (;;) {
+        if (p->pos >= p->len) {
+            free(value.text);
+            return expected(p, "a closing '\"'");
+        }
+        unsigned char c = (unsigned char)p->text[p->pos++];
+        if (c == '"')
+            break;
+        int status = 0;
+        if (c == '\\') {
+            status = parse_escape(p, &value);
+        } else if (c < 0x20) {
+            p->pos--;
+            status = expected(p, "no control character inside a string");
+        } else {
+            text_append(&value, (const char *)&c, 1);
+        }
+        if (status != 0) {
+            free(value.text);
+            return -1;
+        }
+    }
+    *out = value.text;
+    return 0;
+}
+
+/* A non-negative integer that fits in a long. */
+static int parse_count(JsonParser *p, long *out)
+{
+    int c = peek(p);
+    if (c < '0' || c > '9')
+        return expected(p, "a non-negative integer");
+    long value = 0;
+    while (p->pos < p->len && p->text[p->pos] >= '0' && p->text[p->pos] <= '9') {
+        int digit = p->text[p->pos] - '0';
+        if (value > (LONG_MAX - digit) / 10)
+            return fail(p->err, p->errlen, p->path,
+                        "malformed header: integer too large at byte %zu of the header", p->pos);
+        value = value * 10 + digit;
+        p->pos++;
+    }
+    *out = value;
+    return 0;
+}
+
+/* [n, n, ...] with at most max entries; what names the array in messages. */
+static int parse_count_array(JsonParser *p, long *values, int max, int *count, const char *what)
+{
+    *count = 0;
+    if (expect_char(p, '[', "'['") != 0)
+        return -1;
+    if (peek(p) == ']') {
+        p->pos++;
+        return 0;
+    }
+    for (;;) {
+        if (*count == max)
+            return fail(p->err, p->errlen, p->path, "%s has more than %d entries", what, max);
+        if (parse_count(p, &values[(*count)++]) != 0)
+            return -1;
+        if (peek(p) == ']') {
+            p->pos++;
+            return 0;
+        }
+        if (expect_char(p, ',', "',' or ']'") != 0)
+            return -1;
+    }
+}
+
+/* Skips any JSON value (for "__metadata__" and keys we do not use). */
+static int skip_value(JsonParser *p, int depth);
+
+static int skip_container(JsonParser *p, char close, int is_object, int depth)
+{
+    p->pos++; /* the opening bracket */
+    if (peek(p) == close) {
+        p->pos++;
+        return 0;
+    }
+    for (;;) {
+        if (is_object) {
+            char *key;
+            if (parse_string(p, &key) != 0)
+                return -1;
+            free(key);
+            if (expect_char(p, ':', "':'") != 0)
+                return -1;
+        }
+        if (skip_value(p, depth + 1) != 0)
+            return -1;
+        if (peek(p) == close) {
+            p->pos++;
+            return 0;
+        }
+        if (expect_char(p, ',', is_object ? "',' or '}'" : "',' or ']'") != 0)
+            return -1;
+    }
+}
+
+static int is_scalar_char(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == 'E' || c == '+' || c == '-' ||
+           c == '.';
+}
+
+static int skip_value(JsonParser *p, int depth)
+{
+    if (depth > 64)
+        return fail(p->err, p->errlen, p->path, "malformed header: nested too deeply");
+    int c = peek(p);
+    if (c == '{')
+        return skip_container(p, '}', 1, depth);
+    if (c == '[')
+        return skip_container(p, ']', 0, depth);
+    if (c == '"') {
+        char *s;
+        int status = parse_string(p, &s);
+        free(s);
+        return status;
+    }
+    /* numbers, true, false, null: a run of letters, digits and signs */
+    size_t begin = p->pos;
+    while (p->pos < p->len && is_scalar_char(p->text[p->pos]))
+        p->pos++;
+    return p->pos > begin ? 0 : expected(p, "a value");
+}
+
+/* ----- reading: one tensor entry ---------------------------------------------------------- */
+
+typedef struct TensorEntry {
+    int has_dtype, has_shape, has_offsets;
+    Dtype dtype;
+    int ndim;
+    long shape[ST_MAXDIM];
+    long offsets[2];
+} TensorEntry;
+
+static int parse_dtype(JsonParser *p, const char *tensor, Dtype *dtype)
+{
+    static const char *const unsupported[] = {"BF16", "F16", "F8_E4M3", "F8_E5M2", "I64", "I32",
+                                              "I16",  "I8",  "U64",     "U32",     "U16", "U8",
+                                              "BOOL"};
+    char *name;
+    if (parse_string(p, &name) != 0)
+        return -1;
+    int status = 0;
+    if (strcmp(name, "F32") == 0) {
+        *dtype = DTYPE_F32;
+    } else if (strcmp(name, "F64") == 0) {
+        *dtype = DTYPE_F64;
+    } else {
+        const char *kind = "unknown";
+        for (size_t k = 0; k < sizeof unsupported / sizeof unsupported[0]; k++)
+            if (strcmp(name, unsupported[k]) == 0)
+                kind = "unsupported";
+        status = fail(p->err, p->errlen, p->path,
+                      "tensor \"%s\": %s dtype \"%s\" (only F32 and F64 are read)", tensor, kind,
+                      name);
+    }
+    free(name);
+    return status;
+}
+
+/* One member of a tensor's object: "dtype", "shape", "data_offsets" (others are skipped). */
+static int parse_entry_member(JsonParser *p, const char *tensor, const char *key,
+                              TensorEntry *entry)
+{
+    if (strcmp(key, "dtype") == 0) {
+        entry->has_dtype = 1;
+        return parse_dtype(p, tensor, &entry->dtype);
+    }
+    if (strcmp(key, "shape") == 0) {
+        entry->has_shape = 1;
+        return parse_count_array(p, entry->shape, ST_MAXDIM, &entry->ndim, "shape");
+    }
+    if (strcmp(key, "data_offsets") == 0) {
+        int count;
+        entry->has_offsets = 1;
+        if (parse_count_array(p, entry->offsets, 2, &count, "data_offsets") != 0)
+            return -1;
+        if (count != 2)
+            return fail(p->err, p->errlen, p->path,
+                        "tensor \"%s\": data_offsets needs 2 entries, has %d", tensor, count);
+        return 0;
+    }
+    return skip_value(p, 0);
+}
+
+static int parse_entry(JsonParser *p, const char *tensor, TensorEntry *entry)
+{
+    memset(entry, 0, sizeof *entry);
+    if (expect_char(p, '{', "'{' opening a tensor's description") != 0)
+        return -1;
+    if (peek(p) == '}')
+        p->pos++;
+    else
+        for (;;) {
+            char *key;
+            if (parse_string(p, &key) != 0)
+                return -1;
+            int status = expect_char(p, ':', "':'");
+            if (status == 0)
+                status = parse_entry_member(p, tensor, key, entry);
+            free(key);
+            if (status != 0)
+                return -1;
+            if (peek(p) == '}') {
+                p->pos++;
+                break;
+            }
+            if (expect_char(p, ',', "',' or '}'") != 0)
+                return -1;
+        }
+    const char *missing = !entry->has_dtype ? "dtype" : !entry->has_shape ? "shape"
+                          : !entry->has_offsets ? "data_offsets" : NULL;
+    if (missing)
+        return fail(p->err, p->errlen, p->path, "tensor \"%s\": missing \"%s\"", tensor, missing);
+    return 0;
+}
+
+/* Bytes the entry's shape and dtype need, or -1 if more than limit (so nothing overflows). */
+static long entry_bytes(const TensorEntry *entry, size_t limit)
+{
+    unsigned long bytes = (unsigned long)dtype_size(entry->dtype);
+    for (int k = 0; k < entry->ndim; k++) {
+        unsigned long dim = (unsigned long)entry->shape[k];
+        if (dim != 0 && bytes > limit / dim)
+            return -1;
+        bytes *= dim;
+    }
+    return bytes > limit ? -1 : (long)bytes;
+}
+
+/* The entry's byte range must lie in the data buffer and hold exactly shape * dtype bytes. */
+static int check_entry(JsonParser *p, const char *tensor, const TensorEntry *entry,
+                       size_t data_size)
+{
+    long begin = entry->offsets[0], end = entry->offsets[1];
+    if (begin > end || (unsigned long)end > data_size)
+        return fail(p->err, p->errlen, p->path,
+                    "tensor \"%s\": data_offsets [%ld, %ld] out of range (the data buffer has %zu "
+                    "bytes)",
+                    tensor, begin, end, data_size);
+    long needed = entry_bytes(entry, data_size);
+    if (needed < 0)
+        return fail(p->err, p->errlen, p->path,
+                    "tensor \"%s\": its shape needs more bytes than the file's data buffer (%zu)",
+                    tensor, data_size);
+    if (needed != end - begin)
+        return fail(p->err, p->errlen, p->path,
+                    "tensor \"%s\": data_offsets [%ld, %ld] span %ld bytes but its shape and dtype "
+                    "need %ld",
+                    tensor, begin, end, end - begin, needed);
+    return 0;
+}
+
+static StTensor decode_entry(const char *tensor, const TensorEntry *entry,
+                             const unsigned char *data)
+{
+    StTensor t = {0};
+    t.name = xstrdup(tensor);
+    t.ndim = entry->ndim;
+    memcpy(t.shape, entry->shape, sizeof t.shape);
+    long count = element_count(entry->ndim, entry->shape);
+    int size = dtype_size(entry->dtype);
+    t.data = xmalloc(sizeof(double) * (size_t)count);
+    for (long i = 0; i < count; i++)
+        t.data[i] = decode_value(data + entry->offsets[0] + i * size, entry->dtype);
+    return t;
+}
+
+/* One "name": {...} member of the header; a tensor is appended to out. */
+static int parse_header_member(JsonParser *p, const unsigned char *data, size_t data_size,
+                               StFile *out)
+{
+    char *name;
+    if (parse_string(p, &name) != 0)
+        return -1;
+    int status = expect_char(p, ':', "':'");
+    if (status == 0 && strcmp(name, "__metadata__") == 0) {
+        status = skip_value(p, 0);
+    } else if (status == 0) {
+        TensorEntry entry;
+        status = parse_entry(p, name, &entry);
+        if (status == 0)
+            status = check_entry(p, name, &entry, data_size);
+        if (status == 0 && st_find(out, name))
+            status = fail(p->err, p->errlen, p->path, "tensor \"%s\" appears twice", name);
+        if (status == 0)
+            push_tensor(out, decode_entry(name, &entry, data));
+    }
+    free(name);
+    return status;
+}
+
+static int parse_header(JsonParser *p, const unsigned char *data, size_t data_size, StFile *out)
+{
+    if (expect_char(p, '{', "'{' opening the header") != 0)
+        return -1;
+    if (peek(p) == '}') {
+        p->pos++;
+    } else {
+        for (;;) {
+            if (parse_header_member(p, data, data_size, out) != 0)
+                return -1;
+            if (peek(p) == '}') {
+                p->pos++;
+                break;
+            }
+            if (expect_char(p, ',', "',' or '}'") != 0)
+                return -1;
+        }
+    }
+    if (peek(p) != EOF)
+        return expected(p, "only spaces after the header's closing '}'");
+    return 0;
+}
+
+/* ----- reading: the file ------------------------------------------------------------------ */
+
+/* The whole file into a malloc'd buffer. */
+static int read_whole_file(const char *path, unsigned char **bytes, size_t *size, char *err,
+                           int errlen)
+{
+    *bytes = NULL;
+    FILE *file = fopen(path, "rb");
+    if (!file)
+        return fail(err, errlen, path, "%s", strerror(errno));
+    struct stat info;
+    if (fstat(fileno(file), &info) != 0 || !S_ISREG(info.st_mode)) {
+        fclose(file);
+        return fail(err, errlen, path, "not a regular file");
+    }
+    *size = (size_t)info.st_size;
+    *bytes = xmalloc(*size);
+    size_t got = fread(*bytes, 1, *size, file);
+    fclose(file);
+    if (got != *size) {
+        free(*bytes);
+        *bytes = NULL;
+        return fail(err, errlen, path, "read error after %zu of %zu bytes", got, *size);
+    }
+    return 0;
+}
+
+int st_read(const char *path, StFile *out, char *err, int errlen)
+{
+    memset(out, 0, sizeof *out);
+    unsigned char *bytes;
+    size_t size = 0;
+    if (read_whole_file(path, &bytes, &size, err, errlen) != 0)
+        return -1;
+    int status;
+    if (size < 8) {
+        status = fail(err, errlen, path,
+                      "truncated: the file has %zu bytes, fewer than the 8-byte header length",
+                      size);
+    } else if (get_le(bytes, 8) > size - 8) {
+        status = fail(err, errlen, path, "truncated: header says %llu bytes but the file has %zu",
+                      (unsigned long long)get_le(bytes, 8), size);
+    } else {
+        size_t header_len = (size_t)get_le(bytes, 8);
+        JsonParser parser = {(const char *)bytes + 8, header_len, 0, path, err, errlen};
+        status = parse_header(&parser, bytes + 8 + header_len, size - 8 - header_len, out);
+    }
+    free(bytes);
+    if (status != 0)
+        st_free(out);
+    return status;
+}
