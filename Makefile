@@ -4,13 +4,16 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -D_GNU_SOURCE -Ibuild -Icompiler -Iruntime
+LLVM_CONFIG ?= llvm-config-19
+LLVM_CFLAGS = $(shell $(LLVM_CONFIG) --cflags 2>/dev/null | sed 's/-std=[^ ]*//')
+LLVM_LIBS = $(shell $(LLVM_CONFIG) --ldflags --libs core native passes target 2>/dev/null)
 LDLIBS  += -lopenblas -lm
 
 B := build
 DEB_PACKAGES := llvm-19-dev flex bison libopenblas-dev zlib1g-dev libpng-dev pkg-config valgrind
 
 COMPILER_C := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
-SHARED_RT_C := runtime/rng.c runtime/samplers.c runtime/safetensors.c
+SHARED_RT_C := runtime/rng.c runtime/samplers.c runtime/safetensors.c runtime/fill.c
 GEN_C := $(B)/parser.c $(B)/lexer.c $(B)/stdlib_embed.c
 LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(COMPILER_C) $(SHARED_RT_C)) \
            $(B)/parser.o $(B)/lexer.o $(B)/stdlib_embed.o
@@ -57,8 +60,17 @@ $(patsubst %.c,$(B)/%.o,$(COMPILER_C)) $(B)/compiler/main.o: $(B)/parser.h $(B)/
 $(B)/libganc.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
-$(B)/ganc: $(B)/compiler/main.o $(B)/libganc.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/compiler/codegen.o: compiler/codegen.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LLVM_CFLAGS) -MMD -MP -c $< -o $@
+
+# libganrt: what every generated executable links with.
+RUNTIME_C := $(SHARED_RT_C) runtime/kernels.c runtime/ganrt.c
+$(B)/libganrt.a: $(patsubst %.c,$(B)/%.o,$(RUNTIME_C))
+	ar rcs $@ $^
+
+$(B)/ganc: $(B)/compiler/main.o $(B)/libganc.a $(B)/libganrt.a
+	$(CC) $(CFLAGS) -o $@ $(B)/compiler/main.o $(B)/libganc.a $(LLVM_LIBS) $(LDLIBS)
 
 $(B)/test_ops: tests/test_ops.c $(B)/libganc.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

@@ -4,33 +4,41 @@
  *   ganc check FILE.gan                               autodiff against finite differences
  *   ganc eval FILE.gan [--values IN] -o OUT           replay one evaluation (safetensors in/out)
  *   ganc run FILE.gan [--steps N]                     train in the reference interpreter
+ *   ganc FILE.gan -o EXE [-O0..3] [--target-cpu CPU]  a native training executable
  *
  * It reads the source, runs the front end (lexer, parser, sema: see the pipeline in
  * docs/ir.md) and hands the Model to the command. docs/cli.md documents every flag. */
 #include <errno.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ast.h"
 #include "check.h"
+#include "codegen.h"
 #include "diag.h"
 #include "ir.h"
 #include "run.h"
 #include "sema.h"
 
 static const char usage[] =
-    "usage: ganc [--emit=KIND] [--dtype f32|f64] FILE.gan\n"
+    "usage: ganc FILE.gan -o EXE [--dtype f32|f64] [-O0|-O1|-O2|-O3] [--target-cpu CPU]\n"
+    "       ganc [--emit=KIND] [--dtype f32|f64] FILE.gan\n"
     "       ganc check FILE.gan\n"
     "       ganc eval FILE.gan [--values IN.safetensors] -o OUT.safetensors [--dtype f32|f64]\n"
     "       ganc run FILE.gan [--steps N] [--dtype f32|f64]\n"
     "KIND: tokens, ast, ir (losses, with every grad() expanded), ir-grad (step graphs with\n"
-    "      parameter gradients and optimizer updates), dot (Graphviz of the ir-grad graphs)\n";
+    "      parameter gradients and optimizer updates), dot (Graphviz of the ir-grad graphs),\n"
+    "      ir-opt (fused loops and the memory plan), llvm (LLVM IR), asm (assembly)\n";
 
 typedef struct Options {
     const char *command; /* NULL, "check", "eval", "run" */
-    const char *file, *emit, *values, *output;
+    const char *file, *emit, *values, *output, *target_cpu;
     DType dtype;
     long steps;
+    int opt_level;
 } Options;
 
 static void usage_error(const char *fmt, const char *arg) {
@@ -64,7 +72,7 @@ static int flag_is(const char *arg, const char *name) {
 }
 
 static Options parse_options(int argc, char **argv) {
-    Options o = {NULL, NULL, NULL, NULL, NULL, DT_F32, 0};
+    Options o = {NULL, NULL, NULL, NULL, NULL, NULL, DT_F32, 0, 2};
     int first = 1;
     if (argc > 1 && (!strcmp(argv[1], "check") || !strcmp(argv[1], "eval") || !strcmp(argv[1], "run"))) {
         o.command = argv[1];
@@ -85,6 +93,10 @@ static Options parse_options(int argc, char **argv) {
             o.values = flag_value(argc, argv, &i);
         } else if (!strcmp(a, "-o")) {
             o.output = flag_value(argc, argv, &i);
+        } else if (!strcmp(a, "-O0") || !strcmp(a, "-O1") || !strcmp(a, "-O2") || !strcmp(a, "-O3")) {
+            o.opt_level = a[2] - '0';
+        } else if (flag_is(a, "--target-cpu")) {
+            o.target_cpu = flag_value(argc, argv, &i);
         } else if (flag_is(a, "--steps")) {
             o.steps = parse_count("--steps", flag_value(argc, argv, &i));
         } else if (a[0] == '-' && a[1]) {
@@ -136,8 +148,16 @@ static int emit(const Options *o, const SourceFile *src, Arena *arena) {
         return 0;
     }
     int ir = !strcmp(o->emit, "ir"), grad = !strcmp(o->emit, "ir-grad"), dot = !strcmp(o->emit, "dot");
-    if (!ir && !grad && !dot) usage_error("unknown --emit kind '%s'", o->emit);
+    int native = !strcmp(o->emit, "ir-opt") || !strcmp(o->emit, "llvm") || !strcmp(o->emit, "asm");
+    if (!ir && !grad && !dot && !native) usage_error("unknown --emit kind '%s'", o->emit);
     const Model *m = sema_build(arena, prog, o->dtype);
+    if (native) {
+        CodegenOptions co = {o->opt_level, o->target_cpu, NULL, NULL, NULL, NULL};
+        if (!strcmp(o->emit, "ir-opt")) co.print_plan = stdout;
+        if (!strcmp(o->emit, "llvm")) co.print_llvm = stdout;
+        if (!strcmp(o->emit, "asm")) co.print_asm = stdout;
+        return codegen_model(m, &co);
+    }
     for (int i = 0; i < m->nsteps; i++) {
         const IrGraph *g = ir ? m->steps[i].forward : m->steps[i].step;
         if (dot) ir_print_dot(stdout, g);
@@ -145,6 +165,47 @@ static int emit(const Options *o, const SourceFile *src, Arena *arena) {
     }
     if (ir && m->sample) ir_print(stdout, m->sample);
     return 0;
+}
+
+/* libganrt.a sits next to the ganc binary (build/); GANC_RUNTIME overrides it. */
+static const char *runtime_library(Arena *arena) {
+    const char *env = getenv("GANC_RUNTIME");
+    if (env) return env;
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) diag_fatal("cannot find libganrt.a: set GANC_RUNTIME to its path");
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    *slash = 0;
+    return arena_printf(arena, "%s/libganrt.a", self);
+}
+
+/* Link with the system C compiler: object + libganrt + OpenBLAS + libm. */
+static int link_executable(Arena *arena, const char *object, const char *exe) {
+    const char *cc = getenv("CC") ? getenv("CC") : "cc";
+    const char *lib = runtime_library(arena);
+    if (access(lib, R_OK) != 0) diag_fatal("cannot read the runtime library %s: %s", lib, strerror(errno));
+    char *argv[] = {(char *)cc, (char *)object, (char *)lib, "-lopenblas", "-lm", "-o", (char *)exe, NULL};
+    pid_t pid;
+    extern char **environ;
+    if (posix_spawnp(&pid, cc, NULL, NULL, argv, environ) != 0) diag_fatal("cannot run the linker '%s'", cc);
+    int status;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) diag_fatal("linking %s failed", exe);
+    return 0;
+}
+
+static int compile_native(const Options *o, const Model *m, Arena *arena) {
+    size_t len = strlen(o->output);
+    int object_only = len > 2 && !strcmp(o->output + len - 2, ".o");
+    const char *object = object_only ? o->output : arena_printf(arena, "%s.o", o->output);
+    CodegenOptions co = {o->opt_level, o->target_cpu, object, NULL, NULL, NULL};
+    int rc = codegen_model(m, &co);
+    if (rc == 0 && !object_only) {
+        rc = link_executable(arena, object, o->output);
+        remove(object);
+    }
+    return rc;
 }
 
 int main(int argc, char **argv) {
@@ -163,10 +224,10 @@ int main(int argc, char **argv) {
         const Model *m = sema_build(&arena, parse_program(&arena, src), o.dtype);
         rc = run_train(m, o.steps ? o.steps : m->train_iters);
     } else {
-        /* Without a command, ganc checks the program; `-o EXE` is the native backend's. */
+        /* Without a command: compile to a native executable, or just check the program. */
         const Model *m = sema_build(&arena, parse_program(&arena, src), o.dtype);
-        if (o.output) diag_fatal("native code generation (-o) is not available in this build yet");
-        printf("%s: ok (%d trained networks)\n", src->name, m->nsteps);
+        if (o.output) rc = compile_native(&o, m, &arena);
+        else printf("%s: ok (%d trained networks)\n", src->name, m->nsteps);
     }
     arena_free(&arena);
     return rc;

@@ -3,8 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "diag.h"
-#include "rng.h"
-#include "samplers.h"
+#include "fill.h"
 
 StTensor *store_find(StFile *st, const char *name) { return (StTensor *)st_find(st, name); }
 
@@ -21,35 +20,26 @@ static StTensor *slot_for(StFile *st, const IrNode *n) {
     return store_find(st, n->name);
 }
 
-static void fill(const LeafInit *init, uint64_t seed, uint64_t stream, uint64_t index0, double *out,
-                 long size, int batch) {
-    switch (init->kind) {
-    case INIT_ZEROS: memset(out, 0, sizeof(double) * (size_t)size); break;
-    case INIT_CONSTANT:
-        for (long i = 0; i < size; i++) out[i] = init->a;
-        break;
-    case INIT_UNIFORM:
-        rng_uniform(seed, stream, index0, out, size);
-        for (long i = 0; i < size; i++) out[i] = init->a + (init->b - init->a) * out[i];
-        break;
-    case INIT_NORMAL:
-        rng_normal(seed, stream, index0, out, size);
-        for (long i = 0; i < size; i++) out[i] = init->a + init->b * out[i];
-        break;
-    case INIT_DATA: {
-        const SamplerInfo *s = sampler_find(init->sampler);
-        s->draw(init->args, seed, stream, index0 / (uint64_t)(size / batch), out, batch);
-        break;
-    }
-    }
+/* The runtime's description of how a leaf gets its values. */
+static FillSpec fill_spec(const LeafInit *init) {
+    static const FillKind kinds[] = {[INIT_ZEROS] = FILL_ZEROS, [INIT_CONSTANT] = FILL_CONSTANT,
+                                     [INIT_UNIFORM] = FILL_UNIFORM, [INIT_NORMAL] = FILL_NORMAL,
+                                     [INIT_DATA] = FILL_DATA};
+    FillSpec f = {kinds[init->kind], init->a, init->b, init->sampler, {0}, init->nargs};
+    memcpy(f.args, init->args, sizeof f.args);
+    return f;
+}
+
+static void fill_leaf(const IrNode *n, uint64_t seed, uint64_t draw, double *out) {
+    FillSpec spec = fill_spec(&n->init);
+    fill_values(&spec, seed, n->name, draw, out, ir_shape_size(n->shape), n->shape.ndim ? n->shape.dim[0] : 1);
 }
 
 void store_init_leaves(StFile *st, const IrGraph *g, uint64_t seed) {
     for (int id = 0; id < g->nnodes; id++) {
         const IrNode *n = &g->nodes[id];
         if ((n->op != OP_PARAM && n->op != OP_STATE) || store_find(st, n->name)) continue;
-        StTensor *t = slot_for(st, n);
-        fill(&n->init, seed, rng_stream_id(n->name), 0, t->data, ir_shape_size(n->shape), 1);
+        fill_leaf(n, seed, 0, slot_for(st, n)->data);
     }
 }
 
@@ -57,10 +47,7 @@ void store_draw_inputs(StFile *st, const IrGraph *g, uint64_t seed, uint64_t dra
     for (int id = 0; id < g->nnodes; id++) {
         const IrNode *n = &g->nodes[id];
         if (n->op != OP_INPUT) continue;
-        long size = ir_shape_size(n->shape);
-        StTensor *t = slot_for(st, n);
-        fill(&n->init, seed, rng_stream_id(n->name), draw * (uint64_t)size, t->data, size,
-             n->shape.ndim ? n->shape.dim[0] : 1);
+        fill_leaf(n, seed, draw, slot_for(st, n)->data);
     }
 }
 

@@ -1,0 +1,492 @@
+/* codegen.c: native code for a model through the LLVM C API (LLVM 19).
+ *
+ * The last stage of the pipeline: each graph of the model (the step graphs, eval, sample)
+ * becomes one function `void graph(void **leaves, void **outputs, char *arena)` that follows
+ * the graph's plan (plan.c): every LOOP node is a loop over its elements that computes the node
+ * and the nodes fused into it in registers, every CALL node is a call to a libganrt kernel
+ * (cblas for matmul; im2col + GEMM for convolutions; shape ops), and the outputs are copied out
+ * at the end, after every read, so the runtime can let an update overwrite its parameter in
+ * place. The module also holds the model's description (runtime/ganrt.h) and a main() that
+ * hands both to libganrt. LLVM's O1-O3 pipelines vectorise the loops for the target CPU. */
+#include "codegen.h"
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Core.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "diag.h"
+#include "plan.h"
+
+typedef struct Codegen {
+    LLVMContextRef ctx;
+    LLVMModuleRef mod;
+    LLVMBuilderRef b;
+    LLVMTypeRef T, ptr, i32, i64, graph_fn;
+    DType dtype;
+    const char *suffix;  /* kernel name suffix: f32 or f64 */
+} Codegen;
+
+/* The function being generated for one graph. */
+typedef struct FnGen {
+    Codegen *cg;
+    const GraphPlan *plan;
+    const IrGraph *g;
+    LLVMValueRef fn, arena;
+    LLVMValueRef *leaf_ptr;  /* per node id, for leaves */
+    int root;                /* the LOOP node whose loop is being emitted */
+    LLVMValueRef index;      /* its loop index */
+} FnGen;
+
+static long elem_bytes(const Codegen *cg) { return cg->dtype == DT_F64 ? 8 : 4; }
+
+/* ---- declarations ---------------------------------------------------------------------- */
+
+static LLVMValueRef declare(Codegen *cg, const char *name, LLVMTypeRef ret, LLVMTypeRef *params, int n) {
+    LLVMValueRef f = LLVMGetNamedFunction(cg->mod, name);
+    if (f) return f;
+    return LLVMAddFunction(cg->mod, name, LLVMFunctionType(ret, params, (unsigned)n, 0));
+}
+
+static LLVMValueRef call(Codegen *cg, const char *name, LLVMTypeRef ret, LLVMValueRef *args, int n) {
+    LLVMTypeRef types[12];
+    for (int i = 0; i < n; i++) types[i] = LLVMTypeOf(args[i]);
+    LLVMValueRef f = declare(cg, name, ret, types, n);
+    return LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(f), f, args, (unsigned)n, "");
+}
+
+static LLVMValueRef intrinsic(Codegen *cg, const char *name, LLVMValueRef *args, int n) {
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    LLVMValueRef f = LLVMGetIntrinsicDeclaration(cg->mod, id, &cg->T, 1);
+    return LLVMBuildCall2(cg->b, LLVMIntrinsicGetType(cg->ctx, id, &cg->T, 1), f, args, (unsigned)n, "");
+}
+
+static LLVMValueRef const_int(Codegen *cg, long v) { return LLVMConstInt(cg->i32, (unsigned long long)v, 1); }
+static LLVMValueRef const_real(Codegen *cg, double v) { return LLVMConstReal(cg->T, v); }
+
+/* A private constant int array, for the dims, masks and offsets kernels take. */
+static LLVMValueRef const_ints(Codegen *cg, const int *v, int n) {
+    LLVMValueRef items[IR_MAXDIM + 1];
+    for (int i = 0; i < n; i++) items[i] = const_int(cg, v[i]);
+    if (n == 0) items[n++] = const_int(cg, 0);
+    LLVMValueRef init = LLVMConstArray2(cg->i32, items, (uint64_t)n);
+    LLVMValueRef g = LLVMAddGlobal(cg->mod, LLVMTypeOf(init), "dims");
+    LLVMSetInitializer(g, init);
+    LLVMSetGlobalConstant(g, 1);
+    LLVMSetLinkage(g, LLVMPrivateLinkage);
+    LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
+    return g;
+}
+
+static LLVMValueRef dims_of(Codegen *cg, Shape s) { return const_ints(cg, s.dim, s.ndim); }
+
+/* ---- buffers --------------------------------------------------------------------------- */
+
+static LLVMValueRef buffer(FnGen *f, int id) {
+    const NodePlan *np = &f->plan->nodes[id];
+    if (np->kind == PLAN_LEAF) return f->leaf_ptr[id];
+    LLVMValueRef offset = LLVMConstInt(f->cg->i64, (unsigned long long)np->offset, 0);
+    return LLVMBuildGEP2(f->cg->b, LLVMInt8TypeInContext(f->cg->ctx), f->arena, &offset, 1, "");
+}
+
+static long node_bytes(FnGen *f, int id) { return ir_shape_size(f->g->nodes[id].shape) * elem_bytes(f->cg); }
+
+/* ---- elementwise loops ----------------------------------------------------------------- */
+
+static LLVMValueRef element(FnGen *f, int id);
+
+static LLVMValueRef load_element(FnGen *f, int id) {
+    LLVMValueRef p = LLVMBuildGEP2(f->cg->b, f->cg->T, buffer(f, id), &f->index, 1, "");
+    return LLVMBuildLoad2(f->cg->b, f->cg->T, p, "");
+}
+
+static LLVMValueRef mask_to_real(Codegen *cg, LLVMRealPredicate pred, LLVMValueRef a, LLVMValueRef b) {
+    return LLVMBuildUIToFP(cg->b, LLVMBuildFCmp(cg->b, pred, a, b, ""), cg->T, "");
+}
+
+/* sigmoid without overflow: e = exp(-|x|); x >= 0 ? 1/(1+e) : e/(1+e) */
+static LLVMValueRef sigmoid(Codegen *cg, LLVMValueRef x) {
+    LLVMValueRef ax = intrinsic(cg, "llvm.fabs", &x, 1);
+    LLVMValueRef negx = LLVMBuildFNeg(cg->b, ax, "");
+    LLVMValueRef e = intrinsic(cg, "llvm.exp", &negx, 1);
+    LLVMValueRef denom = LLVMBuildFAdd(cg->b, const_real(cg, 1), e, "");
+    LLVMValueRef pos = LLVMBuildFDiv(cg->b, const_real(cg, 1), denom, "");
+    LLVMValueRef neg = LLVMBuildFDiv(cg->b, e, denom, "");
+    LLVMValueRef nonneg = LLVMBuildFCmp(cg->b, LLVMRealOGE, x, const_real(cg, 0), "");
+    return LLVMBuildSelect(cg->b, nonneg, pos, neg, "");
+}
+
+static LLVMValueRef power(Codegen *cg, LLVMValueRef x, double exponent) {
+    if (exponent == 2) return LLVMBuildFMul(cg->b, x, x, "");
+    LLVMValueRef args[2] = {x, const_real(cg, exponent)};
+    return intrinsic(cg, "llvm.pow", args, 2);
+}
+
+static LLVMValueRef libm(Codegen *cg, const char *f64_name, LLVMValueRef x) {
+    char name[32];
+    snprintf(name, sizeof name, "%s%s", f64_name, cg->dtype == DT_F64 ? "" : "f");
+    return call(cg, name, cg->T, &x, 1);
+}
+
+/* The value of node id at the current loop index: computed if fused, else loaded. */
+static LLVMValueRef element(FnGen *f, int id) {
+    Codegen *cg = f->cg;
+    const IrNode *n = &f->g->nodes[id];
+    if (n->op == OP_CONST) return const_real(cg, n->value);
+    if (id != f->root && f->plan->nodes[id].kind != PLAN_FUSED) return load_element(f, id);
+    LLVMValueRef a = element(f, n->in[0]), b = n->nin > 1 ? element(f, n->in[1]) : NULL;
+    LLVMBuilderRef bd = cg->b;
+    switch (n->op) {
+    case OP_ADD: return LLVMBuildFAdd(bd, a, b, "");
+    case OP_SUB: return LLVMBuildFSub(bd, a, b, "");
+    case OP_MUL: return LLVMBuildFMul(bd, a, b, "");
+    case OP_DIV: return LLVMBuildFDiv(bd, a, b, "");
+    case OP_NEG: return LLVMBuildFNeg(bd, a, "");
+    case OP_EXP: return intrinsic(cg, "llvm.exp", &a, 1);
+    case OP_LOG: return intrinsic(cg, "llvm.log", &a, 1);
+    case OP_SQRT: return intrinsic(cg, "llvm.sqrt", &a, 1);
+    case OP_TANH: return libm(cg, "tanh", a);
+    case OP_SIGMOID: return sigmoid(cg, a);
+    case OP_POW: return power(cg, a, n->value);
+    case OP_GT: return mask_to_real(cg, LLVMRealOGT, a, b);
+    case OP_GE: return mask_to_real(cg, LLVMRealOGE, a, b);
+    case OP_EQ: return mask_to_real(cg, LLVMRealOEQ, a, b);
+    case OP_SELECT: {
+        LLVMValueRef m = LLVMBuildFCmp(bd, LLVMRealUNE, a, const_real(cg, 0), "");
+        return LLVMBuildSelect(bd, m, b, element(f, n->in[2]), "");
+    }
+    case OP_STOP_GRAD: return a;
+    default: diag_fatal("internal error: %s is not elementwise", ir_op_name(n->op));
+    }
+}
+
+static void emit_loop(FnGen *f, int id) {
+    Codegen *cg = f->cg;
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(cg->b);
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(cg->ctx, f->fn, "loop");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, f->fn, "done");
+    LLVMBuildBr(cg->b, body);
+    LLVMPositionBuilderAtEnd(cg->b, body);
+    LLVMValueRef i = LLVMBuildPhi(cg->b, cg->i64, "i");
+    f->root = id;
+    f->index = i;
+    LLVMValueRef v = element(f, id);
+    LLVMValueRef dst = LLVMBuildGEP2(cg->b, cg->T, buffer(f, id), &i, 1, "");
+    LLVMBuildStore(cg->b, v, dst);
+    LLVMValueRef next = LLVMBuildAdd(cg->b, i, LLVMConstInt(cg->i64, 1, 0), "");
+    LLVMValueRef size = LLVMConstInt(cg->i64, (unsigned long long)ir_shape_size(f->g->nodes[id].shape), 0);
+    LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntULT, next, size, ""), body, done);
+    LLVMValueRef zero = LLVMConstInt(cg->i64, 0, 0);
+    LLVMBasicBlockRef from_body = LLVMGetInsertBlock(cg->b);
+    LLVMAddIncoming(i, &zero, &pre, 1);
+    LLVMAddIncoming(i, &next, &from_body, 1);
+    LLVMPositionBuilderAtEnd(cg->b, done);
+}
+
+/* ---- kernel calls ---------------------------------------------------------------------- */
+
+static void kernel(FnGen *f, const char *op, LLVMValueRef *args, int n) {
+    char name[64];
+    snprintf(name, sizeof name, "ganrt_%s_%s", op, f->cg->suffix);
+    call(f->cg, name, LLVMVoidTypeInContext(f->cg->ctx), args, n);
+}
+
+static void emit_call(FnGen *f, int id) {
+    Codegen *cg = f->cg;
+    const IrNode *n = &f->g->nodes[id];
+    LLVMValueRef out = buffer(f, id), a = buffer(f, n->in[0]), b = n->nin > 1 ? buffer(f, n->in[1]) : NULL;
+    Shape sa = ir_shape_of(f->g, n->in[0]), sb = n->nin > 1 ? ir_shape_of(f->g, n->in[1]) : sa;
+    LLVMValueRef ndim = const_int(cg, sa.ndim);
+    switch (n->op) {
+    case OP_MATMUL: {
+        LLVMValueRef args[] = {const_int(cg, n->ta), const_int(cg, n->tb), const_int(cg, n->shape.dim[0]),
+                               const_int(cg, n->shape.dim[1]), const_int(cg, sa.dim[n->ta ? 0 : 1]), a, b, out};
+        kernel(f, "matmul", args, 8);
+        break;
+    }
+    case OP_CONV: {
+        LLVMValueRef args[] = {a, b, out, dims_of(cg, sa), dims_of(cg, sb), const_int(cg, n->stride), const_int(cg, n->pad)};
+        kernel(f, "conv", args, 7);
+        break;
+    }
+    case OP_CONV_BD: { /* a = w, b = y, out = x */
+        LLVMValueRef args[] = {a, b, out, dims_of(cg, n->shape), dims_of(cg, sa), const_int(cg, n->stride), const_int(cg, n->pad)};
+        kernel(f, "conv_bd", args, 7);
+        break;
+    }
+    case OP_CONV_BF: { /* a = x, b = y, out = w */
+        LLVMValueRef args[] = {a, b, out, dims_of(cg, sa), dims_of(cg, n->shape), const_int(cg, n->stride), const_int(cg, n->pad)};
+        kernel(f, "conv_bf", args, 7);
+        break;
+    }
+    case OP_BROADCAST: {
+        LLVMValueRef args[] = {a, out, dims_of(cg, n->shape), const_int(cg, n->shape.ndim), const_int(cg, n->axes)};
+        kernel(f, "broadcast", args, 5);
+        break;
+    }
+    case OP_SUM: case OP_MAX: {
+        LLVMValueRef args[] = {a, out, dims_of(cg, sa), ndim, const_int(cg, n->axes), const_int(cg, n->op == OP_MAX)};
+        kernel(f, "reduce", args, 6);
+        break;
+    }
+    case OP_PERMUTE: {
+        LLVMValueRef args[] = {a, out, dims_of(cg, sa), ndim, const_ints(cg, n->perm, sa.ndim)};
+        kernel(f, "permute", args, 5);
+        break;
+    }
+    case OP_SLICE: case OP_PAD: {
+        LLVMValueRef args[] = {a, out, dims_of(cg, sa), dims_of(cg, n->shape), ndim, const_ints(cg, n->start, sa.ndim)};
+        kernel(f, n->op == OP_SLICE ? "slice" : "pad", args, 6);
+        break;
+    }
+    case OP_CONCAT: {
+        LLVMValueRef args[] = {a, b, out, dims_of(cg, sa), dims_of(cg, sb), ndim, const_int(cg, n->axis)};
+        kernel(f, "concat", args, 7);
+        break;
+    }
+    case OP_RESHAPE:
+        LLVMBuildMemCpy(cg->b, out, 4, a, 4, LLVMConstInt(cg->i64, (unsigned long long)node_bytes(f, id), 0));
+        break;
+    default: diag_fatal("internal error: no kernel for %s", ir_op_name(n->op));
+    }
+}
+
+/* ---- graph functions ------------------------------------------------------------------- */
+
+static LLVMValueRef pointer_at(Codegen *cg, LLVMValueRef array, int k) {
+    LLVMValueRef idx = LLVMConstInt(cg->i64, (unsigned long long)k, 0);
+    return LLVMBuildLoad2(cg->b, cg->ptr, LLVMBuildGEP2(cg->b, cg->ptr, array, &idx, 1, ""), "");
+}
+
+static LLVMValueRef emit_graph(Codegen *cg, const IrGraph *g, const GraphPlan *plan, const char *symbol) {
+    FnGen f = {cg, plan, g, NULL, NULL, NULL, -1, NULL};
+    f.fn = LLVMAddFunction(cg->mod, symbol, cg->graph_fn);
+    LLVMSetLinkage(f.fn, LLVMInternalLinkage);
+    LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, f.fn, "entry"));
+    LLVMValueRef leaves = LLVMGetParam(f.fn, 0), outputs = LLVMGetParam(f.fn, 1);
+    f.arena = LLVMGetParam(f.fn, 2);
+    f.leaf_ptr = calloc((size_t)g->nnodes + 1, sizeof(LLVMValueRef));
+    int nleaves = 0;
+    for (int id = 0; id < g->nnodes; id++)
+        if (plan->nodes[id].kind == PLAN_LEAF) f.leaf_ptr[id] = pointer_at(cg, leaves, nleaves++);
+    for (int id = 0; id < g->nnodes; id++) {
+        if (plan->nodes[id].kind == PLAN_LOOP) emit_loop(&f, id);
+        else if (plan->nodes[id].kind == PLAN_CALL) emit_call(&f, id);
+    }
+    for (int k = 0; k < g->noutputs; k++) {
+        int node = g->outputs[k].node;
+        LLVMValueRef bytes = LLVMConstInt(cg->i64, (unsigned long long)node_bytes(&f, node), 0);
+        LLVMBuildMemMove(cg->b, pointer_at(cg, outputs, k), 4, buffer(&f, node), 4, bytes);
+    }
+    LLVMBuildRetVoid(cg->b);
+    free(f.leaf_ptr);
+    return f.fn;
+}
+
+/* ---- the model description (format in runtime/ganrt.h) --------------------------------- */
+
+static const char *leaf_kind(IrOp op) { return op == OP_PARAM ? "param" : op == OP_STATE ? "state" : "input"; }
+
+static void describe_shape(FILE *out, Shape s) {
+    fprintf(out, " %d", s.ndim);
+    for (int i = 0; i < s.ndim; i++) fprintf(out, " %d", s.dim[i]);
+}
+
+static void describe_leaf(FILE *out, const IrNode *n) {
+    static const char *kinds[] = {"zeros", "constant", "uniform", "normal", "data"};
+    fprintf(out, "leaf %s %s", n->name, leaf_kind(n->op));
+    describe_shape(out, n->shape);
+    fprintf(out, " %s %.17g %.17g %s %d", kinds[n->init.kind], n->init.a, n->init.b,
+            n->init.sampler ? n->init.sampler : "-", n->init.kind == INIT_DATA ? n->init.nargs : 0);
+    for (int i = 0; n->init.kind == INIT_DATA && i < n->init.nargs; i++) fprintf(out, " %.17g", n->init.args[i]);
+    fputc('\n', out);
+}
+
+/* Every leaf once, in the order graphs first mention them. */
+static void describe_leaves(FILE *out, const IrGraph **graphs, int ngraphs) {
+    for (int k = 0; k < ngraphs; k++)
+        for (int id = 0; id < graphs[k]->nnodes; id++) {
+            const IrNode *n = &graphs[k]->nodes[id];
+            if (!n->name) continue;
+            int seen = 0;
+            for (int j = 0; j <= k && !seen; j++)
+                for (int m = 0; m < (j == k ? id : graphs[j]->nnodes) && !seen; m++)
+                    seen = graphs[j]->nodes[m].name && strcmp(graphs[j]->nodes[m].name, n->name) == 0;
+            if (!seen) describe_leaf(out, n);
+        }
+}
+
+static void describe_graph(FILE *out, const IrGraph *g, const GraphPlan *plan, const char *role,
+                           const char *net, int times) {
+    int nuse = 0;
+    for (int id = 0; id < g->nnodes; id++) nuse += plan->nodes[id].kind == PLAN_LEAF;
+    fprintf(out, "graph %s %s %s %d %d %d %ld\n", g->name, role, net, times, nuse, g->noutputs, plan->arena_bytes);
+    for (int id = 0; id < g->nnodes; id++)
+        if (plan->nodes[id].kind == PLAN_LEAF) fprintf(out, "use %s\n", g->nodes[id].name);
+    for (int k = 0; k < g->noutputs; k++) {
+        fprintf(out, "out %s %s", g->outputs[k].kind == OUT_VALUE ? "value" : "update", g->outputs[k].name);
+        describe_shape(out, g->nodes[g->outputs[k].node].shape);
+        fputc('\n', out);
+    }
+}
+
+static char *describe_model(const Model *m, const IrGraph **graphs, const GraphPlan **plans, int ngraphs) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    fprintf(out, "ganc-model 1\nname %s\ndtype %s\nbatch %d\nseed %llu\niters %ld\nlog_every %ld\nsample_every %ld\n",
+            m->name, m->dtype == DT_F64 ? "f64" : "f32", m->batch, m->seed, m->train_iters, m->log_every,
+            m->sample_every);
+    describe_leaves(out, graphs, ngraphs);
+    for (int k = 0; k < ngraphs; k++) {
+        int step = k < m->nsteps;
+        describe_graph(out, graphs[k], plans[k], step ? "step" : graphs[k] == m->eval ? "eval" : "sample",
+                       step ? m->steps[k].net : "-", step ? m->steps[k].times : 1);
+    }
+    for (int i = 0; i < m->nlogs; i++) {
+        const char *graph = "eval";
+        for (int k = 0; k < m->nsteps && m->logs[i].is_loss; k++)
+            if (ir_find_output(m->steps[k].step, m->logs[i].output) >= 0) graph = m->steps[k].step->name;
+        fprintf(out, "log %s %s %s\n", graph, m->logs[i].output, m->logs[i].label);
+    }
+    for (int i = 0; i < m->nsample_labels; i++)
+        fprintf(out, "sample sample/%s %s\n", m->sample_labels[i], m->sample_labels[i]);
+    fprintf(out, "end\n");
+    fclose(out);
+    return text;
+}
+
+/* ---- the module ------------------------------------------------------------------------ */
+
+static LLVMValueRef const_string_global(Codegen *cg, const char *name, const char *text) {
+    LLVMValueRef init = LLVMConstStringInContext(cg->ctx, text, (unsigned)strlen(text), 0);
+    LLVMValueRef g = LLVMAddGlobal(cg->mod, LLVMTypeOf(init), name);
+    LLVMSetInitializer(g, init);
+    LLVMSetGlobalConstant(g, 1);
+    LLVMSetLinkage(g, LLVMPrivateLinkage);
+    return g;
+}
+
+static void emit_main(Codegen *cg, LLVMValueRef desc, LLVMValueRef fns) {
+    LLVMTypeRef params[] = {cg->i32, cg->ptr};
+    LLVMValueRef main_fn = LLVMAddFunction(cg->mod, "main", LLVMFunctionType(cg->i32, params, 2, 0));
+    LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, main_fn, "entry"));
+    LLVMValueRef args[] = {desc, fns, LLVMGetParam(main_fn, 0), LLVMGetParam(main_fn, 1)};
+    LLVMBuildRet(cg->b, call(cg, "ganrt_main", cg->i32, args, 4));
+}
+
+static void build_module(Codegen *cg, const Model *m, const CodegenOptions *opt) {
+    const IrGraph *graphs[64];
+    const GraphPlan *plans[64];
+    int n = 0;
+    if (m->nsteps + 2 > 64) diag_fatal("too many networks (at most 62)");
+    for (int i = 0; i < m->nsteps; i++) graphs[n++] = m->steps[i].step;
+    graphs[n++] = m->eval;
+    if (m->sample) graphs[n++] = m->sample;
+    LLVMValueRef fns[64];
+    for (int k = 0; k < n; k++) {
+        plans[k] = plan_graph(graphs[k]);
+        if (opt->print_plan) plan_print(opt->print_plan, plans[k]);
+        char symbol[128];
+        snprintf(symbol, sizeof symbol, "ganc_%s", graphs[k]->name);
+        fns[k] = emit_graph(cg, graphs[k], plans[k], symbol);
+    }
+    char *desc = describe_model(m, graphs, plans, n);
+    LLVMValueRef desc_global = const_string_global(cg, "ganc_model_desc", desc);
+    free(desc);
+    LLVMValueRef table_init = LLVMConstArray2(cg->ptr, fns, (uint64_t)n);
+    LLVMValueRef table = LLVMAddGlobal(cg->mod, LLVMTypeOf(table_init), "ganc_graph_fns");
+    LLVMSetInitializer(table, table_init);
+    LLVMSetGlobalConstant(table, 1);
+    LLVMSetLinkage(table, LLVMPrivateLinkage);
+    emit_main(cg, desc_global, table);
+}
+
+static LLVMTargetMachineRef target_machine(const CodegenOptions *opt) {
+    LLVMInitializeNativeTarget();
+    LLVMInitializeNativeAsmPrinter();
+    char *triple = LLVMGetDefaultTargetTriple(), *err = NULL;
+    LLVMTargetRef target;
+    if (LLVMGetTargetFromTriple(triple, &target, &err)) diag_fatal("LLVM: %s", err);
+    char *cpu = opt->target_cpu ? LLVMCreateMessage(opt->target_cpu) : LLVMGetHostCPUName();
+    char *features = opt->target_cpu ? LLVMCreateMessage("") : LLVMGetHostCPUFeatures();
+    LLVMCodeGenOptLevel levels[] = {LLVMCodeGenLevelNone, LLVMCodeGenLevelLess, LLVMCodeGenLevelDefault,
+                                    LLVMCodeGenLevelAggressive};
+    LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, cpu, features, levels[opt->opt_level],
+                                                      LLVMRelocPIC, LLVMCodeModelDefault);
+    LLVMDisposeMessage(triple);
+    LLVMDisposeMessage(cpu);
+    LLVMDisposeMessage(features);
+    return tm;
+}
+
+static void optimise(LLVMModuleRef mod, LLVMTargetMachineRef tm, int level) {
+    char pipeline[32];
+    snprintf(pipeline, sizeof pipeline, "default<O%d>", level);
+    LLVMPassBuilderOptionsRef options = LLVMCreatePassBuilderOptions();
+    LLVMPassBuilderOptionsSetLoopVectorization(options, level >= 2);
+    LLVMPassBuilderOptionsSetSLPVectorization(options, level >= 2);
+    LLVMErrorRef err = LLVMRunPasses(mod, pipeline, tm, options);
+    LLVMDisposePassBuilderOptions(options);
+    if (err) {
+        char *msg = LLVMGetErrorMessage(err);
+        diag_fatal("LLVM optimisation failed: %s", msg);
+    }
+}
+
+int codegen_model(const Model *m, const CodegenOptions *opt) {
+    Codegen cg = {0};
+    cg.ctx = LLVMContextCreate();
+    cg.mod = LLVMModuleCreateWithNameInContext(m->name, cg.ctx);
+    cg.b = LLVMCreateBuilderInContext(cg.ctx);
+    cg.dtype = m->dtype;
+    cg.suffix = m->dtype == DT_F64 ? "f64" : "f32";
+    cg.T = m->dtype == DT_F64 ? LLVMDoubleTypeInContext(cg.ctx) : LLVMFloatTypeInContext(cg.ctx);
+    cg.ptr = LLVMPointerTypeInContext(cg.ctx, 0);
+    cg.i32 = LLVMInt32TypeInContext(cg.ctx);
+    cg.i64 = LLVMInt64TypeInContext(cg.ctx);
+    LLVMTypeRef params[] = {cg.ptr, cg.ptr, cg.ptr};
+    cg.graph_fn = LLVMFunctionType(LLVMVoidTypeInContext(cg.ctx), params, 3, 0);
+
+    LLVMTargetMachineRef tm = target_machine(opt);
+    char *triple = LLVMGetTargetMachineTriple(tm);
+    LLVMSetTarget(cg.mod, triple);
+    LLVMDisposeMessage(triple);
+    LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(tm);
+    LLVMSetModuleDataLayout(cg.mod, layout);
+    build_module(&cg, m, opt);
+
+    char *err = NULL;
+    if (LLVMVerifyModule(cg.mod, LLVMReturnStatusAction, &err)) diag_fatal("internal error: invalid LLVM IR: %s", err);
+    LLVMDisposeMessage(err);
+    if (opt->opt_level > 0) optimise(cg.mod, tm, opt->opt_level);
+    int rc = 0;
+    if (opt->print_llvm) {
+        char *text = LLVMPrintModuleToString(cg.mod);
+        fputs(text, opt->print_llvm);
+        LLVMDisposeMessage(text);
+    }
+    if (opt->print_asm || opt->object_path) {
+        err = NULL;
+        if (opt->print_asm) {
+            LLVMMemoryBufferRef buf;
+            if (LLVMTargetMachineEmitToMemoryBuffer(tm, cg.mod, LLVMAssemblyFile, &err, &buf))
+                diag_fatal("LLVM: %s", err);
+            fwrite(LLVMGetBufferStart(buf), 1, LLVMGetBufferSize(buf), opt->print_asm);
+            LLVMDisposeMemoryBuffer(buf);
+        }
+        if (opt->object_path && LLVMTargetMachineEmitToFile(tm, cg.mod, (char *)opt->object_path, LLVMObjectFile, &err)) {
+            fprintf(stderr, "ganc: error: cannot write %s: %s\n", opt->object_path, err);
+            LLVMDisposeMessage(err);
+            rc = 1;
+        }
+    }
+    LLVMDisposeTargetData(layout);
+    LLVMDisposeBuilder(cg.b);
+    LLVMDisposeModule(cg.mod);
+    LLVMDisposeTargetMachine(tm);
+    LLVMContextDispose(cg.ctx);
+    return rc;
+}

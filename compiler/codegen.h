@@ -1,0 +1,18 @@
+/* codegen.h: native code generation with LLVM (see codegen.c). */
+#ifndef GANC_CODEGEN_H
+#define GANC_CODEGEN_H
+#include <stdio.h>
+#include "sema.h"
+
+typedef struct CodegenOptions {
+    int opt_level;           /* 0-3 */
+    const char *target_cpu;  /* NULL: the host CPU with its features */
+    const char *object_path; /* where to write the object file, or NULL */
+    FILE *print_plan;        /* --emit=ir-opt */
+    FILE *print_llvm;        /* --emit=llvm */
+    FILE *print_asm;         /* --emit=asm */
+} CodegenOptions;
+
+int codegen_model(const Model *m, const CodegenOptions *opt);
+
+#endif

@@ -1,0 +1,150 @@
+/* plan.c: fusion decisions and the arena layout (see plan.h). */
+#include "plan.h"
+#include <stdlib.h>
+#include <string.h>
+
+enum { ALIGNMENT = 64 };
+
+int plan_is_elementwise(IrOp op) {
+    switch (op) {
+    case OP_CONST: case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_NEG: case OP_EXP:
+    case OP_LOG: case OP_SQRT: case OP_TANH: case OP_SIGMOID: case OP_POW: case OP_GT: case OP_GE:
+    case OP_EQ: case OP_SELECT: case OP_STOP_GRAD:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int is_leaf(IrOp op) { return op == OP_PARAM || op == OP_STATE || op == OP_INPUT; }
+
+/* A node is fused into its consumer when recomputing it there costs nothing extra: it has one
+ * reader (or is a constant), every reader is an elementwise loop over the same shape, and it is
+ * not an output of the graph. */
+static void decide_kinds(GraphPlan *p, const int *uses, const char *is_output) {
+    const IrGraph *g = p->g;
+    char *readers_elementwise = malloc((size_t)g->nnodes + 1);
+    memset(readers_elementwise, 1, (size_t)g->nnodes + 1);
+    for (int id = 0; id < g->nnodes; id++) {
+        const IrNode *n = &g->nodes[id];
+        for (int k = 0; k < n->nin; k++)
+            if (!plan_is_elementwise(n->op) || !ir_shape_equal(n->shape, g->nodes[n->in[k]].shape))
+                readers_elementwise[n->in[k]] = 0;
+    }
+    for (int id = g->nnodes - 1; id >= 0; id--) {
+        const IrNode *n = &g->nodes[id];
+        NodePlan *np = &p->nodes[id];
+        np->root = id;
+        if (is_leaf(n->op)) np->kind = PLAN_LEAF;
+        else if (!plan_is_elementwise(n->op)) np->kind = PLAN_CALL;
+        else if (!is_output[id] && uses[id] > 0 && readers_elementwise[id] && (uses[id] == 1 || n->op == OP_CONST))
+            np->kind = PLAN_FUSED;
+        else np->kind = PLAN_LOOP;
+    }
+    free(readers_elementwise);
+}
+
+/* The root of a fused node is the root of its reader; readers have larger ids, so one pass from
+ * the top down settles it. A constant fused into several loops is emitted in each of them. */
+static void assign_roots(GraphPlan *p) {
+    const IrGraph *g = p->g;
+    for (int id = g->nnodes - 1; id >= 0; id--) {
+        const IrNode *n = &g->nodes[id];
+        int root = p->nodes[id].root;
+        for (int k = 0; k < n->nin; k++)
+            if (p->nodes[n->in[k]].kind == PLAN_FUSED && g->nodes[n->in[k]].op != OP_CONST)
+                p->nodes[n->in[k]].root = root;
+    }
+}
+
+static void compute_last_uses(GraphPlan *p, const char *is_output) {
+    const IrGraph *g = p->g;
+    for (int id = 0; id < g->nnodes; id++) p->nodes[id].last_use = is_output[id] ? g->nnodes : id;
+    for (int id = 0; id < g->nnodes; id++) {
+        const IrNode *n = &g->nodes[id];
+        int reader = p->nodes[id].kind == PLAN_FUSED ? p->nodes[id].root : id;
+        for (int k = 0; k < n->nin; k++)
+            if (p->nodes[n->in[k]].last_use < reader) p->nodes[n->in[k]].last_use = reader;
+    }
+}
+
+typedef struct Block {
+    long offset, bytes;
+    int owner;
+} Block;
+
+static long align(long n) { return (n + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT; }
+
+/* First fit over the live blocks, kept sorted by offset. A node's buffer is allocated before its
+ * inputs are released, so an output never overlaps what it reads. */
+static void assign_offsets(GraphPlan *p) {
+    const IrGraph *g = p->g;
+    Block *live = malloc(sizeof(Block) * ((size_t)g->nnodes + 1));
+    int nlive = 0;
+    for (int id = 0; id < g->nnodes; id++) {
+        NodePlan *np = &p->nodes[id];
+        if (np->kind == PLAN_LOOP || np->kind == PLAN_CALL) {
+            np->bytes = align(ir_shape_size(g->nodes[id].shape) * (g->dtype == DT_F64 ? 8 : 4));
+            long at = 0;
+            int pos = 0;
+            while (pos < nlive && live[pos].offset < at + np->bytes) {
+                if (live[pos].offset + live[pos].bytes > at) at = live[pos].offset + live[pos].bytes;
+                pos++;
+            }
+            memmove(&live[pos + 1], &live[pos], sizeof(Block) * (size_t)(nlive - pos));
+            live[pos] = (Block){at, np->bytes, id};
+            nlive++;
+            np->offset = at;
+            if (at + np->bytes > p->arena_bytes) p->arena_bytes = at + np->bytes;
+        }
+        int kept = 0;
+        for (int i = 0; i < nlive; i++)
+            if (p->nodes[live[i].owner].last_use > id || live[i].owner == id) live[kept++] = live[i];
+        nlive = kept;
+    }
+    free(live);
+}
+
+GraphPlan *plan_graph(const IrGraph *g) {
+    Arena *a = g->arena;
+    GraphPlan *p = ARENA_NEW(a, GraphPlan);
+    p->g = g;
+    p->nodes = ARENA_ARRAY(a, NodePlan, g->nnodes + 1);
+    int *uses = calloc((size_t)g->nnodes + 1, sizeof(int));
+    char *is_output = calloc((size_t)g->nnodes + 1, 1);
+    for (int id = 0; id < g->nnodes; id++)
+        for (int k = 0; k < g->nodes[id].nin; k++) uses[g->nodes[id].in[k]]++;
+    for (int i = 0; i < g->noutputs; i++) is_output[g->outputs[i].node] = 1;
+    decide_kinds(p, uses, is_output);
+    assign_roots(p);
+    compute_last_uses(p, is_output);
+    assign_offsets(p);
+    for (int id = 0; id < g->nnodes; id++) {
+        p->nloops += p->nodes[id].kind == PLAN_LOOP;
+        p->ncalls += p->nodes[id].kind == PLAN_CALL;
+        p->nfused += p->nodes[id].kind == PLAN_FUSED;
+    }
+    free(uses);
+    free(is_output);
+    return p;
+}
+
+void plan_print(FILE *out, const GraphPlan *p) {
+    const IrGraph *g = p->g;
+    fprintf(out, "plan %s: %d loops, %d kernel calls, %d nodes fused, arena %ld bytes\n", g->name,
+            p->nloops, p->ncalls, p->nfused, p->arena_bytes);
+    for (int id = 0; id < g->nnodes; id++) {
+        const NodePlan *np = &p->nodes[id];
+        const IrNode *n = &g->nodes[id];
+        char buf[64];
+        fprintf(out, "  %%%-4d %-10s %-16s ", id, ir_op_name(n->op), ir_shape_str(buf, sizeof buf, g->dtype, n->shape));
+        switch (np->kind) {
+        case PLAN_LEAF: fprintf(out, "leaf %s\n", n->name); break;
+        case PLAN_FUSED: fprintf(out, "fused into loop %%%d\n", np->root); break;
+        case PLAN_LOOP: case PLAN_CALL:
+            fprintf(out, "%s @%ld+%ld live to %%%d\n", np->kind == PLAN_LOOP ? "loop" : "call", np->offset,
+                    np->bytes, np->last_use);
+            break;
+        }
+    }
+}

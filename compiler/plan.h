@@ -1,0 +1,39 @@
+/* plan.h: fusion and memory planning, the last stage before code generation.
+ *
+ * Decides, for every node of a graph, how native code computes it:
+ *  - LEAF: a param, state or input, read through the graph function's leaf pointers;
+ *  - FUSED: an elementwise node with a single elementwise consumer of the same shape (or a
+ *    constant), computed inside its consumer's loop and never stored;
+ *  - LOOP: an elementwise node that is stored: one loop nest computes it and every FUSED node
+ *    below it, so a chain such as Adam's update is one pass over memory;
+ *  - CALL: a node computed by a libganrt kernel (matmul, conv, broadcast, reductions, ...).
+ * Stored nodes get an offset in the graph's arena from their live ranges (first-fit over
+ * offsets; a buffer is freed after its last reader), so a step allocates nothing at run time. */
+#ifndef GANC_PLAN_H
+#define GANC_PLAN_H
+#include <stdio.h>
+#include "ir.h"
+
+typedef enum { PLAN_LEAF, PLAN_FUSED, PLAN_LOOP, PLAN_CALL } PlanKind;
+
+typedef struct NodePlan {
+    PlanKind kind;
+    int root;         /* FUSED: the LOOP node whose loop computes it; else the node itself */
+    int last_use;     /* the last node (a root) that reads it; nnodes for outputs           */
+    long offset;      /* LOOP, CALL: byte offset in the arena                               */
+    long bytes;
+} NodePlan;
+
+typedef struct GraphPlan {
+    const IrGraph *g;
+    NodePlan *nodes;
+    long arena_bytes;
+    int nloops, ncalls, nfused;
+} GraphPlan;
+
+int plan_is_elementwise(IrOp op);
+GraphPlan *plan_graph(const IrGraph *g);
+/* --emit=ir-opt: the graph with each node's kernel, fusion and arena slot. */
+void plan_print(FILE *out, const GraphPlan *p);
+
+#endif
