@@ -79,7 +79,7 @@ $(B)/test_runtime: tests/test_runtime.c $(patsubst %.c,$(B)/%.o,$(SHARED_RT_C))
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 test: deps
-	$(MAKE) --no-print-directory $(B)/ganc $(B)/test_ops $(B)/test_runtime
+	$(MAKE) --no-print-directory $(B)/ganc $(B)/test_ops $(B)/test_runtime $(B)/test_eval
 	sh tests/run.sh
 
 demo: deps
@@ -90,3 +90,6 @@ clean:
 	rm -rf $(B)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+$(B)/test_eval: tests/test_eval.c $(B)/runtime/safetensors.o
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

@@ -468,8 +468,12 @@ static void evaluate_node(Interp *it, int id)
         apply_comparison_mask(it, id, out, n);
         break;
     case OP_NEG: case OP_EXP: case OP_LOG: case OP_SQRT: case OP_TANH: case OP_SIGMOID:
-    case OP_POW: case OP_STOP_GRAD: case OP_RESHAPE:
+    case OP_POW: case OP_RESHAPE:
         eval_unary(node, out, a, n);
+        break;
+    case OP_STOP_GRAD: /* frozen like a mask: to autodiff, its value is a constant */
+        eval_unary(node, out, a, n);
+        apply_comparison_mask(it, id, out, n);
         break;
     case OP_SELECT:
         eval_select(out, a, b, it->values[node->in[2]], n);
@@ -501,7 +505,15 @@ void interp_run_after(Interp *it, int first)
             evaluate_node(it, id);
 }
 
-void interp_run(Interp *it) { interp_run_after(it, -1); }
+/* A full run starts from the leaves the caller filled: in f32 mode they are rounded to float
+ * first, as the native f32 code holds them. */
+void interp_run(Interp *it)
+{
+    for (int id = 0; it->round_to_f32 && id < it->graph->nnodes; id++)
+        if (is_leaf(it->graph->nodes[id].op))
+            round_to_float(it->values[id], node_size(it, id));
+    interp_run_after(it, -1);
+}
 
 /* ----- lifetime --------------------------------------------------------------------------- */
 
@@ -520,7 +532,7 @@ Interp *interp_new(const IrGraph *g, int round_to_f32)
         const IrNode *node = &g->nodes[id];
         long n = node_size(it, id);
         it->values[id] = checked_calloc((size_t)n, sizeof(double));
-        if (is_comparison(node->op))
+        if (is_comparison(node->op) || node->op == OP_STOP_GRAD)
             it->recorded_masks[id] = checked_calloc((size_t)n, sizeof(double));
         if (node->op == OP_MAX) {
             it->recorded_argmax[id] = checked_calloc((size_t)n, sizeof(long));

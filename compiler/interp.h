@@ -9,7 +9,8 @@
  * and a central difference that straddles a kink is wrong by up to half the jump in slope. In
  * MASK_RECORD mode a run stores the result of every comparison (gt, ge, eq) and the position of
  * every max; in MASK_FROZEN mode later runs reuse them, so they evaluate the smooth piece that
- * holds the recorded point, whose derivative there is the true derivative. */
+ * holds the recorded point, whose derivative there is the true derivative. stop_grad is frozen
+ * the same way: autodiff treats its value as a constant, so the difference must too. */
 #ifndef GANC_INTERP_H
 #define GANC_INTERP_H
 #include "ir.h"

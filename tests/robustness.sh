@@ -107,8 +107,13 @@ if [ ! -x "$GANC" ]; then
     exit 1
 fi
 rm -rf "$OUT"
-results=$(mktemp)
-trap 'rm -f "$results"' EXIT
+# A private copy of the compiler: build/ganc may be rebuilt while the mutants run.
+work=$(mktemp -d) || exit 2
+trap 'rm -rf "$work"' EXIT
+cp "$GANC" "$work/ganc" || exit 2
+GANC=$work/ganc
+export GANC OUT
+results=$work/results
 ls examples/*.gan tests/errors/*.gan 2>/dev/null |
     xargs -P "${JOBS:-2}" -n 1 sh "$0" --worker > "$results"
 

@@ -1,0 +1,257 @@
+/* kernels_impl.h: the body of every kernel of ganrt.h, written once for any element type.
+ *
+ * Private to libganrt: kernels.c includes it twice, with T (the element type), S (the name
+ * suffix, f32 or f64) and BLAS_GEMM (cblas_sgemm or cblas_dgemm) defined, after the type-free
+ * helpers it uses (Walk, Rows, ReducePlan, ConvGeom, kernel_scratch). No include guard, on
+ * purpose. Each kernel follows the interpreter's definition of its op (compiler/interp.c). */
+
+#ifndef KERNEL_NAME
+#define KERNEL_CAT_(name, suffix) name##_##suffix
+#define KERNEL_CAT(name, suffix) KERNEL_CAT_(name, suffix)
+#define KERNEL_NAME(name) KERNEL_CAT(name, S) /* KERNEL_NAME(gather) -> gather_f32 */
+#endif
+
+/* ----- BLAS ----------------------------------------------------------------------------- */
+
+/* c[m,n] = op(a)[m,k] op(b)[k,n] + beta c, all row-major and dense; beta 0 ignores c's contents. */
+static void KERNEL_NAME(gemm)(int ta, int tb, int m, int n, int k, const T *a, const T *b, T beta,
+                              T *c)
+{
+    BLAS_GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n,
+              k, (T)1, a, ta ? m : k, b, tb ? k : n, beta, c, n);
+}
+
+void KERNEL_NAME(ganrt_matmul)(int ta, int tb, int m, int n, int k, const T *a, const T *b, T *c)
+{
+    KERNEL_NAME(gemm)(ta, tb, m, n, k, a, b, (T)0, c);
+}
+
+/* ----- gather and scatter: every shape op is one of them -------------------------------- */
+
+/* out[k] = in[offset of k] for every flat index k of the shape dims (out dense, in strided). */
+static void KERNEL_NAME(gather)(T *out, const int *dims, int ndim, const T *in, const long *stride,
+                                long base)
+{
+    Rows r = rows_of(dims, ndim, stride);
+    Walk w;
+    walk_init(&w, r.lead, dims, stride, base);
+    for (long row = 0; row < r.count; row++, walk_next(&w)) {
+        const T *src = in + w.offset;
+        T *dst = out + row * r.len;
+        if (r.step == 1)
+            memcpy(dst, src, sizeof(T) * (size_t)r.len);
+        else
+            for (int j = 0; j < r.len; j++)
+                dst[j] = src[j * r.step];
+    }
+}
+
+/* out[offset of k] = in[k] for every flat index k of the shape dims (in dense, out strided). */
+static void KERNEL_NAME(scatter)(T *out, const long *stride, long base, const T *in,
+                                 const int *dims, int ndim)
+{
+    Rows r = rows_of(dims, ndim, stride);
+    Walk w;
+    walk_init(&w, r.lead, dims, stride, base);
+    for (long row = 0; row < r.count; row++, walk_next(&w)) {
+        const T *src = in + row * r.len;
+        T *dst = out + w.offset;
+        if (r.step == 1)
+            memcpy(dst, src, sizeof(T) * (size_t)r.len);
+        else
+            for (int j = 0; j < r.len; j++)
+                dst[j * r.step] = src[j];
+    }
+}
+
+/* The kept output axes step through the input's axes in order; the new axes repeat (stride 0). */
+void KERNEL_NAME(ganrt_broadcast)(const T *in, T *out, const int *out_dims, int ndim, unsigned kept)
+{
+    int in_dims[KMAXDIM], in_ndim = 0;
+    for (int i = 0; i < ndim; i++)
+        if (kept & (1u << i))
+            in_dims[in_ndim++] = out_dims[i];
+    long in_stride[KMAXDIM], mapped[KMAXDIM];
+    row_major_strides(in_dims, in_ndim, in_stride);
+    for (int i = 0, a = 0; i < ndim; i++)
+        mapped[i] = kept & (1u << i) ? in_stride[a++] : 0;
+    KERNEL_NAME(gather)(out, out_dims, ndim, in, mapped, 0);
+}
+
+/* Output axis i is input axis perm[i]: stepping along it moves by that input axis's stride. */
+void KERNEL_NAME(ganrt_permute)(const T *in, T *out, const int *in_dims, int ndim, const int *perm)
+{
+    long in_stride[KMAXDIM], mapped[KMAXDIM];
+    int out_dims[KMAXDIM];
+    row_major_strides(in_dims, ndim, in_stride);
+    for (int i = 0; i < ndim; i++) {
+        out_dims[i] = in_dims[perm[i]];
+        mapped[i] = in_stride[perm[i]];
+    }
+    KERNEL_NAME(gather)(out, out_dims, ndim, in, mapped, 0);
+}
+
+void KERNEL_NAME(ganrt_slice)(const T *in, T *out, const int *in_dims, const int *out_dims, int ndim,
+                              const int *start)
+{
+    long in_stride[KMAXDIM];
+    row_major_strides(in_dims, ndim, in_stride);
+    KERNEL_NAME(gather)(out, out_dims, ndim, in, in_stride, dot_offset(start, in_stride, ndim));
+}
+
+void KERNEL_NAME(ganrt_pad)(const T *in, T *out, const int *in_dims, const int *out_dims, int ndim,
+                            const int *before)
+{
+    long out_stride[KMAXDIM];
+    row_major_strides(out_dims, ndim, out_stride);
+    memset(out, 0, sizeof(T) * (size_t)element_count(out_dims, ndim));
+    KERNEL_NAME(scatter)(out, out_stride, dot_offset(before, out_stride, ndim), in, in_dims, ndim);
+}
+
+/* a fills the start of the concat axis, b the rest. */
+void KERNEL_NAME(ganrt_concat)(const T *a, const T *b, T *out, const int *a_dims, const int *b_dims,
+                               int ndim, int axis)
+{
+    int out_dims[KMAXDIM];
+    long out_stride[KMAXDIM];
+    memcpy(out_dims, a_dims, sizeof(int) * (size_t)ndim);
+    out_dims[axis] += b_dims[axis];
+    row_major_strides(out_dims, ndim, out_stride);
+    KERNEL_NAME(scatter)(out, out_stride, 0, a, a_dims, ndim);
+    KERNEL_NAME(scatter)(out, out_stride, a_dims[axis] * out_stride[axis], b, b_dims, ndim);
+}
+
+/* ----- reductions ----------------------------------------------------------------------- */
+
+/* The sum of one output element's group, in double whatever T is, visiting the group in the
+ * input's row-major order as the interpreter does (so f64 results agree with it bit for bit). */
+static double KERNEL_NAME(group_sum)(const T *in, const ReducePlan *p)
+{
+    Rows r = rows_of(p->reduced_dims, p->nreduced, p->reduced_stride);
+    Walk w;
+    walk_init(&w, r.lead, p->reduced_dims, p->reduced_stride, 0);
+    double sum = 0;
+    for (long row = 0; row < r.count; row++, walk_next(&w)) {
+        const T *src = in + w.offset;
+        for (int j = 0; j < r.len; j++)
+            sum += src[j * r.step];
+    }
+    return sum;
+}
+
+/* The value of the group's first maximal element: only a strictly greater one replaces it (so a
+ * NaN in first place stays, later NaNs are passed over, as in the interpreter). */
+static T KERNEL_NAME(group_max)(const T *in, const ReducePlan *p)
+{
+    Rows r = rows_of(p->reduced_dims, p->nreduced, p->reduced_stride);
+    Walk w;
+    walk_init(&w, r.lead, p->reduced_dims, p->reduced_stride, 0);
+    T best = in[0];
+    for (long row = 0; row < r.count; row++, walk_next(&w)) {
+        const T *src = in + w.offset;
+        for (int j = 0; j < r.len; j++)
+            if (src[j * r.step] > best)
+                best = src[j * r.step];
+    }
+    return best;
+}
+
+/* Each output element (a walk over the kept axes) reduces its group (a walk over the reduced
+ * axes); the reduced axes vanish from the output. */
+void KERNEL_NAME(ganrt_reduce)(const T *in, T *out, const int *in_dims, int ndim, unsigned axes,
+                               int is_max)
+{
+    ReducePlan p = reduce_plan(in_dims, ndim, axes);
+    Walk w;
+    walk_init(&w, p.nkept, p.kept_dims, p.kept_stride, 0);
+    for (long o = 0; o < p.out_count; o++, walk_next(&w))
+        out[o] = is_max ? KERNEL_NAME(group_max)(in + w.offset, &p)
+                        : (T)KERNEL_NAME(group_sum)(in + w.offset, &p);
+}
+
+/* ----- convolutions ---------------------------------------------------------------------- */
+
+/* The one map between an image [C,H,W] and its patch matrix [C*KH*KW, OH*OW] (see ConvGeom),
+ * in both directions: to_image 0 fills the patches from the image (im2col, zeros where a patch
+ * reaches into the padding); to_image 1 adds every patch entry into its pixel (col2im), which
+ * is the adjoint, so the backward convs are adjoint to the forward one by construction. */
+static void KERNEL_NAME(patch_map)(const ConvGeom *g, T *image, T *patches, int to_image)
+{
+    for (int c = 0; c < g->channels; c++)
+        for (int p = 0; p < g->kernel_h; p++)
+            for (int q = 0; q < g->kernel_w; q++) {
+                long row_index = ((long)c * g->kernel_h + p) * g->kernel_w + q;
+                T *row = patches + row_index * g->patch_cols;
+                Span is = conv_span(g->out_h, g->height, g->stride, p - g->pad);
+                Span js = conv_span(g->out_w, g->width, g->stride, q - g->pad);
+                if (!to_image)
+                    memset(row, 0, sizeof(T) * (size_t)g->patch_cols);
+                for (int i = is.lo; i < is.hi; i++) {
+                    T *entries = row + (long)i * g->out_w;
+                    long h = (long)i * g->stride + p - g->pad;
+                    long pixel0 = ((long)c * g->height + h) * g->width + q - g->pad;
+                    for (int j = js.lo; j < js.hi; j++) {
+                        long pixel = pixel0 + (long)j * g->stride;
+                        if (to_image)
+                            image[pixel] += entries[j];
+                        else
+                            entries[j] = image[pixel];
+                    }
+                }
+            }
+}
+
+/* The patch matrix of one image: the image itself for a pointwise conv, else built in scratch. */
+static const T *KERNEL_NAME(patches_of)(const ConvGeom *g, const T *image)
+{
+    if (conv_is_pointwise(g))
+        return image;
+    T *patches = kernel_scratch(sizeof(T) * (size_t)(g->patch_rows * g->patch_cols));
+    KERNEL_NAME(patch_map)(g, (T *)image, patches, 0); /* im2col only reads the image */
+    return patches;
+}
+
+/* y[N,O,OH,OW] = conv(x, w): y_n = W P_n */
+void KERNEL_NAME(ganrt_conv)(const T *x, const T *w, T *y, const int *xd, const int *wd, int stride,
+                             int pad)
+{
+    ConvGeom g = conv_geom(xd, wd, stride, pad);
+    for (int n = 0; n < g.batch; n++)
+        KERNEL_NAME(gemm)(0, 0, g.out_channels, (int)g.patch_cols, (int)g.patch_rows, w,
+                          KERNEL_NAME(patches_of)(&g, x + n * conv_image_size(&g)), (T)0,
+                          y + n * conv_output_size(&g));
+}
+
+/* x[N,C,H,W] (dims xd) = the adjoint of conv in x applied to y: x_n = col2im(W^T y_n) */
+void KERNEL_NAME(ganrt_conv_bd)(const T *w, const T *y, T *x, const int *xd, const int *wd,
+                                int stride, int pad)
+{
+    ConvGeom g = conv_geom(xd, wd, stride, pad);
+    int pointwise = conv_is_pointwise(&g);
+    T *patches = pointwise ? NULL : kernel_scratch(sizeof(T) * (size_t)(g.patch_rows * g.patch_cols));
+    for (int n = 0; n < g.batch; n++) {
+        T *image = x + n * conv_image_size(&g);
+        const T *yn = y + n * conv_output_size(&g);
+        if (pointwise) {
+            KERNEL_NAME(gemm)(1, 0, (int)g.patch_rows, (int)g.patch_cols, g.out_channels, w, yn,
+                              (T)0, image);
+            continue;
+        }
+        KERNEL_NAME(gemm)(1, 0, (int)g.patch_rows, (int)g.patch_cols, g.out_channels, w, yn, (T)0,
+                          patches);
+        memset(image, 0, sizeof(T) * (size_t)conv_image_size(&g));
+        KERNEL_NAME(patch_map)(&g, image, patches, 1);
+    }
+}
+
+/* w[O,C,KH,KW] (dims wd) = the adjoint of conv in w applied to y: sum_n y_n P_n^T */
+void KERNEL_NAME(ganrt_conv_bf)(const T *x, const T *y, T *w, const int *xd, const int *wd,
+                                int stride, int pad)
+{
+    ConvGeom g = conv_geom(xd, wd, stride, pad);
+    memset(w, 0, sizeof(T) * (size_t)(g.out_channels * g.patch_rows));
+    for (int n = 0; n < g.batch; n++)
+        KERNEL_NAME(gemm)(0, 1, g.out_channels, (int)g.patch_rows, (int)g.patch_cols,
+                          y + n * conv_output_size(&g),
+                          KERNEL_NAME(patches_of)(&g, x + n * conv_image_size(&g)), (T)1, w);
+}

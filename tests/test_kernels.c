@@ -1,0 +1,361 @@
+/* test_kernels.c: every libganrt kernel (runtime/kernels.c) against the reference interpreter.
+ *
+ * Each case is a one-op graph built with the IR constructors (ir.h) on random inputs. The
+ * interpreter (compiler/interp.c, float64) evaluates it; the kernel is called with the arguments
+ * that generated code derives from the same node (call_kernel below spells that mapping out, so
+ * it doubles as the reference for codegen), on an output buffer prefilled with NaN so a kernel
+ * that accumulates into its output instead of overwriting it fails. Checked:
+ *   f64: max_i |got - want| / max(|want_i|, 1e-6 max|want|)  < 1e-12
+ *   f32: max_i |got - want| / max|want|                       < 1e-5  (inputs rounded to float)
+ * Prints `ok - ...` / `not ok - ...` per check, then `N passed, M failed`; exits 1 on failure.
+ * Build (the Makefile does the same):
+ *   cc -std=c11 -O2 -g -Wall -Wextra -D_GNU_SOURCE -Icompiler -Iruntime tests/test_kernels.c \
+ *      runtime/kernels.c compiler/interp.c compiler/ir.c compiler/arena.c compiler/diag.c \
+ *      -lopenblas -lm -o build/test_kernels */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ganrt.h"
+#include "interp.h"
+#include "ir.h"
+
+#define F64_TOLERANCE 1e-12
+#define F32_TOLERANCE 1e-5
+
+static int passed, failed;
+static Arena arena;
+
+/* ----- deterministic random numbers (splitmix64) ----------------------------------------- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static double uniform_signed(void) /* U(-1, 1) */
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return (double)(z >> 11) * 0x1.0p-52 - 1.0;
+}
+
+/* ----- the kernel call generated code makes for a node ----------------------------------- */
+
+/* Arguments are void pointers, so one call site serves both element types. */
+#define KERNEL(as_f32, name, ...) ((as_f32) ? name##_f32(__VA_ARGS__) : name##_f64(__VA_ARGS__))
+
+static void call_kernel(const IrGraph *g, int id, int as_f32, void *const *in, void *out)
+{
+    const IrNode *n = &g->nodes[id];
+    const Shape *a = &g->nodes[n->in[0]].shape;
+    const Shape *b = n->nin > 1 ? &g->nodes[n->in[1]].shape : NULL;
+    switch (n->op) {
+    case OP_MATMUL:
+        KERNEL(as_f32, ganrt_matmul, n->ta, n->tb, n->shape.dim[0], n->shape.dim[1],
+               a->dim[n->ta ? 0 : 1], in[0], in[1], out);
+        break;
+    case OP_CONV: /* (x, w) -> y */
+        KERNEL(as_f32, ganrt_conv, in[0], in[1], out, a->dim, b->dim, n->stride, n->pad);
+        break;
+    case OP_CONV_BD: /* (w, y) -> x */
+        KERNEL(as_f32, ganrt_conv_bd, in[0], in[1], out, n->shape.dim, a->dim, n->stride, n->pad);
+        break;
+    case OP_CONV_BF: /* (x, y) -> w */
+        KERNEL(as_f32, ganrt_conv_bf, in[0], in[1], out, a->dim, n->shape.dim, n->stride, n->pad);
+        break;
+    case OP_BROADCAST:
+        KERNEL(as_f32, ganrt_broadcast, in[0], out, n->shape.dim, n->shape.ndim, n->axes);
+        break;
+    case OP_SUM: case OP_MAX:
+        KERNEL(as_f32, ganrt_reduce, in[0], out, a->dim, a->ndim, n->axes, n->op == OP_MAX);
+        break;
+    case OP_PERMUTE:
+        KERNEL(as_f32, ganrt_permute, in[0], out, a->dim, a->ndim, n->perm);
+        break;
+    case OP_SLICE:
+        KERNEL(as_f32, ganrt_slice, in[0], out, a->dim, n->shape.dim, a->ndim, n->start);
+        break;
+    case OP_PAD:
+        KERNEL(as_f32, ganrt_pad, in[0], out, a->dim, n->shape.dim, a->ndim, n->start);
+        break;
+    case OP_CONCAT:
+        KERNEL(as_f32, ganrt_concat, in[0], in[1], out, a->dim, b->dim, a->ndim, n->axis);
+        break;
+    default:
+        fprintf(stderr, "test_kernels: no kernel for op %s\n", ir_op_name(n->op));
+        abort();
+    }
+}
+
+/* ----- one check ------------------------------------------------------------------------- */
+
+static void *to_type(const double *values, long n, int as_f32)
+{
+    void *p = malloc((size_t)n * (as_f32 ? sizeof(float) : sizeof(double)));
+    for (long i = 0; i < n; i++) {
+        if (as_f32)
+            ((float *)p)[i] = (float)values[i];
+        else
+            ((double *)p)[i] = values[i];
+    }
+    return p;
+}
+
+static double element(const void *p, long i, int as_f32)
+{
+    return as_f32 ? ((const float *)p)[i] : ((const double *)p)[i];
+}
+
+/* max_i |got - want| / max(|want_i|, floor * max|want|): floor 1 measures against the largest
+ * magnitude, a small floor element by element (sparing only values that cancelled to ~0). */
+static double max_error(const void *got, const double *want, long n, int as_f32, double floor)
+{
+    double largest = 0, worst = 0;
+    for (long i = 0; i < n; i++)
+        largest = fmax(largest, fabs(want[i]));
+    for (long i = 0; i < n; i++) {
+        double scale = fmax(fmax(fabs(want[i]), floor * largest), DBL_MIN);
+        double err = fabs(element(got, i, as_f32) - want[i]) / scale;
+        worst = isnan(err) ? INFINITY : fmax(worst, err);
+    }
+    return worst;
+}
+
+/* Random inputs (rounded to float for the f32 check), the interpreter's result, the kernel's
+ * result, and their distance. */
+static double run_check(const IrGraph *g, int id, int as_f32)
+{
+    const IrNode *n = &g->nodes[id];
+    Interp *it = interp_new(g, 0);
+    void *in[3] = {0};
+    for (int k = 0; k < n->nin; k++) {
+        double *values = interp_buffer(it, n->in[k]);
+        long size = ir_shape_size(g->nodes[n->in[k]].shape);
+        for (long i = 0; i < size; i++)
+            values[i] = as_f32 ? (double)(float)uniform_signed() : uniform_signed();
+        in[k] = to_type(values, size, as_f32);
+    }
+    interp_run(it);
+    long size = ir_shape_size(n->shape);
+    double *nans = malloc(sizeof(double) * (size_t)size);
+    for (long i = 0; i < size; i++)
+        nans[i] = NAN;
+    void *out = to_type(nans, size, as_f32);
+    call_kernel(g, id, as_f32, in, out);
+    double err = max_error(out, interp_buffer(it, id), size, as_f32, as_f32 ? 1.0 : 1e-6);
+    for (int k = 0; k < n->nin; k++)
+        free(in[k]);
+    free(nans);
+    free(out);
+    interp_free(it);
+    return err;
+}
+
+/* Checks node id of g (which must have op `op`: the constructors may simplify) in both types. */
+static void check_node(const IrGraph *g, int id, IrOp op, const char *label)
+{
+    if (g->nodes[id].op != op) {
+        failed++;
+        printf("not ok - %s: the IR built %s, not %s\n", label, ir_op_name(g->nodes[id].op),
+               ir_op_name(op));
+        return;
+    }
+    for (int as_f32 = 0; as_f32 <= 1; as_f32++) {
+        double err = run_check(g, id, as_f32), tolerance = as_f32 ? F32_TOLERANCE : F64_TOLERANCE;
+        int ok = err < tolerance;
+        ok ? passed++ : failed++;
+        printf("%s - %s %s (max error %.3g, tolerance %g)\n", ok ? "ok" : "not ok",
+               as_f32 ? "f32" : "f64", label, err, tolerance);
+    }
+}
+
+/* ----- graph building -------------------------------------------------------------------- */
+
+static IrGraph *new_graph(void) { return ir_new_graph(&arena, "kernel_case", DT_F64); }
+
+static int input(IrGraph *g, const char *name, int ndim, const int *dims)
+{
+    LeafInit zeros = {0};
+    return ir_input(g, name, ir_shape(ndim, dims), zeros);
+}
+
+/* "[2,3,4]" */
+static const char *dims_str(char *buf, int ndim, const int *dims)
+{
+    int used = snprintf(buf, 64, "[");
+    for (int k = 0; k < ndim; k++)
+        used += snprintf(buf + used, (size_t)(64 - used), "%s%d", k ? "," : "", dims[k]);
+    snprintf(buf + used, (size_t)(64 - used), "]");
+    return buf;
+}
+
+/* ----- cases ----------------------------------------------------------------------------- */
+
+static void matmul_case(int ta, int tb, int m, int n, int k)
+{
+    IrGraph *g = new_graph();
+    int a_dims[2] = {ta ? k : m, ta ? m : k}, b_dims[2] = {tb ? n : k, tb ? k : n};
+    int id = ir_matmul(g, input(g, "a", 2, a_dims), input(g, "b", 2, b_dims), ta, tb);
+    char label[128];
+    snprintf(label, sizeof label, "matmul ta=%d tb=%d m=%d n=%d k=%d", ta, tb, m, n, k);
+    check_node(g, id, OP_MATMUL, label);
+}
+
+static void conv_cases(const int *xd, const int *wd, int stride, int pad)
+{
+    int oh = ir_conv_out_size(xd[2], wd[2], stride, pad), ow = ir_conv_out_size(xd[3], wd[3], stride, pad);
+    int yd[4] = {xd[0], wd[0], oh, ow};
+    char label[160], xs[64], ws[64];
+    snprintf(label, sizeof label, "x%s w%s stride %d pad %d", dims_str(xs, 4, xd), dims_str(ws, 4, wd),
+             stride, pad);
+    char full[200];
+
+    IrGraph *g = new_graph();
+    int id = ir_conv(g, input(g, "x", 4, xd), input(g, "w", 4, wd), stride, pad);
+    snprintf(full, sizeof full, "conv %s", label);
+    check_node(g, id, OP_CONV, full);
+
+    g = new_graph();
+    id = ir_conv_bd(g, input(g, "w", 4, wd), input(g, "y", 4, yd), stride, pad, ir_shape(4, xd));
+    snprintf(full, sizeof full, "conv_bd %s", label);
+    check_node(g, id, OP_CONV_BD, full);
+
+    g = new_graph();
+    id = ir_conv_bf(g, input(g, "x", 4, xd), input(g, "y", 4, yd), stride, pad, ir_shape(4, wd));
+    snprintf(full, sizeof full, "conv_bf %s", label);
+    check_node(g, id, OP_CONV_BF, full);
+}
+
+static void reduce_case(int ndim, const int *dims, unsigned axes, int is_max)
+{
+    IrGraph *g = new_graph();
+    int a = input(g, "a", ndim, dims);
+    int id = is_max ? ir_max(g, a, axes) : ir_sum(g, a, axes);
+    char label[128], ds[64];
+    snprintf(label, sizeof label, "%s %s axes 0x%x", is_max ? "max" : "sum", dims_str(ds, ndim, dims), axes);
+    check_node(g, id, is_max ? OP_MAX : OP_SUM, label);
+}
+
+static void broadcast_case(int in_ndim, const int *in_dims, int ndim, const int *dims, unsigned kept)
+{
+    IrGraph *g = new_graph();
+    int id = ir_broadcast(g, input(g, "a", in_ndim, in_dims), ir_shape(ndim, dims), kept);
+    char label[128], is[64], os[64];
+    snprintf(label, sizeof label, "broadcast %s -> %s kept 0x%x", dims_str(is, in_ndim, in_dims),
+             dims_str(os, ndim, dims), kept);
+    check_node(g, id, OP_BROADCAST, label);
+}
+
+static void permute_case(int ndim, const int *dims, const int *perm)
+{
+    IrGraph *g = new_graph();
+    int id = ir_permute(g, input(g, "a", ndim, dims), perm);
+    char label[128], ds[64], ps[64];
+    snprintf(label, sizeof label, "permute %s perm %s", dims_str(ds, ndim, dims), dims_str(ps, ndim, perm));
+    check_node(g, id, OP_PERMUTE, label);
+}
+
+/* slice in[start : start+out] and its transpose, pad out by `start` zeros before. */
+static void slice_pad_cases(int ndim, const int *in_dims, const int *out_dims, const int *start)
+{
+    char label[160], is[64], os[64], ss[64];
+    IrGraph *g = new_graph();
+    int id = ir_slice(g, input(g, "a", ndim, in_dims), start, ir_shape(ndim, out_dims));
+    snprintf(label, sizeof label, "slice %s -> %s start %s", dims_str(is, ndim, in_dims),
+             dims_str(os, ndim, out_dims), dims_str(ss, ndim, start));
+    check_node(g, id, OP_SLICE, label);
+
+    g = new_graph();
+    id = ir_pad(g, input(g, "a", ndim, out_dims), start, ir_shape(ndim, in_dims));
+    snprintf(label, sizeof label, "pad %s -> %s before %s", dims_str(os, ndim, out_dims),
+             dims_str(is, ndim, in_dims), dims_str(ss, ndim, start));
+    check_node(g, id, OP_PAD, label);
+}
+
+static void concat_case(int ndim, const int *a_dims, const int *b_dims, int axis)
+{
+    IrGraph *g = new_graph();
+    int id = ir_concat(g, input(g, "a", ndim, a_dims), input(g, "b", ndim, b_dims), axis);
+    char label[128], as[64], bs[64];
+    snprintf(label, sizeof label, "concat %s %s axis %d", dims_str(as, ndim, a_dims),
+             dims_str(bs, ndim, b_dims), axis);
+    check_node(g, id, OP_CONCAT, label);
+}
+
+static void test_matmul(void)
+{
+    for (int ta = 0; ta <= 1; ta++)
+        for (int tb = 0; tb <= 1; tb++) {
+            matmul_case(ta, tb, 5, 7, 3);
+            matmul_case(ta, tb, 33, 17, 64);
+        }
+    matmul_case(0, 0, 1, 1, 1);
+}
+
+static void test_conv(void)
+{
+    /* non-square images and kernels; stride 2 leaves a remainder on one axis */
+    conv_cases((int[]){2, 3, 7, 6}, (int[]){4, 3, 3, 2}, 2, 1);
+    conv_cases((int[]){2, 3, 7, 6}, (int[]){4, 3, 3, 2}, 1, 0);
+    conv_cases((int[]){3, 2, 8, 5}, (int[]){5, 2, 4, 3}, 2, 1);
+    conv_cases((int[]){2, 4, 5, 9}, (int[]){3, 4, 2, 4}, 1, 2); /* padding wider than half the kernel */
+    conv_cases((int[]){2, 3, 6, 4}, (int[]){5, 3, 1, 1}, 1, 0); /* pointwise: no patch matrix */
+    conv_cases((int[]){2, 3, 6, 4}, (int[]){5, 3, 1, 1}, 2, 0);
+    conv_cases((int[]){1, 2, 4, 4}, (int[]){2, 2, 4, 4}, 1, 0); /* the kernel covers the image */
+}
+
+static void test_reduce(void)
+{
+    static const int dims3[3] = {3, 4, 5}, dims4[4] = {2, 3, 4, 5};
+    static const unsigned axes3[] = {1, 2, 4, 3, 5, 6, 7};
+    for (int is_max = 0; is_max <= 1; is_max++) {
+        for (size_t i = 0; i < sizeof axes3 / sizeof axes3[0]; i++)
+            reduce_case(3, dims3, axes3[i], is_max);
+        reduce_case(4, dims4, 0xa, is_max);
+        reduce_case(4, dims4, 0x5, is_max);
+        reduce_case(4, dims4, 0xf, is_max);
+        reduce_case(1, (int[]){1000}, 1, is_max);
+        reduce_case(2, (int[]){64, 9}, 1, is_max);
+    }
+}
+
+static void test_shape_ops(void)
+{
+    broadcast_case(1, (int[]){5}, 2, (int[]){4, 5}, 0x2);      /* [n] -> [m,n] */
+    broadcast_case(1, (int[]){4}, 2, (int[]){4, 5}, 0x1);      /* [m] -> [m,n] */
+    broadcast_case(0, NULL, 3, (int[]){2, 3, 4}, 0x0);          /* scalar -> [a,b,c] */
+    broadcast_case(2, (int[]){2, 4}, 3, (int[]){2, 3, 4}, 0x5); /* [a,c] -> [a,b,c] */
+    broadcast_case(2, (int[]){3, 4}, 4, (int[]){2, 3, 4, 2}, 0x6);
+
+    permute_case(2, (int[]){3, 5}, (int[]){1, 0});
+    permute_case(3, (int[]){2, 3, 4}, (int[]){2, 0, 1});
+    permute_case(3, (int[]){2, 3, 4}, (int[]){1, 0, 2});
+    permute_case(4, (int[]){2, 3, 4, 5}, (int[]){0, 2, 3, 1});
+    permute_case(4, (int[]){2, 3, 4, 5}, (int[]){3, 2, 1, 0});
+
+    slice_pad_cases(3, (int[]){5, 6, 7}, (int[]){3, 4, 2}, (int[]){1, 2, 3});
+    slice_pad_cases(2, (int[]){6, 8}, (int[]){6, 3}, (int[]){0, 5});
+    slice_pad_cases(1, (int[]){9}, (int[]){4}, (int[]){2});
+    slice_pad_cases(4, (int[]){2, 3, 6, 6}, (int[]){2, 3, 4, 4}, (int[]){0, 0, 1, 1});
+
+    for (int axis = 0; axis < 3; axis++) {
+        int a[3] = {2, 3, 4}, b[3] = {2, 3, 4};
+        b[axis] = 5;
+        concat_case(3, a, b, axis);
+    }
+    concat_case(2, (int[]){7, 1}, (int[]){7, 2}, 1);
+}
+
+int main(void)
+{
+    test_matmul();
+    test_conv();
+    test_reduce();
+    test_shape_ops();
+    arena_free(&arena);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
