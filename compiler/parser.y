@@ -50,6 +50,16 @@ typedef struct ParseCtx {
 
 yyscan_t lexer_open(Arena *arena, const SourceFile *file);
 void lexer_close(yyscan_t scanner);
+
+/* What the scanner has seen of braces, so a syntax error can say that a '}' is missing. */
+typedef struct BraceInfo {
+    int open;             /* some '{' is not closed yet */
+    SrcLoc brace;         /* the outermost one of them */
+    SrcLoc decl;          /* a keyword starting a declaration at column 1 inside it (line 0: none) */
+    const char *word;     /* that keyword */
+    int at_eof;           /* the scanner has reached the end of the file */
+} BraceInfo;
+BraceInfo lex_braces(yyscan_t scanner);
 }
 
 %code {
@@ -329,10 +339,16 @@ name:
 
 %%
 
-/* bison's message (parse.error detailed) at the unexpected token. */
+/* bison's message (parse.error detailed) at the unexpected token, unless an open '{' explains it
+ * better: the error is then really a missing '}'. */
 static void yyerror(Span *at, yyscan_t scanner, ParseCtx *ctx, const char *msg) {
-    (void)scanner;
     (void)ctx;
+    BraceInfo b = lex_braces(scanner);
+    if (b.open && b.decl.line)
+        diag_error(b.decl, "missing '}' before '%s' (the '{' at line %d is not closed)", b.word, b.brace.line);
+    if (b.open && b.at_eof)
+        diag_error(at->loc, "missing '}' at the end of the file (the '{' at line %d is not closed)", b.brace.line);
+    if (strcmp(msg, "memory exhausted") == 0) diag_error(at->loc, "the expression is nested too deeply");
     diag_error(at->loc, "%s", msg);
 }
 

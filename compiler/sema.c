@@ -20,7 +20,31 @@
 #include "optim.h"
 #include "samplers.h"
 
-enum { MAX_ARGS = 16, MAX_CALL_DEPTH = 200 };
+enum { MAX_ARGS = 16, MAX_CALL_DEPTH = 200, MAX_EVAL_DEPTH = 5000 };
+
+/* The calls being inlined, innermost last (apply pushes and pops them), and the user's file. The
+ * user can only change their own file, so an error raised inside the stdlib is reported at the
+ * innermost call made from the user's file that led there: diag_error below goes through
+ * user_site. This is the one piece of state outside Sema: the diag_error calls of the small
+ * helpers (expect_number, ...) have no Sema to look in. */
+typedef struct Frame {
+    SrcLoc loc;               /* the call */
+    const struct Item *fn;    /* the def or net called */
+    const char *caller_net;   /* the network the caller declares parameters for, or NULL */
+} Frame;
+static Frame frames[MAX_CALL_DEPTH];
+static int nframes;
+static const SourceFile *user_file;
+
+/* loc, or if it is not in the user's file, the user's call that reached it from frames[from]. */
+static SrcLoc user_site_from(int from, SrcLoc loc) {
+    for (int i = from; i >= 0 && loc.file != user_file; i--) loc = frames[i].loc;
+    return loc;
+}
+
+static SrcLoc user_site(SrcLoc loc) { return user_site_from(nframes - 1, loc); }
+
+#define diag_error(loc, ...) diag_error(user_site(loc), __VA_ARGS__)
 
 typedef enum { V_NONE, V_NUM, V_TENSOR, V_LIST, V_STR, V_NET, V_FUNC } ValueKind;
 
@@ -61,7 +85,7 @@ typedef struct ParamInfo {
     const char *name;
     const char *net;
     Shape shape;
-    SrcLoc loc;
+    SrcLoc applied;           /* the first application of the net, in the user's file */
 } ParamInfo;
 
 typedef struct Sema {
@@ -85,7 +109,7 @@ typedef struct Lower {
     int nlets;
     GradRecord *grads;
     int ngrads, grads_cap;
-    int depth;
+    int eval_depth;           /* nesting of eval(), bounded so a deep expression cannot overflow the stack */
 } Lower;
 
 typedef struct CallArgs {
@@ -125,7 +149,8 @@ static double expect_number(Value v, SrcLoc loc, const char *what) {
 
 static int expect_int(Value v, SrcLoc loc, const char *what) {
     double x = expect_number(v, loc, what);
-    if (x != floor(x) || fabs(x) > 1e9) diag_error(loc, "%s must be an integer, not %g", what, x);
+    if (x != floor(x)) diag_error(loc, "%s must be an integer, not %g", what, x);
+    if (fabs(x) > 1e9) diag_error(loc, "%s is too large: %g (at most 1e9)", what, x);
     return (int)x;
 }
 
@@ -299,9 +324,19 @@ static void match_args(const Signature *sig, const CallArgs *args, SrcLoc call_l
         int slot = -1;
         for (int i = 0; i < sig->n; i++)
             if (strcmp(sig->names[i], args->names[k]) == 0) slot = i;
-        if (slot < 0) diag_error(args->named_loc[k], "'%s' has no parameter '%s'", sig->callee, args->names[k]);
+        if (slot < 0) {
+            char known[256] = "";
+            for (int i = 0; i < sig->n; i++) {
+                size_t len = strlen(known);
+                snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "", sig->names[i]);
+            }
+            if (sig->n == 0) diag_error(args->named_loc[k], "'%s' has no parameters", sig->callee);
+            diag_error(args->named_loc[k], "'%s' has no parameter '%s' (its parameters are %s)", sig->callee,
+                       args->names[k], known);
+        }
         if (given[slot])
-            diag_error(args->named_loc[k], "argument '%s' of '%s' is given twice", args->names[k], sig->callee);
+            diag_error(args->named_loc[k], "argument '%s' of '%s' is given twice, by position and by name",
+                       args->names[k], sig->callee);
         slots[slot] = args->named[k];
         given[slot] = 1;
     }
@@ -319,10 +354,19 @@ static LeafInit init_of(InitKind kind, double a, double b) {
     return init;
 }
 
-static int random_draw(Lower *L, Scope *sc, const char *kind, Shape s, LeafInit init) {
+static int random_draw(Lower *L, Scope *sc, const char *kind, Shape s, LeafInit init, SrcLoc loc) {
     Arena *a = L->s->arena;
     const char *leaf = arena_printf(a, "%s%d", kind, next_count(sc, a, kind));
-    return ir_input(L->g, join(a, sc->draw_prefix, leaf), s, init);
+    const char *name = join(a, sc->draw_prefix, leaf);
+    /* A leaf is known by its name, so one name cannot have two shapes. Names follow the scopes,
+     * but a let named like a loss's scope ("D_loss") can still reuse one. */
+    for (int id = 0; id < L->g->nnodes; id++) {
+        const IrNode *n = &L->g->nodes[id];
+        if (n->op == OP_INPUT && strcmp(n->name, name) == 0 && !ir_shape_equal(n->shape, s))
+            diag_error(loc, "two random draws of different shapes (%s and %s) are both named '%s': rename '%.*s'",
+                       shape_text(L, n->shape), shape_text(L, s), name, (int)strcspn(name, "."), name);
+    }
+    return ir_input(L->g, name, s, init);
 }
 
 /* ---- builtin functions ----------------------------------------------------------------- */
@@ -360,7 +404,8 @@ static unsigned axes_mask(BuiltinCall *b, int i, int ndim) {
     for (int k = 0; k < n; k++) {
         int axis = expect_int(items[k], b->loc[i], "an axis");
         if (axis < -ndim || axis >= ndim)
-            diag_error(b->loc[i], "axis %d is out of range for a tensor with %d axes", axis, ndim);
+            diag_error(b->loc[i], "axis %d is out of range for shape %s (%d axes)", axis,
+                       node_shape_text(b->L, b->arg[0].node), ndim);
         mask |= 1u << (axis < 0 ? axis + ndim : axis);
     }
     return mask;
@@ -480,9 +525,13 @@ static Value bi_conv2d(BuiltinCall *b) {
 static Value bi_reshape(BuiltinCall *b) {
     Lower *L = b->L;
     int x = arg_tensor(b, 0);
-    Shape s = expect_shape(b->arg[1], b->loc[1], "the new shape");
-    if (ir_shape_size(s) != ir_shape_size(ir_shape_of(L->g, x)))
-        diag_error(b->loc[1], "cannot reshape %s to %s: the sizes differ", node_shape_text(L, x), shape_text(L, s));
+    Shape s = expect_shape(b->arg[1], b->loc[1], "the new shape"), in = ir_shape_of(L->g, x);
+    double n_in = 1, n_out = 1;   /* in double: four sizes of up to 1e9 overflow a long */
+    for (int i = 0; i < in.ndim; i++) n_in *= in.dim[i];
+    for (int i = 0; i < s.ndim; i++) n_out *= s.dim[i];
+    if (n_in != n_out)
+        diag_error(b->loc[1], "cannot reshape %s (%.17g elements) to %s (%.17g elements)", shape_text(L, in), n_in,
+                   shape_text(L, s), n_out);
     return tensor_value(ir_reshape(L->g, x, s));
 }
 
@@ -559,6 +608,7 @@ static Value bi_ndim(BuiltinCall *b) { return num_value(ir_shape_of(b->L->g, arg
 /* sample_axes(x) = [1, ..., ndim-1]: every axis of one sample of a batch. */
 static Value bi_sample_axes(BuiltinCall *b) {
     Shape s = ir_shape_of(b->L->g, arg_tensor(b, 0));
+    if (s.ndim == 0) diag_error(b->loc[0], "sample_axes needs a batch of samples, not a scalar");
     Value v = list_value(b->L->s->arena, s.ndim - 1);
     for (int i = 1; i < s.ndim; i++) v.items[i - 1] = num_value(i);
     return v;
@@ -576,14 +626,14 @@ static Value bi_uniform(BuiltinCall *b) {
     Shape s = expect_shape(b->arg[0], b->loc[0], "the shape of uniform()");
     LeafInit init = init_of(INIT_UNIFORM, expect_number(b->arg[1], b->loc[1], "low"),
                             expect_number(b->arg[2], b->loc[2], "high"));
-    return tensor_value(random_draw(b->L, b->sc, "uniform", s, init));
+    return tensor_value(random_draw(b->L, b->sc, "uniform", s, init, b->call->loc));
 }
 
 static Value bi_normal(BuiltinCall *b) {
     Shape s = expect_shape(b->arg[0], b->loc[0], "the shape of normal()");
     LeafInit init = init_of(INIT_NORMAL, expect_number(b->arg[1], b->loc[1], "mean"),
                             expect_number(b->arg[2], b->loc[2], "std"));
-    return tensor_value(random_draw(b->L, b->sc, "normal", s, init));
+    return tensor_value(random_draw(b->L, b->sc, "normal", s, init, b->call->loc));
 }
 
 static Value bi_zeros(BuiltinCall *b) {
@@ -681,19 +731,31 @@ static void bind_formals(Lower *L, Scope *callee_scope, const Item *fn, const Ca
     for (int i = 0; i < fn->nformals; i++) {
         if (!given[i]) {
             if (!fn->formals[i].default_value) missing_argument(&sig, i, loc);
-            Scope global = {.draw_prefix = callee_scope->draw_prefix};
+            /* the body's draws are counted on from the defaults', so no two share a name */
+            Scope global = {.draw_prefix = callee_scope->draw_prefix, .counters = callee_scope->counters};
             slots[i] = eval(L, &global, fn->formals[i].default_value);
+            callee_scope->counters = global.counters;
         }
         bind(L->s->arena, callee_scope, fn->formals[i].name, slots[i]);
     }
+}
+
+/* The call stack is full: name the function that recurses, at its innermost recursive call. */
+static _Noreturn void too_deep(const Item *fn, SrcLoc loc) {
+    for (int i = nframes - 1; i > 0; i--)
+        for (int k = 0; k < i; k++)
+            if (frames[k].fn == frames[i].fn)
+                diag_error(frames[i].loc, "'%s' calls itself more than %d levels deep: a recursion must end (e.g. "
+                           "through an 'if')", frames[i].fn->name, MAX_CALL_DEPTH);
+    diag_error(loc, "calls nested more than %d deep in '%s'", MAX_CALL_DEPTH, fn->name);
 }
 
 /* Inline a def (new parameter and draw scopes under the caller's) or a network (parameters
  * scoped under the network's own name, whoever applies it). */
 static Value apply(Lower *L, Scope *caller, const Item *fn, const CallArgs *args, SrcLoc loc) {
     Arena *a = L->s->arena;
-    if (++L->depth > MAX_CALL_DEPTH)
-        diag_error(loc, "calls nested more than %d deep: is '%s' recursive?", MAX_CALL_DEPTH, fn->name);
+    if (nframes == MAX_CALL_DEPTH) too_deep(fn, loc);
+    frames[nframes++] = (Frame){loc, fn, caller->net};
     const char *scope_name = arena_printf(a, "%s%d", fn->name, next_count(caller, a, fn->name));
     Scope sc = {.draw_prefix = join(a, caller->draw_prefix, scope_name)};
     if (fn->kind == IT_NET) {
@@ -705,8 +767,9 @@ static Value apply(Lower *L, Scope *caller, const Item *fn, const CallArgs *args
     }
     bind_formals(L, &sc, fn, args, loc);
     exec_block(L, &sc, &fn->body);
-    if (!sc.returned) diag_error(loc, "'%s' returns no value (its body has no result expression)", fn->name);
-    L->depth--;
+    if (!sc.returned)
+        diag_error(fn->name_loc, "'%s' returns no value: its body must end with an expression, its result", fn->name);
+    nframes--;
     return sc.result;
 }
 
@@ -787,9 +850,22 @@ static LeafInit param_init(Lower *L, Scope *sc, const Expr *e) {
     diag_error(e->loc, "unknown initialiser '%s' (use uniform, normal, zeros, ones or constant)", e->str);
 }
 
+/* Where the user's code applies the network being inlined (for a parameter's errors). */
+static SrcLoc application_site(const char *net) {
+    int i = nframes - 1;
+    while (i > 0 && !(frames[i].fn->kind == IT_NET && strcmp(frames[i].fn->name, net) == 0)) i--;
+    return user_site_from(i, frames[i].loc);
+}
+
 static void declare_param(Lower *L, Scope *sc, const Stmt *st) {
     Sema *s = L->s;
-    if (!sc->net) diag_error(st->loc, "'param' outside a network: parameters belong to the network that uses them");
+    if (!sc->net) {
+        /* the mistake is the outermost call made outside any network, not the param */
+        int i = nframes - 1;
+        while (i > 0 && frames[i - 1].fn->kind == IT_DEF && !frames[i - 1].caller_net) i--;
+        diag_error(user_site_from(i, frames[i].loc),
+                   "'%s' declares parameters, so it can only be called inside a network", frames[i].fn->name);
+    }
     Shape shape = {0, {0}};
     if (st->nshape > IR_MAXDIM) diag_error(st->loc, "a parameter has at most %d axes", IR_MAXDIM);
     for (int i = 0; i < st->nshape; i++) {
@@ -802,13 +878,19 @@ static void declare_param(Lower *L, Scope *sc, const Stmt *st) {
     for (int i = 0; i < s->nparams; i++) {
         ParamInfo *p = &s->params[i];
         if (strcmp(p->name, name) != 0) continue;
-        if (!ir_shape_equal(p->shape, shape))
-            diag_error(st->loc, "parameter %s has shape %s here but %s where %s was first applied (%s:%d:%d)",
-                       name, shape_text(L, shape), shape_text(L, p->shape), sc->net, p->loc.file->name,
-                       p->loc.line, p->loc.col);
+        if (!ir_shape_equal(p->shape, shape)) {
+            SrcLoc here = application_site(sc->net);
+            if (here.line == p->applied.line && here.col == p->applied.col)
+                diag_error(here, "'%s' is applied to inputs of different shapes here: its parameter %s would be "
+                           "%s for one and %s for the other", sc->net, name, shape_text(L, p->shape),
+                           shape_text(L, shape));
+            diag_error(here, "'%s' is applied to inputs of other shapes than at line %d: its parameter %s would "
+                       "be %s here but is %s there", sc->net, p->applied.line, name, shape_text(L, shape),
+                       shape_text(L, p->shape));
+        }
         goto known;
     }
-    ParamInfo info = {name, sc->net, shape, st->loc};
+    ParamInfo info = {name, sc->net, shape, application_site(sc->net)};
     ARENA_PUSH(s->arena, s->params, s->nparams, s->params_cap, info);
 known:
     L->g->cur_loc = st->loc;
@@ -825,6 +907,9 @@ static void exec_stmt(Lower *L, Scope *sc, const Stmt *st) {
         break;
     case ST_IF: {
         Value c = eval(L, sc, st->cond);
+        if (c.kind == V_TENSOR)
+            diag_error(st->cond->loc, "an 'if' condition must be a compile-time number, not a tensor (to choose "
+                       "elementwise, use select(cond, a, b))");
         if (c.kind != V_NUM) diag_error(st->cond->loc, "an 'if' condition must be a compile-time number, not %s", kind_name(c.kind));
         exec_block(L, sc, c.num != 0 ? &st->then : &st->els);
         break;
@@ -874,7 +959,17 @@ static Value lookup(Lower *L, Scope *sc, const char *name, SrcLoc loc) {
     diag_error(loc, "unknown name '%s'", name);
 }
 
+static Value eval_expr(Lower *L, Scope *sc, const Expr *e);
+
 static Value eval(Lower *L, Scope *sc, const Expr *e) {
+    if (++L->eval_depth > MAX_EVAL_DEPTH)
+        diag_error(e->loc, "this expression is nested too deeply (more than %d levels)", MAX_EVAL_DEPTH);
+    Value v = eval_expr(L, sc, e);
+    L->eval_depth--;
+    return v;
+}
+
+static Value eval_expr(Lower *L, Scope *sc, const Expr *e) {
     switch (e->kind) {
     case EX_NUM: return num_value(e->num);
     case EX_STR: return (Value){.kind = V_STR, .str = e->str};
@@ -908,7 +1003,7 @@ static Value eval(Lower *L, Scope *sc, const Expr *e) {
 
 /* data x = sampler(args): [batch, dim]; noise z = normal(shape, mean, std) or uniform(...). */
 static int data_input(Lower *L, const Item *it) {
-    Scope top = {0};
+    Scope top = {.draw_prefix = it->name};
     const Expr *e = it->value;
     if (e->kind != EX_CALL)
         diag_error(e->loc, "'%s %s' needs a call such as %s", it->kind == IT_DATA ? "data" : "noise",
@@ -932,7 +1027,16 @@ static int data_input(Lower *L, const Item *it) {
                        expect_number(slots[2], locs[2], "a noise parameter"));
     } else {
         const SamplerInfo *info = sampler_find(e->str);
-        if (!info) diag_error(e->loc, "unknown data source '%s' (docs/language.md lists the samplers)", e->str);
+        if (!info) {
+            int n_samplers;
+            const SamplerInfo *table = sampler_table(&n_samplers);
+            char known[256] = "";
+            for (int i = 0; i < n_samplers; i++) {
+                size_t len = strlen(known);
+                snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "", table[i].name);
+            }
+            diag_error(e->loc, "unknown data source '%s' (the samplers are %s)", e->str, known);
+        }
         char signature[256] = "";
         for (int i = 0; i < info->nparams; i++) {
             size_t len = strlen(signature);
@@ -1033,11 +1137,11 @@ static OptimizerSpec optimizer_spec(Sema *s, const TrainEntry *entry) {
         OptimizerSpec o = {table[i].kind, 0, 0, 0, 0, 0, 0};
         for (int k = 0; k < n; k++) expect_number(v[k], locs[k], "an optimizer setting");
         o.lr = v[0].num;
-        if (o.lr <= 0) diag_error(locs[0], "the learning rate must be positive");
+        if (!(o.lr > 0) || isinf(o.lr)) diag_error(locs[0], "the learning rate must be positive, not %g", o.lr);
         if (o.kind == OPT_SGD) o.momentum = v[1].num;
         if (o.kind == OPT_ADAM) o.beta1 = v[1].num, o.beta2 = v[2].num, o.eps = v[3].num;
         if (o.kind == OPT_RMSPROP) o.alpha = v[1].num, o.eps = v[2].num;
-        if (o.kind == OPT_ADAM && (o.beta1 < 0 || o.beta1 >= 1 || o.beta2 < 0 || o.beta2 >= 1))
+        if (o.kind == OPT_ADAM && !(o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1))
             diag_error(e->loc, "adam's betas must be in [0, 1)");
         return o;
     }
@@ -1055,7 +1159,9 @@ static void build_step(Sema *s, NetStep *st, const Item *loss) {
 
     int *params = ARENA_ARRAY(a, int, g->nnodes), *grads = ARENA_ARRAY(a, int, g->nnodes);
     int n = collect_params(g, st->net, params);
-    if (n == 0) diag_error(loss->loc, "the loss of '%s' does not depend on any parameter of %s", st->net, st->net);
+    if (n == 0)
+        diag_error(loss->loc, "the loss of '%s' does not depend on any parameter of '%s', so training cannot change it",
+                   st->net, st->net);
     ad_grad(g, value, n, params, grads);
     st->nparams = n;
     st->params = ARENA_ARRAY(a, const char *, n);
@@ -1120,7 +1226,8 @@ static IrGraph *build_sample(Sema *s, const Item *it, Model *m) {
     m->sample_labels = ARENA_ARRAY(s->arena, const char *, it->nlogs);
     for (int i = 0; i < it->nlogs; i++) {
         const LogItem *item = &it->logs[i];
-        if (item->is_loss) diag_error(item->loc, "'sample' takes tensors, not losses");
+        if (item->is_loss)
+            diag_error(item->loc, "'sample' takes tensors, not losses (log a loss with: log every N: %s)", item->label);
         Scope sc = {.draw_prefix = "sample"};
         Value v = eval(&L, &sc, item->expr);
         int node = expect_tensor(v, item->loc, "a sampled value");
@@ -1171,7 +1278,9 @@ static const Item *find_kind(const Program *p, ItemKind kind) {
 
 static void build_schedule(Sema *s, Model *m) {
     const Item *train = find_kind(s->user, IT_TRAIN);
-    if (!train) diag_error((SrcLoc){s->user->file, 1, 1}, "the experiment has no 'train' block");
+    if (!train)
+        diag_error(((SrcLoc){s->user->file, 1, 1}),
+                   "the experiment has no 'train' block (add one, e.g. train 1000 { G: adam(lr: 1e-4) })");
     m->train_iters = (long)train->num;
     m->nsteps = train->nentries;
     m->steps = ARENA_ARRAY(s->arena, NetStep, train->nentries + 1);
@@ -1230,6 +1339,8 @@ static const char *model_name(Arena *a, const char *path) {
 
 Model *sema_build(Arena *arena, const Program *prog, DType dtype) {
     Sema s = {arena, dtype, 64, prog, {0}, 0, NULL, 0, 0};
+    user_file = prog->file;
+    nframes = 0;
     Model *m = ARENA_NEW(arena, Model);
     m->name = model_name(arena, prog->file->name);
     m->dtype = dtype;

@@ -1361,9 +1361,14 @@ static int overlay_values(Runtime *rt, const Graph *g, const char *path)
         int leaf = find_leaf(&rt->m, t->name), used = 0;
         for (int k = 0; k < g->nuse && leaf >= 0; k++)
             used |= g->use[k] == leaf;
-        if (!used) {
+        if (leaf < 0) {
             rc = rt_error(rt, "%s: '%s' is not a parameter, state or input of this experiment", path,
                           t->name);
+            break;
+        }
+        if (!used) {
+            rc = rt_error(rt, "%s: the evaluation does not use '%s' (to evaluate a checkpoint, use "
+                          "--resume CKPT --eval)", path, t->name);
             break;
         }
         Leaf *l = &rt->m.leaves[leaf];
