@@ -3,7 +3,8 @@
  *   ganc [--emit=KIND] [--dtype f32|f64] FILE.gan     print a stage of the pipeline
  *   ganc check FILE.gan                               autodiff against finite differences
  *   ganc eval FILE.gan [--values IN] -o OUT           replay one evaluation (safetensors in/out)
- *   ganc run FILE.gan [--steps N]                     train in the reference interpreter
+ *   ganc run FILE.gan [--steps N] [-o OUT]            train in the reference interpreter
+ *   ganc compare A B [--tolerance T]                  two safetensors files, tensor by tensor
  *   ganc FILE.gan -o EXE [-O0..3] [--target-cpu CPU]  a native training executable
  *
  * It reads the source, runs the front end (lexer, parser, sema: see the pipeline in
@@ -18,6 +19,7 @@
 #include "ast.h"
 #include "check.h"
 #include "codegen.h"
+#include "compare.h"
 #include "diag.h"
 #include "ir.h"
 #include "run.h"
@@ -28,14 +30,17 @@ static const char usage[] =
     "       ganc [--emit=KIND] [--dtype f32|f64] FILE.gan\n"
     "       ganc check FILE.gan\n"
     "       ganc eval FILE.gan [--values IN.safetensors] -o OUT.safetensors [--dtype f32|f64]\n"
-    "       ganc run FILE.gan [--steps N] [--dtype f32|f64]\n"
+    "       ganc run FILE.gan [--steps N] [--dtype f32|f64] [-o STATE.safetensors]\n"
+    "       ganc compare A.safetensors B.safetensors [--tolerance T] [--verbose]\n"
     "KIND: tokens, ast, ir (losses, with every grad() expanded), ir-grad (step graphs with\n"
     "      parameter gradients and optimizer updates), dot (Graphviz of the ir-grad graphs),\n"
     "      ir-opt (fused loops and the memory plan), llvm (LLVM IR), asm (assembly)\n";
 
 typedef struct Options {
-    const char *command; /* NULL, "check", "eval", "run" */
-    const char *file, *emit, *values, *output, *target_cpu;
+    const char *command; /* NULL, "check", "eval", "run", "compare" */
+    const char *file, *file2, *emit, *values, *output, *target_cpu;
+    double tolerance;
+    int verbose;
     DType dtype;
     long steps;
     int opt_level;
@@ -72,10 +77,12 @@ static int flag_is(const char *arg, const char *name) {
 }
 
 static Options parse_options(int argc, char **argv) {
-    Options o = {NULL, NULL, NULL, NULL, NULL, NULL, DT_F32, 0, 2};
+    Options o = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1e-6, 0, DT_F32, 0, 2};
     int first = 1;
-    if (argc > 1 && (!strcmp(argv[1], "check") || !strcmp(argv[1], "eval") || !strcmp(argv[1], "run"))) {
-        o.command = argv[1];
+    static const char *commands[] = {"check", "eval", "run", "compare"};
+    for (size_t c = 0; argc > 1 && c < sizeof commands / sizeof commands[0]; c++)
+        if (!strcmp(argv[1], commands[c])) o.command = commands[c];
+    if (o.command) {
         first = 2;
     }
     for (int i = first; i < argc; i++) {
@@ -97,10 +104,19 @@ static Options parse_options(int argc, char **argv) {
             o.opt_level = a[2] - '0';
         } else if (flag_is(a, "--target-cpu")) {
             o.target_cpu = flag_value(argc, argv, &i);
+        } else if (flag_is(a, "--tolerance")) {
+            char *end;
+            const char *v = flag_value(argc, argv, &i);
+            o.tolerance = strtod(v, &end);
+            if (*end || !(o.tolerance >= 0)) usage_error("--tolerance needs a non-negative number, not '%s'", v);
+        } else if (!strcmp(a, "--verbose")) {
+            o.verbose = 1;
         } else if (flag_is(a, "--steps")) {
             o.steps = parse_count("--steps", flag_value(argc, argv, &i));
         } else if (a[0] == '-' && a[1]) {
             usage_error("unknown option '%s'", a);
+        } else if (o.file && o.command == commands[3] && !o.file2) {
+            o.file2 = a;
         } else if (o.file) {
             usage_error("more than one input file ('%s')", a);
         } else {
@@ -108,6 +124,7 @@ static Options parse_options(int argc, char **argv) {
         }
     }
     if (!o.file) usage_error("no input file%s", "");
+    if (o.command == commands[3] && !o.file2) usage_error("compare needs two files%s", "");
     return o;
 }
 
@@ -210,6 +227,7 @@ static int compile_native(const Options *o, const Model *m, Arena *arena) {
 
 int main(int argc, char **argv) {
     Options o = parse_options(argc, argv);
+    if (o.command && !strcmp(o.command, "compare")) return compare_files(o.file, o.file2, o.tolerance, o.verbose);
     Arena arena = {0};
     const SourceFile *src = read_source(&arena, o.file);
     int rc = 0;
@@ -222,12 +240,12 @@ int main(int argc, char **argv) {
         rc = run_eval(sema_build(&arena, parse_program(&arena, src), o.dtype), o.values, o.output);
     } else if (o.command && !strcmp(o.command, "run")) {
         const Model *m = sema_build(&arena, parse_program(&arena, src), o.dtype);
-        rc = run_train(m, o.steps ? o.steps : m->train_iters);
+        rc = run_train(m, o.steps ? o.steps : m->train_iters, o.output);
     } else {
         /* Without a command: compile to a native executable, or just check the program. */
         const Model *m = sema_build(&arena, parse_program(&arena, src), o.dtype);
         if (o.output) rc = compile_native(&o, m, &arena);
-        else printf("%s: ok (%d trained networks)\n", src->name, m->nsteps);
+        else printf("%s: ok (%d trained network%s)\n", src->name, m->nsteps, m->nsteps == 1 ? "" : "s");
     }
     arena_free(&arena);
     return rc;

@@ -29,12 +29,20 @@ static void sgd(IrGraph *g, const OptimizerSpec *o, int p, int grad) {
     update(g, p, ir_sub(g, p, times_const(g, o->lr, step)));
 }
 
+/* The moving average beta * s + (1 - beta) * x of a state s named <param>.<suffix>. With beta = 0
+ * it is x itself, and no state is kept: a state that is never read is not a state. */
+static int moving_average(IrGraph *g, int p, const char *suffix, double beta, int x) {
+    if (beta == 0) return x;
+    int s = state_leaf(g, g->nodes[p].name, suffix, ir_shape_of(g, p));
+    int s1 = ir_add(g, times_const(g, beta, s), times_const(g, 1 - beta, x));
+    update(g, s, s1);
+    return s1;
+}
+
 /* v = alpha v + (1 - alpha) g^2; p -= lr g / (sqrt(v) + eps) */
 static void rmsprop(IrGraph *g, const OptimizerSpec *o, int p, int grad) {
-    int v = state_leaf(g, g->nodes[p].name, "square", ir_shape_of(g, p));
-    int v1 = ir_add(g, times_const(g, o->alpha, v), times_const(g, 1 - o->alpha, ir_mul(g, grad, grad)));
+    int v1 = moving_average(g, p, "square", o->alpha, ir_mul(g, grad, grad));
     int denom = ir_add(g, ir_unary(g, OP_SQRT, v1), ir_const_like(g, o->eps, v1));
-    update(g, v, v1);
     update(g, p, ir_sub(g, p, times_const(g, o->lr, ir_div(g, grad, denom))));
 }
 
@@ -46,17 +54,12 @@ static int bias_correction(IrGraph *g, double beta, int t) {
 }
 
 static void adam(IrGraph *g, const OptimizerSpec *o, int t1, int p, int grad) {
-    Shape s = ir_shape_of(g, p);
-    const char *name = g->nodes[p].name;
-    int m = state_leaf(g, name, "m", s), v = state_leaf(g, name, "v", s);
-    int m1 = ir_add(g, times_const(g, o->beta1, m), times_const(g, 1 - o->beta1, grad));
-    int v1 = ir_add(g, times_const(g, o->beta2, v), times_const(g, 1 - o->beta2, ir_mul(g, grad, grad)));
+    int m1 = moving_average(g, p, "m", o->beta1, grad);
+    int v1 = moving_average(g, p, "v", o->beta2, ir_mul(g, grad, grad));
     int c1 = scalar_to(g, bias_correction(g, o->beta1, t1), p);
     int c2 = scalar_to(g, bias_correction(g, o->beta2, t1), p);
     int denom = ir_add(g, ir_unary(g, OP_SQRT, ir_div(g, v1, c2)), ir_const_like(g, o->eps, p));
     int step = ir_div(g, ir_div(g, m1, c1), denom);
-    update(g, m, m1);
-    update(g, v, v1);
     update(g, p, ir_sub(g, p, times_const(g, o->lr, step)));
 }
 

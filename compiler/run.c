@@ -79,7 +79,7 @@ static void print_log(const Model *m, long iter, const double *last_loss) {
     fflush(stdout);
 }
 
-int run_train(const Model *m, long iters) {
+int run_train(const Model *m, long iters, const char *save_path) {
     StFile store = {0};
     Interp **its = calloc((size_t)m->nsteps, sizeof *its);
     double *last_loss = calloc((size_t)m->nsteps, sizeof(double));
@@ -107,6 +107,11 @@ int run_train(const Model *m, long iters) {
             }
         }
         if (rc == 0 && (iter == 1 || iter % every == 0 || iter == iters)) print_log(m, iter, last_loss);
+    }
+    if (rc == 0 && save_path) {
+        char err[512];
+        rc = st_write(save_path, &store, m->dtype == DT_F64, err, sizeof err) != 0;
+        if (rc) fprintf(stderr, "ganc: error: %s\n", err);
     }
     for (int i = 0; i < m->nsteps; i++) interp_free(its[i]);
     free(its);

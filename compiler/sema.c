@@ -14,6 +14,8 @@
  * Every error is reported at the source with diag_error (exit 1). */
 #include "sema.h"
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "autodiff.h"
@@ -24,9 +26,9 @@ enum { MAX_ARGS = 16, MAX_CALL_DEPTH = 200, MAX_EVAL_DEPTH = 5000 };
 
 /* The calls being inlined, innermost last (apply pushes and pops them), and the user's file. The
  * user can only change their own file, so an error raised inside the stdlib is reported at the
- * innermost call made from the user's file that led there: diag_error below goes through
- * user_site. This is the one piece of state outside Sema: the diag_error calls of the small
- * helpers (expect_number, ...) have no Sema to look in. */
+ * innermost call made from the user's file that led there: diag_error below is sema_error. This
+ * is the one piece of state outside Sema: the diag_error calls of the small helpers
+ * (expect_number, ...) have no Sema to look in. */
 typedef struct Frame {
     SrcLoc loc;               /* the call */
     const struct Item *fn;    /* the def or net called */
@@ -36,15 +38,30 @@ static Frame frames[MAX_CALL_DEPTH];
 static int nframes;
 static const SourceFile *user_file;
 
-/* loc, or if it is not in the user's file, the user's call that reached it from frames[from]. */
-static SrcLoc user_site_from(int from, SrcLoc loc) {
-    for (int i = from; i >= 0 && loc.file != user_file; i--) loc = frames[i].loc;
+/* loc, or if it is not in the user's file, the user's call that reached it from frames[from];
+ * *callee is then the function that call names. */
+static SrcLoc user_site_from(int from, SrcLoc loc, const char **callee) {
+    for (int i = from; i >= 0 && loc.file != user_file; i--) {
+        loc = frames[i].loc;
+        *callee = frames[i].fn->name;
+    }
     return loc;
 }
 
-static SrcLoc user_site(SrcLoc loc) { return user_site_from(nframes - 1, loc); }
+static void sema_error(SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+static void sema_error(SrcLoc loc, const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    const char *callee = NULL;
+    SrcLoc at = user_site_from(nframes - 1, loc, &callee);
+    if (callee) diag_error(at, "%s (inside '%s')", msg, callee);
+    diag_error(at, "%s", msg);
+}
 
-#define diag_error(loc, ...) diag_error(user_site(loc), __VA_ARGS__)
+#define diag_error sema_error
 
 typedef enum { V_NONE, V_NUM, V_TENSOR, V_LIST, V_STR, V_NET, V_FUNC } ValueKind;
 
@@ -854,7 +871,8 @@ static LeafInit param_init(Lower *L, Scope *sc, const Expr *e) {
 static SrcLoc application_site(const char *net) {
     int i = nframes - 1;
     while (i > 0 && !(frames[i].fn->kind == IT_NET && strcmp(frames[i].fn->name, net) == 0)) i--;
-    return user_site_from(i, frames[i].loc);
+    const char *callee;
+    return user_site_from(i, frames[i].loc, &callee);
 }
 
 static void declare_param(Lower *L, Scope *sc, const Stmt *st) {
@@ -863,7 +881,8 @@ static void declare_param(Lower *L, Scope *sc, const Stmt *st) {
         /* the mistake is the outermost call made outside any network, not the param */
         int i = nframes - 1;
         while (i > 0 && frames[i - 1].fn->kind == IT_DEF && !frames[i - 1].caller_net) i--;
-        diag_error(user_site_from(i, frames[i].loc),
+        const char *callee;
+        diag_error(user_site_from(i, frames[i].loc, &callee),
                    "'%s' declares parameters, so it can only be called inside a network", frames[i].fn->name);
     }
     Shape shape = {0, {0}};
@@ -1141,8 +1160,9 @@ static OptimizerSpec optimizer_spec(Sema *s, const TrainEntry *entry) {
         if (o.kind == OPT_SGD) o.momentum = v[1].num;
         if (o.kind == OPT_ADAM) o.beta1 = v[1].num, o.beta2 = v[2].num, o.eps = v[3].num;
         if (o.kind == OPT_RMSPROP) o.alpha = v[1].num, o.eps = v[2].num;
-        if (o.kind == OPT_ADAM && !(o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1))
-            diag_error(e->loc, "adam's betas must be in [0, 1)");
+        for (int k = 1; o.kind == OPT_ADAM && k <= 2; k++)
+            if (!(v[k].num >= 0 && v[k].num < 1))
+                diag_error(locs[k], "adam's beta%d must be in [0, 1), not %g", k, v[k].num);
         return o;
     }
     diag_error(e->loc, "unknown optimizer '%s' (use sgd, adam or rmsprop)", e->str);
@@ -1260,7 +1280,9 @@ static void check_duplicates(const Program *p) {
             int b_global = b->kind == IT_DATA || b->kind == IT_NOISE || b->kind == IT_NET || b->kind == IT_DEF || b->kind == IT_LET;
             if (global && b_global && strcmp(a->name, b->name) == 0)
                 diag_error(a->name_loc, "'%s' is already defined at line %d", a->name, b->loc.line);
-            if (single && a->kind == b->kind && (a->kind != IT_LOSS || strcmp(a->name, b->name) == 0))
+            if (a->kind == IT_LOSS && b->kind == IT_LOSS && strcmp(a->name, b->name) == 0)
+                diag_error(a->name_loc, "'%s' already has a loss, at line %d", a->name, b->loc.line);
+            if (single && a->kind == b->kind && a->kind != IT_LOSS)
                 diag_error(a->loc, "this repeats the declaration at line %d", b->loc.line);
         }
         for (int f = 0; (a->kind == IT_DEF || a->kind == IT_NET) && f < a->nformals; f++)
@@ -1279,7 +1301,7 @@ static const Item *find_kind(const Program *p, ItemKind kind) {
 static void build_schedule(Sema *s, Model *m) {
     const Item *train = find_kind(s->user, IT_TRAIN);
     if (!train)
-        diag_error(((SrcLoc){s->user->file, 1, 1}),
+        diag_error((SrcLoc){s->user->file, 1, 1},
                    "the experiment has no 'train' block (add one, e.g. train 1000 { G: adam(lr: 1e-4) })");
     m->train_iters = (long)train->num;
     m->nsteps = train->nentries;
@@ -1296,7 +1318,9 @@ static void build_schedule(Sema *s, Model *m) {
     for (int i = 0; i < s->user->nitems; i++) {
         const Item *it = s->user->items[i];
         if (it->kind != IT_LOSS && it->kind != IT_CONSTRAIN) continue;
-        if (!find_net(s, it->name)) diag_error(it->name_loc, "'%s' is not a network", it->name);
+        if (!find_net(s, it->name))
+            diag_error(it->name_loc, "'%s' is not a network, so it cannot have a %s", it->name,
+                       it->kind == IT_LOSS ? "loss" : "constraint");
         int trained = 0;
         for (int k = 0; k < m->nsteps; k++) trained |= strcmp(m->steps[k].net, it->name) == 0;
         if (!trained && it->kind == IT_LOSS)

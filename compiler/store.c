@@ -77,6 +77,7 @@ void store_apply_updates(StFile *st, Interp *it, const IrGraph *g) {
         const IrOutput *o = &g->outputs[i];
         if (o->kind != OUT_UPDATE) continue;
         StTensor *t = store_find(st, o->name);
+        if (!t) diag_fatal("internal error: the update of '%s' has no leaf", o->name);
         memcpy(t->data, interp_buffer(it, o->node), sizeof(double) * (size_t)ir_shape_size(g->nodes[o->node].shape));
     }
 }

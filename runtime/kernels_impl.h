@@ -67,7 +67,7 @@ static void KERNEL_NAME(scatter)(T *out, const long *stride, long base, const T 
 /* The kept output axes step through the input's axes in order; the new axes repeat (stride 0). */
 void KERNEL_NAME(ganrt_broadcast)(const T *in, T *out, const int *out_dims, int ndim, unsigned kept)
 {
-    int in_dims[KMAXDIM], in_ndim = 0;
+    int in_dims[KMAXDIM] = {0}, in_ndim = 0;
     for (int i = 0; i < ndim; i++)
         if (kept & (1u << i))
             in_dims[in_ndim++] = out_dims[i];

@@ -39,8 +39,10 @@ if [ "$1" = --worker ]; then
         case $rc in
         0) ;;
         1)
-            first=$(head -n 1 "$err")
+            first=
+            IFS= read -r first < "$err"
             case $first in
+            *": error: internal error"*) why="internal error: $first" ;;
             *": error: "*) ;;
             *) why="exit 1 without an error line" ;;
             esac
@@ -48,9 +50,6 @@ if [ "$1" = --worker ]; then
         124) why="timeout (10 s)" ;;
         *) if [ "$rc" -ge 128 ]; then why="killed by signal $((rc - 128))"; else why="exit status $rc"; fi ;;
         esac
-        if [ -z "$why" ] && grep -qi -e 'assertion' -e 'internal error' "$err"; then
-            why="assertion or internal error: $(grep -i -m1 -e 'assertion' -e 'internal error' "$err")"
-        fi
         if [ -n "$why" ]; then
             mkdir -p "$OUT"
             cp "$mut" "$OUT/$base.$1.gan"
