@@ -13,7 +13,7 @@ B := build
 DEB_PACKAGES := llvm-19-dev flex bison libopenblas-dev zlib1g-dev libpng-dev pkg-config valgrind
 
 COMPILER_C := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
-SHARED_RT_C := runtime/rng.c runtime/samplers.c runtime/safetensors.c runtime/fill.c
+SHARED_RT_C := runtime/rng.c runtime/samplers.c runtime/safetensors.c runtime/fill.c runtime/metrics.c
 GEN_C := $(B)/parser.c $(B)/lexer.c $(B)/stdlib_embed.c
 LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(COMPILER_C) $(SHARED_RT_C)) \
            $(B)/parser.o $(B)/lexer.o $(B)/stdlib_embed.o

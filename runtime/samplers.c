@@ -142,6 +142,15 @@ static void draw_two_clusters(const double *args, uint64_t seed, uint64_t stream
     }
 }
 
+/* args: at. Every point is `at` (Dirac-GAN's data distribution, delta_at). */
+static void draw_dirac(const double *args, uint64_t seed, uint64_t stream, uint64_t index0,
+                       double *out, int n)
+{
+    (void)seed, (void)stream, (void)index0;
+    for (int i = 0; i < n; i++)
+        out[i] = args[0];
+}
+
 static const SamplerInfo sampler_list[] = {
     {"gaussians8", 2, 3, {"radius", "std", "scale"}, {2, 0.02, 1.414},
      "8 Gaussians on a circle (the WGAN-GP toy): (radius*(cos, sin)(k*pi/4) + std*N) / scale",
@@ -157,6 +166,7 @@ static const SamplerInfo sampler_list[] = {
      draw_ring},
     {"two_clusters", 1, 3, {"low", "high", "width"}, {0, 4, 0.3},
      "1-D: half the points U[low, low+width], half U[high, high+width]", draw_two_clusters},
+    {"dirac", 1, 1, {"at"}, {0}, "1-D: every point is `at` (the data of Dirac-GAN)", draw_dirac},
 };
 
 enum { SAMPLER_COUNT = sizeof sampler_list / sizeof sampler_list[0] };
@@ -203,5 +213,21 @@ int sampler_modes(const SamplerInfo *s, const double *args, double *centres, int
             centres[k] = cluster_centres[k];
         return 2;
     }
+    if (s->draw == draw_dirac) {
+        if (max > 0)
+            centres[0] = args[0];
+        return 1;
+    }
     return 0; /* swissroll: a continuous manifold, no modes */
+}
+
+double sampler_mode_std(const SamplerInfo *s, const double *args)
+{
+    if (s->draw == draw_gaussians8 || s->draw == draw_gaussians25)
+        return args[1] / args[2];
+    if (s->draw == draw_ring)
+        return args[2];
+    if (s->draw == draw_two_clusters)
+        return args[2] / sqrt(12.0); /* the std of U[0, width] */
+    return 0;
 }

@@ -23,5 +23,7 @@ const SamplerInfo *sampler_find(const char *name);  /* NULL if unknown */
 const SamplerInfo *sampler_table(int *count);
 /* The centres of the modes (for metrics); returns the count and fills up to max centres [k, dim]. */
 int sampler_modes(const SamplerInfo *s, const double *args, double *centres, int max);
+/* The standard deviation of one mode in output coordinates (0 if the modes are points). */
+double sampler_mode_std(const SamplerInfo *s, const double *args);
 
 #endif
