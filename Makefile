@@ -79,7 +79,7 @@ $(B)/test_runtime: tests/test_runtime.c $(patsubst %.c,$(B)/%.o,$(SHARED_RT_C))
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 test: deps
-	$(MAKE) --no-print-directory $(B)/ganc $(B)/test_ops $(B)/test_runtime $(B)/test_eval
+	$(MAKE) --no-print-directory $(B)/ganc $(B)/test_ops $(B)/test_runtime $(B)/test_eval $(B)/test_kernels $(B)/test_ganrt
 	sh tests/run.sh
 
 demo: deps
@@ -93,3 +93,12 @@ clean:
 
 $(B)/test_eval: tests/test_eval.c $(B)/runtime/safetensors.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/test_kernels: tests/test_kernels.c $(B)/runtime/kernels.o $(B)/libganc.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/fake_model_f32: tests/fake_model.c $(B)/libganrt.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/fake_model_f64: tests/fake_model.c $(B)/libganrt.a
+	$(CC) $(CFLAGS) -DFAKE_F64 -o $@ $^ $(LDLIBS)
+$(B)/test_ganrt: tests/test_ganrt.c $(B)/libganrt.a $(B)/fake_model_f32 $(B)/fake_model_f64
+	$(CC) $(CFLAGS) -o $@ tests/test_ganrt.c $(B)/libganrt.a $(LDLIBS)

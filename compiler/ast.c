@@ -125,11 +125,16 @@ static void print_stmt(FILE *out, const Stmt *s, int depth) {
         print_expr(out, s->value, depth + 1);
         break;
     case ST_PARAM:
-        fprintf(out, "param %s\n", s->name);
+    case ST_STATE:
+        fprintf(out, "%s %s\n", s->kind == ST_PARAM ? "param" : "state", s->name);
         indent(out, depth + 1);
         fputs("shape\n", out);
         for (int i = 0; i < s->nshape; i++) print_expr(out, s->shape[i], depth + 2);
         print_role(out, "init", s->value, depth + 1);
+        break;
+    case ST_NEXT:
+        fprintf(out, "next %s\n", s->name);
+        print_expr(out, s->value, depth + 1);
         break;
     case ST_RETURN:
         fputs("return\n", out);
@@ -174,7 +179,10 @@ static void print_train(FILE *out, const Item *it) {
     for (int i = 0; i < it->nentries; i++) {
         const TrainEntry *t = &it->entries[i];
         indent(out, 1);
-        fprintf(out, "%s times %d: ", t->net, t->times);
+        fprintf(out, "%s times %d", t->net, t->times);
+        if (t->ema) fprintf(out, " ema %g", t->ema);
+        if (t->group) fprintf(out, " together %d", t->group);
+        fputs(": ", out);
         print_node(out, t->optimizer, 1);
     }
 }
@@ -214,6 +222,8 @@ static void print_item(FILE *out, const Item *it) {
     case IT_LET: print_named_value(out, "let", it); break;
     case IT_NET: print_function(out, "net", it); break;
     case IT_DEF: print_function(out, "def", it); break;
+    case IT_PROJECTION: print_function(out, "projection", it); break;
+    case IT_HYPER: print_named_value(out, "hyper", it); break;
     case IT_TRAIN: print_train(out, it); break;
     case IT_LOG: print_logs(out, "log", it); break;
     case IT_SAMPLE: print_logs(out, "sample", it); break;

@@ -47,6 +47,8 @@ typedef enum {
     ST_PARAM,  /* param name[shape...] = init                    */
     ST_RETURN, /* return value, or the block's final expression  */
     ST_IF,     /* if cond { then } else { els } (compile time)   */
+    ST_STATE,  /* state name[shape...] = init: persistent, not trained */
+    ST_NEXT,   /* next name = value: the state's value after a step   */
 } StmtKind;
 
 typedef struct Block {
@@ -58,8 +60,8 @@ struct Stmt {
     StmtKind kind;
     SrcLoc loc;
     const char *name;
-    Expr *value;        /* LET, RETURN; PARAM: the initialiser call      */
-    Expr **shape;       /* PARAM                                         */
+    Expr *value;        /* LET, RETURN, NEXT; PARAM, STATE: the initialiser call */
+    Expr **shape;       /* PARAM, STATE                                  */
     int nshape;
     Expr *cond;         /* IF                                            */
     Block then, els;    /* IF                                            */
@@ -76,6 +78,8 @@ typedef struct TrainEntry {
     SrcLoc loc;
     Expr *optimizer;     /* an EX_CALL such as adam(lr: 1e-4) */
     int times;           /* "times N", default 1              */
+    double ema;          /* "ema 0.999": average the weights for sampling; 0: none */
+    int group;           /* entries of one "together { }" share a nonzero group */
 } TrainEntry;
 
 typedef struct LogItem {
@@ -99,6 +103,8 @@ typedef enum {
     IT_TRAIN,     /* train 20000 { D: adam(...) times 5 ... } num, entries         */
     IT_LOG,       /* log every 500: loss D, loss G            num, logs            */
     IT_SAMPLE,    /* sample every 5000: fake                  num, logs            */
+    IT_PROJECTION,/* projection clip(w, c: 0.01) { ... }      name, formals, body  */
+    IT_HYPER,     /* hyper lambda = 0.1                       name, value          */
 } ItemKind;
 
 typedef struct Item {

@@ -3,7 +3,7 @@
  * Runs in float64 on the interpreter, at the initial parameters and one fixed random batch
  * (every input drawn from the seed). For each loss, and each parameter tensor it trains, the
  * derivative along a direction v (unit norm) computed by autodiff, <grad, v>, is compared with
- * (L(p + h v) - L(p - h v)) / 2h. The directions are the gradient's own and two random ones.
+ * (L(p + h v) - L(p - h v)) / 2h, extrapolated from h and h/2 (Richardson). The directions are the gradient's own and two random ones.
  * Each grad(y, x) inside a loss is checked the same way, perturbing x inside the graph. Since
  * a loss that contains grad() is differentiated through that grad when its network trains,
  * the loss check is a second-order check.
@@ -48,6 +48,18 @@ static double value_along(Probe *p, const double *base, const double *v, long n,
     return interp_buffer(p->it, p->value)[0];
 }
 
+/* The derivative along v by central differences at steps h and h/2, combined by Richardson
+ * extrapolation, (4 D(h/2) - D(h)) / 3, whose error is O(h^4) instead of O(h^2): the third
+ * derivative of a penalty's norm is large enough to matter at 1e-6 otherwise. */
+static double central_difference(Probe *p, const double *base, const double *v, long n) {
+    double d[2];
+    for (int k = 0; k < 2; k++) {
+        double h = STEP / (1 + k);
+        d[k] = (value_along(p, base, v, n, h) - value_along(p, base, v, n, -h)) / (2 * h);
+    }
+    return (4 * d[1] - d[0]) / 3;
+}
+
 /* Largest relative error over the directions for d value / d target against analytic grad. */
 static double check_direction_set(Probe *p, const double *grad, const char *name, double floor) {
     long n = ir_shape_size(p->g->nodes[p->target].shape);
@@ -63,7 +75,7 @@ static double check_direction_set(Probe *p, const double *grad, const char *name
             for (long i = 0; i < n; i++) v[i] /= vn;
         }
         double ad = dot(grad, v, n);
-        double fd = (value_along(p, base, v, n, STEP) - value_along(p, base, v, n, -STEP)) / (2 * STEP);
+        double fd = central_difference(p, base, v, n);
         double scale = fmax(fmax(fabs(ad), fabs(fd)), fmax(gnorm, floor));
         double err = scale > 0 ? fabs(ad - fd) / scale : 0;
         if (!(err <= worst)) worst = err; /* NaN counts as the worst */
@@ -99,7 +111,7 @@ static int find_leaf(const IrGraph *g, const char *name) {
 static double check_step(const Model *m, const NetStep *st, double tolerance) {
     StFile store = {0};
     store_init_leaves(&store, st->check, m->seed);
-    store_draw_inputs(&store, st->check, m->seed, 0);
+    store_draw_inputs(&store, st->check, m->seed, 0, 0);
     char label[64];
     snprintf(label, sizeof label, "loss/%s", st->net);
 

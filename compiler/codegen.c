@@ -295,13 +295,13 @@ static void describe_shape(FILE *out, Shape s) {
 }
 
 static void describe_leaf(FILE *out, const IrNode *n) {
-    static const char *kinds[] = {"zeros", "constant", "uniform", "normal", "data"};
+    static const char *kinds[] = {"zeros", "constant", "uniform", "normal", "data", "copy", "progress"};
     fprintf(out, "leaf %s %s", n->name, leaf_kind(n->op));
     describe_shape(out, n->shape);
     fprintf(out, " %s %.17g %.17g %s %d", kinds[n->init.kind], n->init.a, n->init.b,
             n->init.sampler ? n->init.sampler : "-", n->init.kind == INIT_DATA ? n->init.nargs : 0);
     for (int i = 0; n->init.kind == INIT_DATA && i < n->init.nargs; i++) fprintf(out, " %.17g", n->init.args[i]);
-    fputc('\n', out);
+    fprintf(out, " %ld %d %s\n", n->init.points, n->init.fixed, n->init.source ? n->init.source : "-");
 }
 
 /* Every leaf once, in the order graphs first mention them. */
@@ -341,14 +341,14 @@ static char *describe_model(const Model *m, const IrGraph **graphs, const GraphP
             m->sample_every);
     describe_leaves(out, graphs, ngraphs);
     for (int k = 0; k < ngraphs; k++) {
-        int step = k < m->nsteps;
+        int step = k < m->nschedule;
         describe_graph(out, graphs[k], plans[k], step ? "step" : graphs[k] == m->eval ? "eval" : "sample",
-                       step ? m->steps[k].net : "-", step ? m->steps[k].times : 1);
+                       step ? graphs[k]->name + strlen("step_") : "-", step ? m->schedule[k].times : 1);
     }
     for (int i = 0; i < m->nlogs; i++) {
         const char *graph = "eval";
-        for (int k = 0; k < m->nsteps && m->logs[i].is_loss; k++)
-            if (ir_find_output(m->steps[k].step, m->logs[i].output) >= 0) graph = m->steps[k].step->name;
+        for (int k = 0; k < m->nschedule && m->logs[i].is_loss; k++)
+            if (ir_find_output(m->schedule[k].graph, m->logs[i].output) >= 0) graph = m->schedule[k].graph->name;
         fprintf(out, "log %s %s %s\n", graph, m->logs[i].output, m->logs[i].label);
     }
     for (int i = 0; i < m->nsample_labels; i++)
@@ -381,8 +381,8 @@ static void build_module(Codegen *cg, const Model *m, const CodegenOptions *opt)
     const IrGraph *graphs[64];
     const GraphPlan *plans[64];
     int n = 0;
-    if (m->nsteps + 2 > 64) diag_fatal("too many networks (at most 62)");
-    for (int i = 0; i < m->nsteps; i++) graphs[n++] = m->steps[i].step;
+    if (m->nschedule + 2 > 64) diag_fatal("too many networks (at most 62)");
+    for (int i = 0; i < m->nschedule; i++) graphs[n++] = m->schedule[i].graph;
     graphs[n++] = m->eval;
     if (m->sample) graphs[n++] = m->sample;
     LLVMValueRef fns[64];

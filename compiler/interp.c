@@ -311,20 +311,42 @@ static void eval_max(Interp *it, int id, Shape in_shape, double *out, const doub
 /* ----- BLAS-backed ops -------------------------------------------------------------------- */
 
 /* C[M,N] = op(A)[M,K] op(B)[K,N] + beta C, all row-major and densely stored. */
-static void gemm(int ta, int tb, long m, long n, long k, const double *a, const double *b,
-                 double beta, double *c)
+static float *to_floats(const double *v, long n)
 {
-    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                (int)m, (int)n, (int)k, 1.0, a, (int)(ta ? m : k), b, (int)(tb ? k : n), beta, c,
-                (int)n);
+    float *f = checked_calloc((size_t)n, sizeof(float));
+    for (long i = 0; i < n; i++)
+        f[i] = (float)v[i];
+    return f;
 }
 
-static void eval_matmul(const IrNode *node, Shape a_shape, double *out, const double *a,
+/* c = op(a) op(b) + beta c. In f32 mode (single) the product is sgemm's on float copies: float
+ * models multiply in float, with float accumulation, and the reference must too, or an
+ * optimizer as sensitive to tiny gradients as Adam amplifies the difference. */
+static void gemm(int single, int ta, int tb, long m, long n, long k, const double *a, const double *b,
+                 double beta, double *c)
+{
+    CBLAS_TRANSPOSE opa = ta ? CblasTrans : CblasNoTrans, opb = tb ? CblasTrans : CblasNoTrans;
+    if (!single) {
+        cblas_dgemm(CblasRowMajor, opa, opb, (int)m, (int)n, (int)k, 1.0, a, (int)(ta ? m : k), b,
+                    (int)(tb ? k : n), beta, c, (int)n);
+        return;
+    }
+    float *fa = to_floats(a, m * k), *fb = to_floats(b, k * n), *fc = to_floats(c, m * n);
+    cblas_sgemm(CblasRowMajor, opa, opb, (int)m, (int)n, (int)k, 1.0f, fa, (int)(ta ? m : k), fb,
+                (int)(tb ? k : n), (float)beta, fc, (int)n);
+    for (long i = 0; i < m * n; i++)
+        c[i] = fc[i];
+    free(fa);
+    free(fb);
+    free(fc);
+}
+
+static void eval_matmul(int single, const IrNode *node, Shape a_shape, double *out, const double *a,
                         const double *b)
 {
     long m = node->shape.dim[0], n = node->shape.dim[1];
     long k = a_shape.dim[node->ta ? 0 : 1];
-    gemm(node->ta, node->tb, m, n, k, a, b, 0.0, out);
+    gemm(single, node->ta, node->tb, m, n, k, a, b, 0.0, out);
 }
 
 /* A conv as matrices: for image n, the patch matrix P[(c,p,q), (i,j)] = x[n, c, i*stride-pad+p,
@@ -338,15 +360,16 @@ typedef struct ConvGeometry {
     int stride, pad;
     long patch_rows, patch_cols;              /* C*KH*KW, OH*OW   */
     long *source;                             /* per patch entry: index in x_n [C,H,W], or -1 */
+    int single;                               /* f32 mode: products in float (see gemm) */
 } ConvGeometry;
 
-static ConvGeometry conv_geometry(Shape x, Shape w, Shape y, int stride, int pad)
+static ConvGeometry conv_geometry(Shape x, Shape w, Shape y, int stride, int pad, int single)
 {
     ConvGeometry g = {
         .batch = x.dim[0], .channels = x.dim[1], .height = x.dim[2], .width = x.dim[3],
         .out_channels = w.dim[0], .kernel_h = w.dim[2], .kernel_w = w.dim[3],
         .out_h = y.dim[2], .out_w = y.dim[3],
-        .stride = stride, .pad = pad,
+        .stride = stride, .pad = pad, .single = single,
         .patch_rows = (long)x.dim[1] * w.dim[2] * w.dim[3],
         .patch_cols = (long)y.dim[2] * y.dim[3],
     };
@@ -387,7 +410,7 @@ static void eval_conv(ConvGeometry *g, double *y, const double *x, const double 
     double *patches = checked_calloc((size_t)(g->patch_rows * g->patch_cols), sizeof(double));
     for (int n = 0; n < g->batch; n++) {
         image_to_patches(g, x + n * conv_image_size(g), patches);
-        gemm(0, 0, g->out_channels, g->patch_cols, g->patch_rows, w, patches, 0.0,
+        gemm(g->single, 0, 0, g->out_channels, g->patch_cols, g->patch_rows, w, patches, 0.0,
              y + n * conv_output_size(g));
     }
     free(patches);
@@ -399,7 +422,7 @@ static void eval_conv_bd(ConvGeometry *g, double *x, const double *w, const doub
     double *patches = checked_calloc((size_t)(g->patch_rows * g->patch_cols), sizeof(double));
     memset(x, 0, sizeof(double) * (size_t)(g->batch * conv_image_size(g)));
     for (int n = 0; n < g->batch; n++) {
-        gemm(1, 0, g->patch_rows, g->patch_cols, g->out_channels, w,
+        gemm(g->single, 1, 0, g->patch_rows, g->patch_cols, g->out_channels, w,
              y + n * conv_output_size(g), 0.0, patches);
         patches_add_to_image(g, patches, x + n * conv_image_size(g));
     }
@@ -413,7 +436,7 @@ static void eval_conv_bf(ConvGeometry *g, double *w, const double *x, const doub
     memset(w, 0, sizeof(double) * (size_t)(g->out_channels * g->patch_rows));
     for (int n = 0; n < g->batch; n++) {
         image_to_patches(g, x + n * conv_image_size(g), patches);
-        gemm(0, 1, g->out_channels, g->patch_rows, g->patch_cols, y + n * conv_output_size(g),
+        gemm(g->single, 0, 1, g->out_channels, g->patch_rows, g->patch_cols, y + n * conv_output_size(g),
              patches, 1.0, w);
     }
     free(patches);
@@ -428,15 +451,15 @@ static void eval_conv_family(Interp *it, const IrNode *node, double *out)
     ConvGeometry g;
     switch (node->op) {
     case OP_CONV: /* (x, w) -> y */
-        g = conv_geometry(first, second, node->shape, node->stride, node->pad);
+        g = conv_geometry(first, second, node->shape, node->stride, node->pad, it->round_to_f32);
         eval_conv(&g, out, a, b);
         break;
     case OP_CONV_BD: /* (w, y) -> x */
-        g = conv_geometry(node->shape, first, second, node->stride, node->pad);
+        g = conv_geometry(node->shape, first, second, node->stride, node->pad, it->round_to_f32);
         eval_conv_bd(&g, out, a, b);
         break;
     default: /* OP_CONV_BF: (x, y) -> w */
-        g = conv_geometry(first, node->shape, second, node->stride, node->pad);
+        g = conv_geometry(first, node->shape, second, node->stride, node->pad, it->round_to_f32);
         eval_conv_bf(&g, out, a, b);
         break;
     }
@@ -487,7 +510,7 @@ static void evaluate_node(Interp *it, int id)
     case OP_CONCAT:
         eval_concat(node, a_shape, it->graph->nodes[node->in[1]].shape, out, a, b);
         break;
-    case OP_MATMUL: eval_matmul(node, a_shape, out, a, b); break;
+    case OP_MATMUL: eval_matmul(it->round_to_f32, node, a_shape, out, a, b); break;
     case OP_CONV: case OP_CONV_BD: case OP_CONV_BF:
         eval_conv_family(it, node, out);
         break;

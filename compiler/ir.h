@@ -57,6 +57,8 @@ typedef enum {
     INIT_UNIFORM,  /* U[a, b)                                           */
     INIT_NORMAL,   /* N(a, b^2)                                         */
     INIT_DATA,     /* a data sampler or file; sampler names the kind    */
+    INIT_COPY,     /* the initial value of the leaf named source        */
+    INIT_PROGRESS, /* the run's progress, (iteration - 1) / iterations  */
 } InitKind;
 
 typedef struct LeafInit {
@@ -65,6 +67,9 @@ typedef struct LeafInit {
     const char *sampler; /* INIT_DATA: "gaussians8", ...            */
     double args[8];      /* INIT_DATA: the sampler's arguments       */
     int nargs;
+    long points;         /* INIT_DATA: a fixed set of that many points, minibatched; 0: fresh */
+    int fixed;           /* inputs: the same draw at every step (a fixed noise batch) */
+    const char *source;  /* INIT_COPY */
 } LeafInit;
 
 typedef struct IrNode {

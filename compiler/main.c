@@ -175,10 +175,10 @@ static int emit(const Options *o, const SourceFile *src, Arena *arena) {
         if (!strcmp(o->emit, "asm")) co.print_asm = stdout;
         return codegen_model(m, &co);
     }
-    for (int i = 0; i < m->nsteps; i++) {
-        const IrGraph *g = ir ? m->steps[i].forward : m->steps[i].step;
-        if (dot) ir_print_dot(stdout, g);
-        else ir_print(stdout, g);
+    for (int i = 0; ir && i < m->nsteps; i++) ir_print(stdout, m->steps[i].forward);
+    for (int i = 0; !ir && i < m->nschedule; i++) {
+        if (dot) ir_print_dot(stdout, m->schedule[i].graph);
+        else ir_print(stdout, m->schedule[i].graph);
     }
     if (ir && m->sample) ir_print(stdout, m->sample);
     return 0;

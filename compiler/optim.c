@@ -9,8 +9,20 @@ static int scalar_to(IrGraph *g, int scalar, int like) {
 
 static int times_const(IrGraph *g, double c, int x) { return ir_mul(g, ir_const_like(g, c, x), x); }
 
+/* lr * x, where lr is a constant or a hyperparameter, decayed linearly if asked */
+static int times_lr(IrGraph *g, const OptimizerSpec *o, int x) {
+    Shape scalar = ir_shape_scalar();
+    int lr = o->lr_input ? ir_input(g, o->lr_input, scalar, o->lr_init) : ir_const(g, o->lr, scalar);
+    if (o->linear_decay) {
+        LeafInit progress = {.kind = INIT_PROGRESS};
+        int left = ir_sub(g, ir_const(g, 1, scalar), ir_input(g, "__progress", scalar, progress));
+        lr = ir_mul(g, lr, left);
+    }
+    return ir_mul(g, scalar_to(g, lr, x), x);
+}
+
 static int state_leaf(IrGraph *g, const char *param_name, const char *suffix, Shape s) {
-    LeafInit zeros = {INIT_ZEROS, 0, 0, NULL, {0}, 0};
+    LeafInit zeros = {.kind = INIT_ZEROS};
     return ir_state(g, arena_printf(g->arena, "%s.%s", param_name, suffix), s, zeros);
 }
 
@@ -26,7 +38,7 @@ static void sgd(IrGraph *g, const OptimizerSpec *o, int p, int grad) {
         step = ir_add(g, times_const(g, o->momentum, buf), grad);
         update(g, buf, step);
     }
-    update(g, p, ir_sub(g, p, times_const(g, o->lr, step)));
+    update(g, p, ir_sub(g, p, times_lr(g, o, step)));
 }
 
 /* The moving average beta * s + (1 - beta) * x of a state s named <param>.<suffix>. With beta = 0
@@ -43,7 +55,7 @@ static int moving_average(IrGraph *g, int p, const char *suffix, double beta, in
 static void rmsprop(IrGraph *g, const OptimizerSpec *o, int p, int grad) {
     int v1 = moving_average(g, p, "square", o->alpha, ir_mul(g, grad, grad));
     int denom = ir_add(g, ir_unary(g, OP_SQRT, v1), ir_const_like(g, o->eps, v1));
-    update(g, p, ir_sub(g, p, times_const(g, o->lr, ir_div(g, grad, denom))));
+    update(g, p, ir_sub(g, p, times_lr(g, o, ir_div(g, grad, denom))));
 }
 
 /* 1 - beta^t for the scalar step counter t; beta = 0 needs no correction */
@@ -60,14 +72,14 @@ static void adam(IrGraph *g, const OptimizerSpec *o, int t1, int p, int grad) {
     int c2 = scalar_to(g, bias_correction(g, o->beta2, t1), p);
     int denom = ir_add(g, ir_unary(g, OP_SQRT, ir_div(g, v1, c2)), ir_const_like(g, o->eps, p));
     int step = ir_div(g, ir_div(g, m1, c1), denom);
-    update(g, p, ir_sub(g, p, times_const(g, o->lr, step)));
+    update(g, p, ir_sub(g, p, times_lr(g, o, step)));
 }
 
 void optim_build_update(IrGraph *g, const OptimizerSpec *opt, const char *net, int nparams,
                         const int *params, const int *grads) {
     int t1 = -1;
     if (opt->kind == OPT_ADAM) {
-        LeafInit zeros = {INIT_ZEROS, 0, 0, NULL, {0}, 0};
+        LeafInit zeros = {.kind = INIT_ZEROS};
         int t = ir_state(g, arena_printf(g->arena, "%s.step", net), ir_shape_scalar(), zeros);
         t1 = ir_add(g, t, ir_const_like(g, 1, t));
         update(g, t, t1);

@@ -46,6 +46,7 @@ typedef struct ParseCtx {
     const SourceFile *file;
     Program *prog;
     int items_cap;          /* capacity of prog->items */
+    int groups;             /* "together" blocks seen, numbering their entries */
 } ParseCtx;
 
 yyscan_t lexer_open(Arena *arena, const SourceFile *file);
@@ -136,6 +137,8 @@ static LogItem log_expr(ParseCtx *ctx, Span at, Expr *e);
 %token <str> KW_NET "'net'" KW_DEF "'def'" KW_LOSS "'loss'" KW_CONSTRAIN "'constrain'"
 %token <str> KW_TRAIN "'train'" KW_LOG "'log'" KW_SAMPLE "'sample'" KW_EVERY "'every'"
 %token <str> KW_TIMES "'times'" KW_PARAM "'param'" KW_RETURN "'return'" KW_IF "'if'" KW_ELSE "'else'"
+%token <str> KW_STATE "'state'" KW_NEXT "'next'" KW_PROJECTION "'projection'" KW_HYPER "'hyper'"
+%token <str> KW_EMA "'ema'" KW_TOGETHER "'together'"
 
 %type <str> name
 %type <item> item
@@ -148,7 +151,7 @@ static LogItem log_expr(ParseCtx *ctx, Span at, Expr *e);
 %type <stmt> stmt if_stmt
 %type <stmts> block stmts
 %type <entry> train_entry
-%type <entries> train_entries
+%type <entries> train_entries train_group
 %type <log> log_item
 %type <logs> log_items
 
@@ -175,6 +178,8 @@ item:
   | KW_NOISE IDENT '=' expr           { $$ = value_item(ctx, IT_NOISE, @1, @2, $2, $4); }
   | KW_NET IDENT '(' formals ')' block  { $$ = function_item(ctx, IT_NET, @1, @2, $2, $4, $6); }
   | KW_DEF IDENT '(' formals ')' block  { $$ = function_item(ctx, IT_DEF, @1, @2, $2, $4, $6); }
+  | KW_PROJECTION IDENT '(' formals ')' block  { $$ = function_item(ctx, IT_PROJECTION, @1, @2, $2, $4, $6); }
+  | KW_HYPER IDENT '=' expr          { $$ = value_item(ctx, IT_HYPER, @1, @2, $2, $4); }
   | KW_LOSS IDENT '=' expr            { $$ = value_item(ctx, IT_LOSS, @1, @2, $2, $4); }
   | KW_CONSTRAIN IDENT ':' expr       { $$ = value_item(ctx, IT_CONSTRAIN, @1, @2, $2, $4); }
   | IDENT '=' expr                    { $$ = value_item(ctx, IT_LET, @1, @1, $1, $3); }
@@ -227,6 +232,13 @@ stmt:
         $$->shape = $4.items;
         $$->nshape = $4.n;
     }
+  | KW_STATE IDENT '[' exprs ']' '=' expr {
+        $$ = new_stmt(ctx, ST_STATE, @2, $7);
+        $$->name = $2;
+        $$->shape = $4.items;
+        $$->nshape = $4.n;
+    }
+  | KW_NEXT IDENT '=' expr  { $$ = new_stmt(ctx, ST_NEXT, @2, $4); $$->name = $2; }
   | KW_RETURN expr  { $$ = new_stmt(ctx, ST_RETURN, @1, $2); }
   | expr            { $$ = new_stmt(ctx, ST_RETURN, @1, $1); }
   | if_stmt
@@ -245,11 +257,26 @@ if_stmt:
 train_entries:
     %empty                     { $$ = (EntryList){0}; }
   | train_entries train_entry  { $$ = $1; LIST_PUSH(ctx, $$, $2); }
+  | train_entries train_group  { $$ = $1; for (int i = 0; i < $2.n; i++) LIST_PUSH(ctx, $$, $2.items[i]); }
+  ;
+
+/* together { D: ... G: ... }: one simultaneous update, every loss taken at the same parameters */
+train_group:
+    KW_TOGETHER '{' train_entries '}' {
+        $$ = $3;
+        ctx->groups++;
+        for (int i = 0; i < $$.n; i++) $$.items[i].group = ctx->groups;
+    }
   ;
 
 train_entry:
-    IDENT ':' expr                   { $$ = (TrainEntry){$1, @1.loc, $3, 1}; }
-  | IDENT ':' expr KW_TIMES NUMBER   { $$ = (TrainEntry){$1, @1.loc, $3, count(@5, $5, 1, "'times' needs a positive integer")}; }
+    IDENT ':' expr                   { $$ = (TrainEntry){$1, @1.loc, $3, 1, 0, 0}; }
+  | train_entry KW_TIMES NUMBER      { $$ = $1; $$.times = count(@3, $3, 1, "'times' needs a positive integer"); }
+  | train_entry KW_EMA NUMBER {
+        $$ = $1;
+        if (!($3 > 0 && $3 < 1)) diag_error(@3.loc, "'ema' needs a decay between 0 and 1, such as 0.999");
+        $$.ema = $3;
+    }
   ;
 
 log_items:
@@ -334,7 +361,7 @@ arg:
  * (items, formals, lets, params) still need a plain identifier. */
 name:
     IDENT | KW_USE | KW_BATCH | KW_SEED | KW_DATA | KW_NOISE | KW_NET | KW_DEF | KW_CONSTRAIN
-  | KW_TRAIN | KW_LOG | KW_SAMPLE | KW_EVERY | KW_TIMES
+  | KW_TRAIN | KW_LOG | KW_SAMPLE | KW_EVERY | KW_TIMES | KW_EMA | KW_TOGETHER
   ;
 
 %%
@@ -454,7 +481,7 @@ static LogItem log_expr(ParseCtx *ctx, Span at, Expr *e) {
 Program *parse_program(Arena *arena, const SourceFile *file) {
     Program *prog = ARENA_NEW(arena, Program);
     prog->file = file;
-    ParseCtx ctx = {arena, file, prog, 0};
+    ParseCtx ctx = {arena, file, prog, 0, 0};
     yyscan_t scanner = lexer_open(arena, file);
     yyparse(scanner, &ctx);   /* an error never returns: diag_error exits */
     lexer_close(scanner);

@@ -28,7 +28,7 @@ int run_eval(const Model *m, const char *in_path, const char *out_path) {
     StFile store = {0}, given = {0}, out = {0};
     char err[512];
     store_init_leaves(&store, g, m->seed);
-    store_draw_inputs(&store, g, m->seed, 0);
+    store_draw_inputs(&store, g, m->seed, 0, 0);
     if (in_path) {
         if (st_read(in_path, &given, err, sizeof err) != 0) {
             fprintf(stderr, "ganc: error: %s\n", err);
@@ -79,31 +79,43 @@ static void print_log(const Model *m, long iter, const double *last_loss) {
     fflush(stdout);
 }
 
+/* Reads the losses a step graph computed; 1 if one is not finite. */
+static int read_losses(const Model *m, Interp *it, const IrGraph *g, long iter, double *last_loss) {
+    for (int i = 0; i < m->nsteps; i++) {
+        char name[256];
+        snprintf(name, sizeof name, "loss/%s", m->steps[i].net);
+        int node = ir_find_output(g, name);
+        if (node < 0) continue;
+        last_loss[i] = interp_buffer(it, node)[0];
+        if (!isfinite(last_loss[i])) {
+            fprintf(stderr, "ganc: error: step %ld: the loss of %s is %g\n", iter, m->steps[i].net, last_loss[i]);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int run_train(const Model *m, long iters, const char *save_path) {
     StFile store = {0};
-    Interp **its = calloc((size_t)m->nsteps, sizeof *its);
+    Interp **its = calloc((size_t)m->nschedule, sizeof *its);
     double *last_loss = calloc((size_t)m->nsteps, sizeof(double));
-    for (int i = 0; i < m->nsteps; i++) {
-        store_init_leaves(&store, m->steps[i].step, m->seed);
-        its[i] = interp_new(m->steps[i].step, m->dtype == DT_F32);
+    for (int i = 0; i < m->nschedule; i++) {
+        store_init_leaves(&store, m->schedule[i].graph, m->seed);
+        its[i] = interp_new(m->schedule[i].graph, m->dtype == DT_F32);
     }
     uint64_t draw = 0;
     int rc = 0;
     long every = m->log_every > 0 ? m->log_every : 100;
     for (long iter = 1; iter <= iters && rc == 0; iter++) {
-        for (int i = 0; i < m->nsteps && rc == 0; i++) {
-            const IrGraph *g = m->steps[i].step;
-            for (int k = 0; k < m->steps[i].times; k++) {
-                store_draw_inputs(&store, g, m->seed, draw++);
+        double progress = (double)(iter - 1) / (double)iters;
+        for (int i = 0; i < m->nschedule && rc == 0; i++) {
+            const IrGraph *g = m->schedule[i].graph;
+            for (int k = 0; k < m->schedule[i].times && rc == 0; k++) {
+                store_draw_inputs(&store, g, m->seed, draw++, progress);
                 store_load(&store, its[i], g);
                 interp_run(its[i]);
-                last_loss[i] = interp_buffer(its[i], g->outputs[0].node)[0];
-                if (!isfinite(last_loss[i])) {
-                    fprintf(stderr, "ganc: error: step %ld: the loss of %s is %g\n", iter, m->steps[i].net, last_loss[i]);
-                    rc = 1;
-                    break;
-                }
-                store_apply_updates(&store, its[i], g);
+                rc = read_losses(m, its[i], g, iter, last_loss);
+                if (rc == 0) store_apply_updates(&store, its[i], g);
             }
         }
         if (rc == 0 && (iter == 1 || iter % every == 0 || iter == iters)) print_log(m, iter, last_loss);
@@ -113,7 +125,7 @@ int run_train(const Model *m, long iters, const char *save_path) {
         rc = st_write(save_path, &store, m->dtype == DT_F64, err, sizeof err) != 0;
         if (rc) fprintf(stderr, "ganc: error: %s\n", err);
     }
-    for (int i = 0; i < m->nsteps; i++) interp_free(its[i]);
+    for (int i = 0; i < m->nschedule; i++) interp_free(its[i]);
     free(its);
     free(last_loss);
     st_free(&store);

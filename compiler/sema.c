@@ -31,7 +31,7 @@ enum { MAX_ARGS = 16, MAX_CALL_DEPTH = 200, MAX_EVAL_DEPTH = 5000 };
  * (expect_number, ...) have no Sema to look in. */
 typedef struct Frame {
     SrcLoc loc;               /* the call */
-    const struct Item *fn;    /* the def or net called */
+    const Item *fn;           /* the def or net called */
     const char *caller_net;   /* the network the caller declares parameters for, or NULL */
 } Frame;
 static Frame frames[MAX_CALL_DEPTH];
@@ -46,6 +46,13 @@ static SrcLoc user_site_from(int from, SrcLoc loc, const char **callee) {
         *callee = frames[i].fn->name;
     }
     return loc;
+}
+
+/* Where a node comes from, as the IR text shows it: a line of the user's file, the call that
+ * led into the stdlib when the node is built there. */
+static SrcLoc source_site(SrcLoc loc) {
+    const char *callee = NULL;
+    return user_site_from(nframes - 1, loc, &callee);
 }
 
 static void sema_error(SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
@@ -116,6 +123,10 @@ typedef struct Sema {
     int nparams, params_cap;
 } Sema;
 
+typedef struct StateUpdate {
+    int leaf, value;
+} StateUpdate;
+
 /* The state of building one graph. */
 typedef struct Lower {
     Sema *s;
@@ -126,6 +137,10 @@ typedef struct Lower {
     int nlets;
     GradRecord *grads;
     int ngrads, grads_cap;
+    StateUpdate *updates;     /* `next` statements met, the first per state */
+    int nupdates, updates_cap;
+    const char **ema_nets;    /* networks whose parameters this graph reads as their averages */
+    int nema;
     int eval_depth;           /* nesting of eval(), bounded so a deep expression cannot overflow the stack */
 } Lower;
 
@@ -306,7 +321,7 @@ static Value binary(Lower *L, int op, Value a, Value b, SrcLoc loc) {
     require_numeric(a, loc, opname);
     require_numeric(b, loc, opname);
     if (a.kind == V_NUM && b.kind == V_NUM) return num_value(fold(op, a.num, b.num));
-    L->g->cur_loc = loc;
+    L->g->cur_loc = source_site(loc);
     if (op == '^') {
         if (b.kind != V_NUM) diag_error(loc, "the exponent of '^' must be a constant number");
         if (a.kind != V_TENSOR) diag_error(loc, "'^' of a number by a tensor is not supported");
@@ -367,7 +382,7 @@ static void missing_argument(const Signature *sig, int i, SrcLoc loc) {
 /* ---- random draws ---------------------------------------------------------------------- */
 
 static LeafInit init_of(InitKind kind, double a, double b) {
-    LeafInit init = {kind, a, b, NULL, {0}, 0};
+    LeafInit init = {kind, a, b, NULL, {0}, 0, 0, 0, NULL};
     return init;
 }
 
@@ -826,7 +841,7 @@ static Value call(Lower *L, Scope *sc, const Expr *e, const Value *first) {
                 diag_error(e->loc, "'%s' is %s, not a function or network", name, kind_name(b->value.kind));
             return apply(L, sc, b->value.item, &args, e->loc);
         }
-    const Item *fn = find_item(L->s, name, (1 << IT_DEF) | (1 << IT_NET));
+    const Item *fn = find_item(L->s, name, (1 << IT_DEF) | (1 << IT_NET) | (1 << IT_PROJECTION));
     if (fn) return apply(L, sc, fn, &args, e->loc);
     const Builtin *bi = find_builtin(name);
     if (!bi) {
@@ -838,7 +853,7 @@ static Value call(Lower *L, Scope *sc, const Expr *e, const Value *first) {
     int n;
     bind_fixed(name, bi->signature, &args, e->loc, slots, locs, &n);
     BuiltinCall b = {L, sc, e, slots, locs};
-    L->g->cur_loc = e->loc;
+    L->g->cur_loc = source_site(e->loc);
     return bi->fn(&b);
 }
 
@@ -875,6 +890,24 @@ static SrcLoc application_site(const char *net) {
     return user_site_from(i, frames[i].loc, &callee);
 }
 
+static int uses_average(const Lower *L, const char *net) {
+    for (int i = 0; i < L->nema; i++)
+        if (strcmp(L->ema_nets[i], net) == 0) return 1;
+    return 0;
+}
+
+/* The leaf a `param` or `state` statement declares. A graph that samples from a network trained
+ * with `ema` reads each parameter's running average, a state initialised as a copy of it. */
+static int declared_leaf(Lower *L, const Stmt *st, const char *net, const char *name, Shape shape, LeafInit init) {
+    if (st->kind == ST_STATE) return ir_state(L->g, name, shape, init);
+    if (!uses_average(L, net)) return ir_param(L->g, name, shape, init);
+    LeafInit copy = init_of(INIT_COPY, 0, 0);
+    copy.source = name;
+    return ir_state(L->g, arena_printf(L->s->arena, "%s.ema", name), shape, copy);
+}
+
+/* param w[shape] = init, and state u[shape] = init: named after the network's scopes, shared by
+ * every application of the network. */
 static void declare_param(Lower *L, Scope *sc, const Stmt *st) {
     Sema *s = L->s;
     if (!sc->net) {
@@ -912,14 +945,33 @@ static void declare_param(Lower *L, Scope *sc, const Stmt *st) {
     ParamInfo info = {name, sc->net, shape, application_site(sc->net)};
     ARENA_PUSH(s->arena, s->params, s->nparams, s->params_cap, info);
 known:
-    L->g->cur_loc = st->loc;
-    bind(s->arena, sc, st->name, tensor_value(ir_param(L->g, name, shape, init)));
+    L->g->cur_loc = source_site(st->loc);
+    bind(s->arena, sc, st->name, tensor_value(declared_leaf(L, st, sc->net, name, shape, init)));
+}
+
+/* next u = value: u's value after the step. A network applied several times in one step sets
+ * its state from its first application. */
+static void set_next_state(Lower *L, Scope *sc, const Stmt *st) {
+    int leaf = -1;
+    for (Binding *b = sc->env; b && leaf < 0; b = b->next)
+        if (strcmp(b->name, st->name) == 0 && b->value.kind == V_TENSOR && L->g->nodes[b->value.node].op == OP_STATE)
+            leaf = b->value.node;
+    if (leaf < 0) diag_error(st->loc, "'next %s' needs a state declared in this block with 'state %s[...] = ...'", st->name, st->name);
+    int value = expect_tensor(eval(L, sc, st->value), st->value->loc, "the next value of a state");
+    if (!ir_shape_equal(ir_shape_of(L->g, value), ir_shape_of(L->g, leaf)))
+        diag_error(st->value->loc, "the next value of '%s' has shape %s, but the state has shape %s", st->name,
+                   node_shape_text(L, value), node_shape_text(L, leaf));
+    for (int i = 0; i < L->nupdates; i++)
+        if (L->updates[i].leaf == leaf) return;
+    StateUpdate u = {leaf, value};
+    ARENA_PUSH(L->s->arena, L->updates, L->nupdates, L->updates_cap, u);
 }
 
 static void exec_stmt(Lower *L, Scope *sc, const Stmt *st) {
     switch (st->kind) {
     case ST_LET: bind(L->s->arena, sc, st->name, eval(L, sc, st->value)); break;
-    case ST_PARAM: declare_param(L, sc, st); break;
+    case ST_PARAM: case ST_STATE: declare_param(L, sc, st); break;
+    case ST_NEXT: set_next_state(L, sc, st); break;
     case ST_RETURN:
         sc->result = eval(L, sc, st->value);
         sc->returned = 1;
@@ -943,6 +995,7 @@ static void exec_block(Lower *L, Scope *sc, const Block *block) {
 /* ---- expressions ----------------------------------------------------------------------- */
 
 static int data_input(Lower *L, const Item *it);
+static int hyper_input(Lower *L, const Item *it);
 
 static Value eval_let(Lower *L, const Item *it, SrcLoc loc) {
     int i = 0;
@@ -960,10 +1013,12 @@ static Value eval_let(Lower *L, const Item *it, SrcLoc loc) {
 static Value lookup(Lower *L, Scope *sc, const char *name, SrcLoc loc) {
     for (Binding *b = sc->env; b; b = b->next)
         if (strcmp(b->name, name) == 0) return b->value;
-    const Item *it = find_item(L->s, name, (1 << IT_LET) | (1 << IT_DATA) | (1 << IT_NOISE) | (1 << IT_NET) | (1 << IT_DEF));
+    const Item *it = find_item(L->s, name, (1 << IT_LET) | (1 << IT_DATA) | (1 << IT_NOISE) | (1 << IT_NET) |
+                                               (1 << IT_DEF) | (1 << IT_HYPER));
     if (it) {
         switch (it->kind) {
         case IT_LET: return eval_let(L, it, loc);
+        case IT_HYPER: return tensor_value(hyper_input(L, it));
         case IT_DATA: case IT_NOISE: return tensor_value(data_input(L, it));
         case IT_NET: return (Value){.kind = V_NET, .item = it};
         default: return (Value){.kind = V_FUNC, .item = it};
@@ -1006,7 +1061,7 @@ static Value eval_expr(Lower *L, Scope *sc, const Expr *e) {
         Value a = eval(L, sc, e->lhs);
         require_numeric(a, e->loc, "unary '-'");
         if (a.kind == V_NUM) return num_value(-a.num);
-        L->g->cur_loc = e->loc;
+        L->g->cur_loc = source_site(e->loc);
         return tensor_value(ir_neg(L->g, a.node));
     }
     case EX_CALL: return call(L, sc, e, NULL);
@@ -1021,6 +1076,35 @@ static Value eval_expr(Lower *L, Scope *sc, const Expr *e) {
 /* ---- data and noise -------------------------------------------------------------------- */
 
 /* data x = sampler(args): [batch, dim]; noise z = normal(shape, mean, std) or uniform(...). */
+/* Removes the named argument `name` from args; returns whether it was there. */
+static int take_named(CallArgs *args, const char *name, Value *value, SrcLoc *loc) {
+    for (int k = 0; k < args->nnamed; k++) {
+        if (strcmp(args->names[k], name) != 0) continue;
+        *value = args->named[k];
+        *loc = args->named_loc[k];
+        for (int j = k + 1; j < args->nnamed; j++) {
+            args->names[j - 1] = args->names[j];
+            args->named[j - 1] = args->named[j];
+            args->named_loc[j - 1] = args->named_loc[j];
+        }
+        args->nnamed--;
+        return 1;
+    }
+    return 0;
+}
+
+/* data x = sampler(..., points: N): a fixed set of N points, minibatched; noise z = normal(...,
+ * fixed: true): one noise batch drawn once and reused at every step. */
+static void data_options(CallArgs *args, const Item *it, LeafInit *init) {
+    Value v;
+    SrcLoc loc;
+    if (it->kind == IT_DATA && take_named(args, "points", &v, &loc)) {
+        init->points = expect_int(v, loc, "points");
+        if (init->points <= 0) diag_error(loc, "points must be positive, not %ld", init->points);
+    }
+    if (it->kind == IT_NOISE && take_named(args, "fixed", &v, &loc)) init->fixed = expect_int(v, loc, "fixed") != 0;
+}
+
 static int data_input(Lower *L, const Item *it) {
     Scope top = {.draw_prefix = it->name};
     const Expr *e = it->value;
@@ -1032,7 +1116,8 @@ static int data_input(Lower *L, const Item *it) {
     Value slots[MAX_ARGS];
     SrcLoc locs[MAX_ARGS];
     int n;
-    LeafInit init = {0};
+    LeafInit options = {0}, init = {0};
+    data_options(&args, it, &options);
     Shape shape = {1, {L->s->batch}};
     if (it->kind == IT_NOISE) {
         int normal = strcmp(e->str, "normal") == 0;
@@ -1068,14 +1153,25 @@ static int data_input(Lower *L, const Item *it) {
         for (int i = 0; i < n; i++) init.args[i] = expect_number(slots[i], locs[i], "a sampler parameter");
         shape.dim[shape.ndim++] = info->dim;
     }
-    L->g->cur_loc = it->name_loc;
+    init.points = options.points;
+    init.fixed = options.fixed;
+    L->g->cur_loc = source_site(it->name_loc);
     return ir_input(L->g, it->name, shape, init);
+}
+
+/* hyper lambda = 0.1: a scalar input with that default, set at run time by `--set lambda=10`. */
+static int hyper_input(Lower *L, const Item *it) {
+    Scope top = {0};
+    Value v = eval(L, &top, it->value);
+    if (v.kind != V_NUM) diag_error(it->value->loc, "a hyperparameter's default must be a number, not %s", kind_name(v.kind));
+    L->g->cur_loc = source_site(it->name_loc);
+    return ir_input(L->g, arena_printf(L->s->arena, "hyper.%s", it->name), ir_shape_scalar(), init_of(INIT_CONSTANT, v.num, 0));
 }
 
 /* ---- the model ------------------------------------------------------------------------- */
 
 static Lower new_lower(Sema *s, IrGraph *g) {
-    Lower L = {s, g, NULL, NULL, NULL, 0, NULL, 0, 0, 0};
+    Lower L = {.s = s, .g = g};
     int n = 0;
     for (int i = 0; i < s->user->nitems; i++) n += s->user->items[i]->kind == IT_LET;
     L.let_items = ARENA_ARRAY(s->arena, const Item *, n + 1);
@@ -1096,6 +1192,8 @@ static int require_scalar(Lower *L, Value v, SrcLoc loc, const char *what) {
 }
 
 /* The loss of one network plus every penalty constraining it. */
+static int is_projection(const Sema *s, const Item *constraint);
+
 static int lower_loss(Lower *L, const Item *loss) {
     Arena *a = L->s->arena;
     Scope sc = {.draw_prefix = arena_printf(a, "%s_loss", loss->name)};
@@ -1103,13 +1201,13 @@ static int lower_loss(Lower *L, const Item *loss) {
     int value = require_scalar(L, eval(L, &sc, loss->value), loss->value->loc, what);
     for (int i = 0; i < L->s->user->nitems; i++) {
         const Item *it = L->s->user->items[i];
-        if (it->kind != IT_CONSTRAIN || strcmp(it->name, loss->name) != 0) continue;
+        if (it->kind != IT_CONSTRAIN || strcmp(it->name, loss->name) != 0 || is_projection(L->s, it)) continue;
         if (it->value->kind != EX_CALL)
             diag_error(it->value->loc, "a constraint is a call such as gradient_penalty(x, fake)");
         Value net = {.kind = V_NET, .item = find_net(L->s, loss->name)};
         Value term = call(L, &sc, it->value, &net);
         int p = require_scalar(L, term, it->value->loc, "a penalty");
-        L->g->cur_loc = it->loc;
+        L->g->cur_loc = source_site(it->loc);
         value = ir_add(L->g, value, p);
     }
     return value;
@@ -1138,9 +1236,9 @@ static OptimizerSpec optimizer_spec(Sema *s, const TrainEntry *entry) {
     const Expr *e = entry->optimizer;
     if (e->kind != EX_CALL) diag_error(e->loc, "an optimizer is a call such as adam(lr: 1e-4)");
     static const struct { const char *name, *signature; OptimizerKind kind; } table[] = {
-        {"sgd", "lr momentum=0", OPT_SGD},
-        {"adam", "lr=0.001 beta1=0.9 beta2=0.999 eps=1e-8", OPT_ADAM},
-        {"rmsprop", "lr=0.01 alpha=0.99 eps=1e-8", OPT_RMSPROP},
+        {"sgd", "lr momentum=0 decay=none", OPT_SGD},
+        {"adam", "lr=0.001 beta1=0.9 beta2=0.999 eps=1e-8 decay=none", OPT_ADAM},
+        {"rmsprop", "lr=0.01 alpha=0.99 eps=1e-8 decay=none", OPT_RMSPROP},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         if (strcmp(e->str, table[i].name) != 0) continue;
@@ -1153,10 +1251,21 @@ static OptimizerSpec optimizer_spec(Sema *s, const TrainEntry *entry) {
         SrcLoc locs[MAX_ARGS];
         int n;
         bind_fixed(e->str, table[i].signature, &args, e->loc, v, locs, &n);
-        OptimizerSpec o = {table[i].kind, 0, 0, 0, 0, 0, 0};
-        for (int k = 0; k < n; k++) expect_number(v[k], locs[k], "an optimizer setting");
+        OptimizerSpec o = {.kind = table[i].kind};
+        Value decay = v[n - 1];
+        if (decay.kind != V_NONE && (decay.kind != V_STR || strcmp(decay.str, "linear") != 0))
+            diag_error(locs[n - 1], "decay: \"linear\" is the one learning-rate schedule there is");
+        o.linear_decay = decay.kind == V_STR;
+        if (v[0].kind == V_TENSOR && scratch->nodes[v[0].node].op == OP_INPUT &&
+            !strncmp(scratch->nodes[v[0].node].name, "hyper.", 6)) {
+            /* a hyperparameter: the default checks as a number, the value comes at run time */
+            o.lr_input = scratch->nodes[v[0].node].name;
+            o.lr_init = scratch->nodes[v[0].node].init;
+            v[0] = num_value(o.lr_init.a);
+        }
+        for (int k = 0; k < n - 1; k++) expect_number(v[k], locs[k], "an optimizer setting");
         o.lr = v[0].num;
-        if (!(o.lr > 0) || isinf(o.lr)) diag_error(locs[0], "the learning rate must be positive, not %g", o.lr);
+        if (!(o.lr > 0)) diag_error(locs[0], "the learning rate must be positive, not %g", o.lr);
         if (o.kind == OPT_SGD) o.momentum = v[1].num;
         if (o.kind == OPT_ADAM) o.beta1 = v[1].num, o.beta2 = v[2].num, o.eps = v[3].num;
         if (o.kind == OPT_RMSPROP) o.alpha = v[1].num, o.eps = v[2].num;
@@ -1168,13 +1277,13 @@ static OptimizerSpec optimizer_spec(Sema *s, const TrainEntry *entry) {
     diag_error(e->loc, "unknown optimizer '%s' (use sgd, adam or rmsprop)", e->str);
 }
 
-static void build_step(Sema *s, NetStep *st, const Item *loss) {
+/* The forward graph (--emit=ir) and the check graph (ganc check) of one network's loss. */
+static void build_net_graphs(Sema *s, NetStep *st, const Item *loss) {
     Arena *a = s->arena;
-    IrGraph *g = ir_new_graph(a, arena_printf(a, "step_%s", st->net), s->dtype);
+    IrGraph *g = ir_new_graph(a, arena_printf(a, "loss_%s", st->net), s->dtype);
     Lower L = new_lower(s, g);
     int value = lower_loss(&L, loss);
     ir_add_output(g, OUT_VALUE, arena_printf(a, "loss/%s", st->net), value);
-    g->name = arena_printf(a, "loss_%s", st->net);
     st->forward = ir_compact(g, NULL);
 
     int *params = ARENA_ARRAY(a, int, g->nnodes), *grads = ARENA_ARRAY(a, int, g->nnodes);
@@ -1201,12 +1310,118 @@ static void build_step(Sema *s, NetStep *st, const Item *loss) {
     st->grads = ARENA_ARRAY(a, GradRecord, L.ngrads + 1);
     for (int i = 0; i < L.ngrads; i++)
         st->grads[i] = (GradRecord){map[L.grads[i].y], map[L.grads[i].x], map[L.grads[i].g], L.grads[i].loc};
+}
 
-    g->noutputs = 1; /* the step keeps the loss, drops the gradients, adds the updates */
-    g->cur_loc = st->loc;
-    optim_build_update(g, &st->opt, st->net, n, params, grads);
-    g->name = arena_printf(a, "step_%s", st->net);
-    st->step = ir_compact(g, NULL);
+static int is_projection(const Sema *s, const Item *constraint) {
+    return constraint->value->kind == EX_CALL && find_item(s, constraint->value->str, 1 << IT_PROJECTION);
+}
+
+static int update_output(const IrGraph *g, const char *leaf) {
+    for (int k = 0; k < g->noutputs; k++)
+        if (g->outputs[k].kind == OUT_UPDATE && strcmp(g->outputs[k].name, leaf) == 0) return k;
+    return -1;
+}
+
+/* constrain D: clip(0.01) with `projection clip(w, c)`: each updated parameter of D (or only the
+ * one named by only: "dense3.w") is replaced by the projection of its new value. */
+static void apply_projections(Lower *L, const NetStep *st) {
+    Arena *a = L->s->arena;
+    for (int i = 0; i < L->s->user->nitems; i++) {
+        const Item *it = L->s->user->items[i];
+        if (it->kind != IT_CONSTRAIN || strcmp(it->name, st->net) != 0 || !is_projection(L->s, it)) continue;
+        Expr call_expr = *it->value;
+        const char *only = NULL;
+        call_expr.args = ARENA_ARRAY(a, Arg, it->value->nargs + 1);
+        call_expr.nargs = 0;
+        for (int k = 0; k < it->value->nargs; k++) {
+            const Arg *arg = &it->value->args[k];
+            if (arg->name && strcmp(arg->name, "only") == 0) {
+                if (arg->value->kind != EX_STR) diag_error(arg->loc, "only: names a parameter as a string, such as \"dense3.w\"");
+                only = arena_printf(a, "%s.%s", st->net, arg->value->str);
+            } else {
+                call_expr.args[call_expr.nargs++] = *arg;
+            }
+        }
+        int matched = 0;
+        for (int k = 0; k < st->nparams; k++) {
+            if (only && strcmp(only, st->params[k]) != 0) continue;
+            int out = update_output(L->g, st->params[k]);
+            Scope sc = {.draw_prefix = arena_printf(a, "%s_project", st->net)};
+            Value updated = tensor_value(L->g->outputs[out].node);
+            Value v = call(L, &sc, &call_expr, &updated);
+            int node = expect_tensor(v, it->value->loc, "a projection's result");
+            if (!ir_shape_equal(ir_shape_of(L->g, node), ir_shape_of(L->g, updated.node)))
+                diag_error(it->value->loc, "the projection changes the shape of %s from %s to %s", st->params[k],
+                           node_shape_text(L, updated.node), node_shape_text(L, node));
+            L->g->outputs[out].node = node;
+            matched++;
+        }
+        if (!matched) diag_error(it->value->loc, "no parameter of '%s' is named '%s'", st->net, only);
+    }
+}
+
+/* ema 0.999: a running average of each parameter, updated after the network's step and read by
+ * the sampling graph instead of the parameter. */
+static void update_averages(IrGraph *g, const NetStep *st) {
+    for (int k = 0; k < st->nparams; k++) {
+        int out = update_output(g, st->params[k]), p1 = g->outputs[out].node;
+        LeafInit copy = init_of(INIT_COPY, 0, 0);
+        copy.source = st->params[k];
+        int avg = ir_state(g, arena_printf(g->arena, "%s.ema", st->params[k]), ir_shape_of(g, p1), copy);
+        int next = ir_add(g, ir_mul(g, ir_const_like(g, st->ema, avg), avg), ir_mul(g, ir_const_like(g, 1 - st->ema, p1), p1));
+        ir_add_output(g, OUT_UPDATE, g->nodes[avg].name, next);
+    }
+}
+
+/* The step that trains nets steps[0..n): every loss is taken at the same parameters, then each
+ * net's optimizer, projections and averages update it, and its states take their next values. */
+static IrGraph *build_step_graph(Sema *s, NetStep *steps, int n) {
+    Arena *a = s->arena;
+    const char *name = "step";
+    for (int i = 0; i < n; i++) name = arena_printf(a, "%s_%s", name, steps[i].net);
+    IrGraph *g = ir_new_graph(a, name, s->dtype);
+    Lower L = new_lower(s, g);
+    int *values = ARENA_ARRAY(a, int, n);
+    for (int i = 0; i < n; i++) {
+        values[i] = lower_loss(&L, find_loss(s, steps[i].net));
+        ir_add_output(g, OUT_VALUE, arena_printf(a, "loss/%s", steps[i].net), values[i]);
+    }
+    for (int i = 0; i < n; i++) {
+        NetStep *st = &steps[i];
+        int *params = ARENA_ARRAY(a, int, g->nnodes), *grads = ARENA_ARRAY(a, int, g->nnodes);
+        int np = collect_params(g, st->net, params);
+        ad_grad(g, values[i], np, params, grads);
+        g->cur_loc = st->loc;
+        optim_build_update(g, &st->opt, st->net, np, params, grads);
+        apply_projections(&L, st);
+        if (st->ema) update_averages(g, st);
+    }
+    for (int k = 0; k < L.nupdates; k++) {
+        const char *leaf = g->nodes[L.updates[k].leaf].name;
+        for (int i = 0; i < n; i++) {
+            size_t len = strlen(steps[i].net);
+            if (strncmp(leaf, steps[i].net, len) == 0 && leaf[len] == '.')
+                ir_add_output(g, OUT_UPDATE, leaf, L.updates[k].value);
+        }
+    }
+    return ir_compact(g, NULL);
+}
+
+/* The schedule: each net alone, or the nets of a `together` group in one step. */
+static void build_steps(Sema *s, Model *m) {
+    m->schedule = ARENA_ARRAY(s->arena, ScheduleStep, m->nsteps + 1);
+    for (int i = 0; i < m->nsteps;) {
+        int n = 1;
+        while (m->steps[i].group && i + n < m->nsteps && m->steps[i + n].group == m->steps[i].group) {
+            if (m->steps[i + n].times != m->steps[i].times)
+                diag_error(m->steps[i + n].loc, "the networks of one 'together' group must repeat as often ('times')");
+            n++;
+        }
+        IrGraph *step = build_step_graph(s, &m->steps[i], n);
+        for (int k = 0; k < n; k++) m->steps[i + k].step = step;
+        m->schedule[m->nschedule++] = (ScheduleStep){step, m->steps[i].times};
+        i += n;
+    }
 }
 
 /* One graph with every loss and its gradients (ganc eval) and the logged expressions. */
@@ -1224,9 +1439,9 @@ static IrGraph *build_eval(Sema *s, Model *m) {
         for (int k = 0; k < n; k++)
             ir_add_output(g, OUT_VALUE, arena_printf(a, "grad/%s/%s", st->net, g->nodes[params[k]].name), grads[k]);
     }
+    Scope sc = {.draw_prefix = "log"};   /* one scope for all: each draw gets its own name */
     for (int i = 0; i < m->nlogs; i++) {
         if (m->logs[i].is_loss) continue;
-        Scope sc = {.draw_prefix = "log"};
         const LogItem *item = NULL;
         for (int k = 0; k < s->user->nitems && !item; k++) {
             const Item *it = s->user->items[k];
@@ -1244,11 +1459,11 @@ static IrGraph *build_sample(Sema *s, const Item *it, Model *m) {
     Lower L = new_lower(s, g);
     m->nsample_labels = it->nlogs;
     m->sample_labels = ARENA_ARRAY(s->arena, const char *, it->nlogs);
+    Scope sc = {.draw_prefix = "sample"};   /* one scope for all: each draw gets its own name */
     for (int i = 0; i < it->nlogs; i++) {
         const LogItem *item = &it->logs[i];
         if (item->is_loss)
             diag_error(item->loc, "'sample' takes tensors, not losses (log a loss with: log every N: %s)", item->label);
-        Scope sc = {.draw_prefix = "sample"};
         Value v = eval(&L, &sc, item->expr);
         int node = expect_tensor(v, item->loc, "a sampled value");
         m->sample_labels[i] = item->label;
@@ -1313,7 +1528,8 @@ static void build_schedule(Sema *s, Model *m) {
         if (!loss) diag_error(e->loc, "network '%s' is trained but has no loss (add: loss %s = ...)", e->net, e->net);
         for (int k = 0; k < i; k++)
             if (strcmp(m->steps[k].net, e->net) == 0) diag_error(e->loc, "network '%s' appears twice in 'train'", e->net);
-        m->steps[i] = (NetStep){.net = e->net, .loc = e->loc, .times = e->times, .opt = optimizer_spec(s, e)};
+        m->steps[i] = (NetStep){.net = e->net, .loc = e->loc, .times = e->times, .group = e->group, .ema = e->ema,
+                                .opt = optimizer_spec(s, e)};
     }
     for (int i = 0; i < s->user->nitems; i++) {
         const Item *it = s->user->items[i];
@@ -1376,7 +1592,8 @@ Model *sema_build(Arena *arena, const Program *prog, DType dtype) {
     m->seed = seed ? (unsigned long long)seed->num : 0;
     build_schedule(&s, m);
     collect_logs(&s, m);
-    for (int i = 0; i < m->nsteps; i++) build_step(&s, &m->steps[i], find_loss(&s, m->steps[i].net));
+    for (int i = 0; i < m->nsteps; i++) build_net_graphs(&s, &m->steps[i], find_loss(&s, m->steps[i].net));
+    build_steps(&s, m);
     m->eval = build_eval(&s, m);
     const Item *sample = find_kind(prog, IT_SAMPLE);
     if (sample) m->sample = build_sample(&s, sample, m);

@@ -16,6 +16,9 @@ typedef enum { OPT_SGD, OPT_ADAM, OPT_RMSPROP } OptimizerKind;
 typedef struct OptimizerSpec {
     OptimizerKind kind;
     double lr, beta1, beta2, eps, momentum, alpha;
+    const char *lr_input;   /* the learning rate is this hyperparameter's input leaf, or NULL */
+    LeafInit lr_init;
+    int linear_decay;       /* lr * (1 - progress): linear decay to 0 over the run */
 } OptimizerSpec;
 
 /* A grad(y, x) met while lowering: kept so `ganc check` can test it against finite differences. */
@@ -29,10 +32,13 @@ typedef struct NetStep {
     const char *net;
     SrcLoc loc;
     int times;             /* consecutive updates per round of the schedule */
+    int group;             /* a nonzero group trains with the other nets of its `together` */
+    double ema;            /* decay of the running average of the weights; 0: none */
     OptimizerSpec opt;
     IrGraph *forward;      /* the loss alone (--emit=ir)                                    */
     IrGraph *check;        /* loss, gradient per trained param, inner grads (ganc check)      */
-    IrGraph *step;         /* loss and the updates of params and optimizer state (ganc run)   */
+    IrGraph *step;         /* its update: loss, params, optimizer state; for a `together`
+                              group, the first net's step updates every net of the group     */
     const char **params;   /* the trained parameters' names                                   */
     int nparams;
     GradRecord *grads;     /* inner grad() records, node ids of `check`                        */
@@ -45,6 +51,12 @@ typedef struct LogSpec {
     int is_loss;
 } LogSpec;
 
+/* One entry of the training schedule: a step graph run `times` times in a row. */
+typedef struct ScheduleStep {
+    IrGraph *graph;
+    int times;
+} ScheduleStep;
+
 typedef struct Model {
     const char *name;      /* the file name without directory and .gan */
     int batch;
@@ -53,6 +65,8 @@ typedef struct Model {
     long train_iters;
     NetStep *steps;        /* in schedule order */
     int nsteps;
+    ScheduleStep *schedule;/* what a training iteration runs, in order */
+    int nschedule;
     IrGraph *sample;       /* outputs sample/<label> */
     IrGraph *eval;         /* outputs loss/<net>, grad/<net>/<param>, log/<label> */
     LogSpec *logs;

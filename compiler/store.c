@@ -24,8 +24,9 @@ static StTensor *slot_for(StFile *st, const IrNode *n) {
 static FillSpec fill_spec(const LeafInit *init) {
     static const FillKind kinds[] = {[INIT_ZEROS] = FILL_ZEROS, [INIT_CONSTANT] = FILL_CONSTANT,
                                      [INIT_UNIFORM] = FILL_UNIFORM, [INIT_NORMAL] = FILL_NORMAL,
-                                     [INIT_DATA] = FILL_DATA};
-    FillSpec f = {kinds[init->kind], init->a, init->b, init->sampler, {0}, init->nargs};
+                                     [INIT_DATA] = FILL_DATA, [INIT_COPY] = FILL_COPY,
+                                     [INIT_PROGRESS] = FILL_PROGRESS};
+    FillSpec f = {kinds[init->kind], init->a, init->b, init->sampler, {0}, init->nargs, init->points, init->fixed};
     memcpy(f.args, init->args, sizeof f.args);
     return f;
 }
@@ -36,17 +37,29 @@ static void fill_leaf(const IrNode *n, uint64_t seed, uint64_t draw, double *out
 }
 
 void store_init_leaves(StFile *st, const IrGraph *g, uint64_t seed) {
+    for (int pass = 0; pass < 2; pass++) /* params first: a state may start as a copy of one */
     for (int id = 0; id < g->nnodes; id++) {
         const IrNode *n = &g->nodes[id];
-        if ((n->op != OP_PARAM && n->op != OP_STATE) || store_find(st, n->name)) continue;
+        if (n->op != (pass == 0 ? OP_PARAM : OP_STATE) || store_find(st, n->name)) continue;
+        if (n->init.kind == INIT_COPY) {
+            const StTensor *source = store_find(st, n->init.source);
+            if (!source) diag_fatal("internal error: '%s' copies '%s', which has no value yet", n->name, n->init.source);
+            long size = ir_shape_size(n->shape);
+            memcpy(slot_for(st, n)->data, source->data, sizeof(double) * (size_t)size);
+            continue;
+        }
         fill_leaf(n, seed, 0, slot_for(st, n)->data);
     }
 }
 
-void store_draw_inputs(StFile *st, const IrGraph *g, uint64_t seed, uint64_t draw) {
+void store_draw_inputs(StFile *st, const IrGraph *g, uint64_t seed, uint64_t draw, double progress) {
     for (int id = 0; id < g->nnodes; id++) {
         const IrNode *n = &g->nodes[id];
         if (n->op != OP_INPUT) continue;
+        if (n->init.kind == INIT_PROGRESS) {
+            slot_for(st, n)->data[0] = progress;
+            continue;
+        }
         fill_leaf(n, seed, draw, slot_for(st, n)->data);
     }
 }

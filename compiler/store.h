@@ -11,10 +11,13 @@
 #include "interp.h"
 #include "safetensors.h"
 
-/* Give every param and state leaf of g that the store lacks its initial value. */
+/* Give every param and state leaf of g that the store lacks its initial value (a state that
+ * copies a parameter copies its value in the store: initialise the graphs that hold the
+ * parameters first). */
 void store_init_leaves(StFile *st, const IrGraph *g, uint64_t seed);
-/* Draw fresh values for every input leaf of g; draw counts which draw of the run this is. */
-void store_draw_inputs(StFile *st, const IrGraph *g, uint64_t seed, uint64_t draw);
+/* Draw fresh values for every input leaf of g; draw counts which draw of the run this is and
+ * progress is (iteration - 1) / iterations, the value of the input __progress. */
+void store_draw_inputs(StFile *st, const IrGraph *g, uint64_t seed, uint64_t draw, double progress);
 /* Copy leaf values into an interpreter; a missing or misshapen one is a fatal error naming it. */
 void store_load(const StFile *st, Interp *it, const IrGraph *g);
 /* Write the step's OUT_UPDATE outputs back into the store. */

@@ -6,7 +6,7 @@
 #define GANC_FILL_H
 #include <stdint.h>
 
-typedef enum { FILL_ZEROS, FILL_CONSTANT, FILL_UNIFORM, FILL_NORMAL, FILL_DATA } FillKind;
+typedef enum { FILL_ZEROS, FILL_CONSTANT, FILL_UNIFORM, FILL_NORMAL, FILL_DATA, FILL_COPY, FILL_PROGRESS } FillKind;
 
 typedef struct FillSpec {
     FillKind kind;
@@ -14,7 +14,13 @@ typedef struct FillSpec {
     const char *sampler;  /* DATA */
     double args[8];
     int nargs;
+    long points;          /* DATA: a fixed set of the sampler's first `points` samples, visited in
+                             a new random order each epoch; 0: a fresh sample every time */
+    int fixed;            /* every draw is draw 0: one fixed batch */
+    const char *source;   /* FILL_COPY: the leaf whose initial value this one copies */
 } FillSpec;
+/* FILL_COPY (a copy of another leaf's initial value) and FILL_PROGRESS (the run's progress) are
+ * filled by the caller, which knows the other leaves and the iteration. */
 
 /* The values of tensor `name` (size elements; rows = leading dimension, for samplers) at its
  * draw number `draw` (0 for initial values). */

@@ -32,6 +32,7 @@
 #include "rng.h"
 #include "safetensors.h"
 #include "samplers.h"
+#include "metrics.h"
 
 enum {
     MAXDIM = ST_MAXDIM,
@@ -312,10 +313,11 @@ static int enter_line(Parser *p, int i, const char *what)
     return 0;
 }
 
-/* KIND A B SAMPLER NARGS ARG... ; missing sampler arguments take the sampler's defaults. */
+/* KIND A B SAMPLER NARGS ARG... POINTS FIXED SOURCE; missing sampler arguments take the
+ * sampler's defaults. */
 static int parse_fill(Parser *p, const Leaf *leaf, FillSpec *f)
 {
-    static const char *const kinds[] = {"zeros", "constant", "uniform", "normal", "data", NULL};
+    static const char *const kinds[] = {"zeros", "constant", "uniform", "normal", "data", "copy", "progress", NULL};
     int kind;
     long nargs;
     const char *sampler;
@@ -331,6 +333,11 @@ static int parse_fill(Parser *p, const Leaf *leaf, FillSpec *f)
     for (int i = 0; i < f->nargs; i++)
         if (field_real(p, "a sampler argument", &f->args[i]) != 0)
             return -1;
+    long fixed;
+    if (field_count(p, "the number of points", 0, COUNT_MAX, &f->points) != 0 ||
+        field_count(p, "the fixed flag", 0, 1, &fixed) != 0 || field_name(p, "the source leaf", &f->source) != 0)
+        return -1;
+    f->fixed = (int)fixed;
     if (f->kind != FILL_DATA)
         return 0;
     const SamplerInfo *s = sampler_find(sampler);
@@ -727,7 +734,7 @@ typedef struct Runtime {
     Options opt;
     const char *exe;
     uint64_t seed, draw; /* draw: the training draw counter */
-    long first_iter, steps;
+    long first_iter, steps, iter;
     char *arena;
     double *scratch;     /* the largest leaf or output, in double: fills and conversions */
     char *out_dir, *path;
@@ -822,6 +829,7 @@ static void print_usage(const Runtime *rt, FILE *to)
             "  --resume CKPT        continue from a checkpoint (e.g. DIR/ckpt/last.safetensors)\n"
             "  --threads T          BLAS threads (default: OpenBLAS's own choice)\n"
             "  --quiet              no progress line and no summary\n"
+            "  --set NAME=VALUE     override `hyper NAME` of the experiment (repeatable)\n"
             "  --eval -o OUT        evaluate every loss and gradient once (inputs at draw 0) and\n"
             "                       write them to OUT (safetensors), as `ganc eval` does\n"
             "  --eval-values IN -o OUT\n"
@@ -844,7 +852,7 @@ static int usage_error(Runtime *rt, const char *fmt, ...)
     return 1;
 }
 
-enum { O_STEPS, O_SEED, O_OUT, O_RESUME, O_THREADS, O_EVAL_VALUES, O_OUTPUT, O_QUIET, O_EVAL, O_HELP, O_H };
+enum { O_STEPS, O_SEED, O_OUT, O_RESUME, O_THREADS, O_EVAL_VALUES, O_OUTPUT, O_QUIET, O_EVAL, O_SET, O_HELP, O_H };
 static const struct {
     const char *name;
     int takes_value;
@@ -852,7 +860,7 @@ static const struct {
     [O_STEPS] = {"--steps", 1}, [O_SEED] = {"--seed", 1}, [O_OUT] = {"--out", 1},
     [O_RESUME] = {"--resume", 1}, [O_THREADS] = {"--threads", 1},
     [O_EVAL_VALUES] = {"--eval-values", 1}, [O_OUTPUT] = {"-o", 1}, [O_QUIET] = {"--quiet", 0},
-    [O_EVAL] = {"--eval", 0}, [O_HELP] = {"--help", 0}, [O_H] = {"-h", 0},
+    [O_EVAL] = {"--eval", 0}, [O_SET] = {"--set", 1}, [O_HELP] = {"--help", 0}, [O_H] = {"-h", 0},
 };
 enum { OPTION_COUNT = sizeof option_table / sizeof option_table[0] };
 
@@ -860,11 +868,15 @@ enum { OPTION_COUNT = sizeof option_table / sizeof option_table[0] };
 static int option_count(Runtime *rt, const char *name, const char *text, uint64_t min, uint64_t max,
                         uint64_t *out)
 {
-    if (parse_count(text, out) != 0 || *out < min || *out > max)
-        return usage_error(rt, "%s needs a whole number from %llu to %llu, not '%s'", name,
-                           (unsigned long long)min, (unsigned long long)max, text);
+    if (parse_count(text, out) != 0 || *out < min)
+        return usage_error(rt, "%s needs a %s, not '%s'", name,
+                           min > 0 ? "positive whole number" : "whole number", text);
+    if (*out > max)
+        return usage_error(rt, "%s must be at most %llu, not '%s'", name, (unsigned long long)max, text);
     return 0;
 }
+
+static int set_hyperparameter(Runtime *rt, const char *assignment);
 
 static int apply_option(Runtime *rt, int which, const char *value)
 {
@@ -893,6 +905,7 @@ static int apply_option(Runtime *rt, int which, const char *value)
     case O_OUTPUT: o->eval_out = value; return 0;
     case O_QUIET: o->quiet = 1; return 0;
     case O_EVAL: o->eval = 1; return 0;
+    case O_SET: return set_hyperparameter(rt, value);
     default: o->help = 1; return 0; /* O_HELP, O_H */
     }
 }
@@ -955,12 +968,46 @@ static void fill_leaf(Runtime *rt, Leaf *l, uint64_t key, uint64_t draw)
         from_double(0, l->data, values, n);
 }
 
-/* Parameters and state at their initial values (draw 0 of the seed), as the interpreter does. */
+/* Parameters and state at their initial values (draw 0 of the seed), as the interpreter does;
+ * parameters first, since a state may start as a copy of one (the running average of `ema`). */
 static void init_leaves(Runtime *rt)
 {
-    for (int i = 0; i < rt->m.nleaves; i++)
-        if (rt->m.leaves[i].role != ROLE_INPUT)
-            fill_leaf(rt, &rt->m.leaves[i], rt->seed, 0);
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < rt->m.nleaves; i++) {
+            Leaf *l = &rt->m.leaves[i];
+            if (l->role != (pass == 0 ? ROLE_PARAM : ROLE_STATE))
+                continue;
+            int source = l->fill.kind == FILL_COPY ? find_leaf(&rt->m, l->fill.source) : -1;
+            if (source >= 0)
+                memcpy(l->data, rt->m.leaves[source].data, (size_t)dims_count(&l->dims) * (rt->m.is_f64 ? 8 : 4));
+            else
+                fill_leaf(rt, l, rt->seed, 0);
+        }
+}
+
+/* --set NAME=VALUE: the default of `hyper NAME` replaced, for every draw of the run. */
+static int set_hyperparameter(Runtime *rt, const char *assignment)
+{
+    const char *eq = strchr(assignment, '=');
+    char name[256], *end;
+    if (!eq || eq == assignment || (size_t)(eq - assignment) >= sizeof name - 8)
+        return usage_error(rt, "--set needs NAME=VALUE, not '%s'", assignment);
+    snprintf(name, sizeof name, "hyper.%.*s", (int)(eq - assignment), assignment);
+    int i = find_leaf(&rt->m, name);
+    if (i < 0) {
+        char known[512] = "";
+        for (int k = 0; k < rt->m.nleaves; k++)
+            if (!strncmp(rt->m.leaves[k].name, "hyper.", 6) && strlen(known) + strlen(rt->m.leaves[k].name) < sizeof known - 4)
+                snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", *known ? ", " : "", rt->m.leaves[k].name + 6);
+        return usage_error(rt, "--set: '%.*s' is not a hyperparameter of this experiment (it has: %s)", (int)(eq - assignment),
+                           assignment, *known ? known : "none");
+    }
+    errno = 0;
+    double v = strtod(eq + 1, &end);
+    if (errno || end == eq + 1 || *end || !isfinite(v))
+        return usage_error(rt, "--set %.*s needs a finite number, not '%s'", (int)(eq - assignment), assignment, eq + 1);
+    rt->m.leaves[i].fill.a = v;
+    return 0;
 }
 
 /* Every input leaf of g at one draw: one execution's inputs share a draw number. */
@@ -968,7 +1015,12 @@ static void draw_inputs(Runtime *rt, const Graph *g, uint64_t key, uint64_t draw
 {
     for (int k = 0; k < g->nuse; k++) {
         Leaf *l = &rt->m.leaves[g->use[k]];
-        if (l->role == ROLE_INPUT)
+        if (l->role != ROLE_INPUT)
+            continue;
+        if (l->fill.kind == FILL_PROGRESS) { /* (iteration - 1) / iterations, for learning-rate decay */
+            double progress = rt->steps > 0 && rt->iter > 0 ? (double)(rt->iter - 1) / (double)rt->steps : 0;
+            from_double(rt->m.is_f64, l->data, &progress, 1);
+        } else
             fill_leaf(rt, l, key, draw);
     }
 }
@@ -1233,6 +1285,47 @@ static char *file_stem(const char *label)
     return stem;
 }
 
+/* The data distribution that a sampled tensor of that many features imitates: the first data
+ * leaf whose sampler has modes and draws rows of `dim` values. */
+static const Leaf *modal_data(const Runtime *rt, int dim)
+{
+    for (int i = 0; i < rt->m.nleaves; i++) {
+        const Leaf *l = &rt->m.leaves[i];
+        if (l->role != ROLE_INPUT || l->fill.kind != FILL_DATA || l->dims.ndim != 2 || l->dims.dim[1] != dim)
+            continue;
+        double centre[2];
+        if (sampler_modes(sampler_find(l->fill.sampler), l->fill.args, centre, 1) > 0)
+            return l;
+    }
+    return NULL;
+}
+
+/* The toy metrics of a batch of samples (runtime/metrics.h), a line of the log like the losses:
+ * {"step": N, "modes fake": 8, "modes of fake": 8, "high_quality fake": 0.9, "kl fake": 0.01}. */
+static void log_toy_metrics(Runtime *rt, long iter, const char *label, const Output *o)
+{
+    if (o->dims.ndim != 2 || !rt->log)
+        return;
+    const Leaf *data = modal_data(rt, (int)o->dims.dim[1]);
+    if (!data)
+        return;
+    const SamplerInfo *s = sampler_find(data->fill.sampler);
+    int modes = sampler_modes(s, data->fill.args, NULL, 0);
+    double *centres = xcalloc((size_t)modes * (size_t)o->dims.dim[1], sizeof(double));
+    sampler_modes(s, data->fill.args, centres, modes);
+    to_double(rt->m.is_f64, o->data, rt->scratch, dims_count(&o->dims));
+    ToyMetrics t;
+    if (toy_metrics(rt->scratch, o->dims.dim[0], (int)o->dims.dim[1], centres, modes, sampler_mode_std(s, data->fill.args), &t)) {
+        fprintf(rt->log, "{\"step\": %ld, \"modes %s\": %d, \"modes total\": %d, \"high_quality %s\": %.6g, \"kl %s\": %.6g",
+                iter, label, t.covered, t.modes, label, t.quality, label, t.kl);
+        if (modes == 2)
+            fprintf(rt->log, ", \"count0 %s\": %.0f, \"count1 %s\": %.0f", label, t.count[0], label, t.count[1]);
+        fputs("}\n", rt->log);
+        fflush(rt->log);
+    }
+    free(centres);
+}
+
 /* The sample graph on inputs drawn at one fixed draw (the same grid every time), each sampled
  * tensor to samples/<label>_<iter>.npy and .csv. */
 static int write_samples(Runtime *rt, long iter)
@@ -1244,6 +1337,7 @@ static int write_samples(Runtime *rt, long iter)
     call_graph(rt, g);
     for (int i = 0; i < rt->m.nsamples; i++) {
         const Output *o = &g->out[rt->m.samples[i].output];
+        log_toy_metrics(rt, iter, rt->m.samples[i].label, o);
         const char *path = out_path(rt, "samples/%s_%ld.npy", rt->sample_stems[i], iter);
         if (write_npy(path, rt->m.is_f64, &o->dims, o->data) != 0)
             return rt_error(rt, "cannot write %s: %s", path, strerror(errno));
@@ -1473,6 +1567,7 @@ static int train(Runtime *rt)
     rt->progress.enabled = !rt->opt.quiet && isatty(STDERR_FILENO);
     rt->progress.start = now_seconds();
     for (long iter = rt->first_iter; iter <= rt->steps; iter++) {
+        rt->iter = iter;
         for (int i = 0; i < rt->m.ngraphs; i++)
             if (rt->m.graphs[i].kind == GRAPH_STEP && run_step(rt, &rt->m.graphs[i], iter) != 0)
                 return 1;

@@ -9,13 +9,17 @@
 #   fail: a signal (status >= 128), a timeout (124), an assertion or internal-error message, exit 1
 #         without an error line, or any other status
 # Failing mutants are copied to $ROBUSTNESS_OUT (default /tmp/ganc-robustness) for inspection.
-# Usage: sh tests/robustness.sh   (from the repository root; JOBS=2 parallel workers)
+# Prints `ok - robustness: N mutants` or `not ok - robustness: ...` naming the first failures,
+# then `N passed, M failed`; exits 1 if any failed.
+# Usage: sh tests/robustness.sh. JOBS (default 2) workers run in parallel; the strides below set
+# the size of the run (about 4200 mutants, under a minute on 2 idle cores: almost all of it is
+# starting ganc, ~25 ms a run).
 #
 # Replacement bytes: { } ( ) [ ] , : = - > ^ 0 9 e . " # newline NUL 0xff, as octal escapes.
 BYTES='173 175 050 051 133 135 054 072 075 055 076 136 060 071 145 056 042 043 012 000 377'
 NBYTES=21
-TRUNC_STRIDE=${TRUNC_STRIDE:-7}
-REPLACE_STRIDE=${REPLACE_STRIDE:-5}
+TRUNC_STRIDE=${TRUNC_STRIDE:-37}
+REPLACE_STRIDE=${REPLACE_STRIDE:-47}
 BYTES_PER_POS=${BYTES_PER_POS:-2}
 GANC=${GANC:-build/ganc}
 OUT=${ROBUSTNESS_OUT:-/tmp/ganc-robustness}
@@ -100,12 +104,13 @@ if [ "$1" = --worker ]; then
 fi
 
 # ---- driver
+cd "$(dirname "$0")/.." || exit 2
 if [ ! -x "$GANC" ]; then
     echo "not ok - robustness: $GANC is not built (make build/ganc)"
     echo "0 passed, 1 failed"
     exit 1
 fi
-rm -rf "$OUT"
+mkdir -p "$OUT" && rm -f "$OUT"/*.gan
 # A private copy of the compiler: build/ganc may be rebuilt while the mutants run.
 work=$(mktemp -d) || exit 2
 trap 'rm -rf "$work"' EXIT
@@ -114,7 +119,7 @@ GANC=$work/ganc
 export GANC OUT
 results=$work/results
 ls examples/*.gan tests/errors/*.gan 2>/dev/null |
-    xargs -P "${JOBS:-2}" -n 1 sh "$0" --worker > "$results"
+    xargs -P "${JOBS:-2}" -n 1 sh tests/robustness.sh --worker > "$results"
 
 total=$(awk '$1 == "N" { n += $2 } END { print n + 0 }' "$results")
 failed=$(grep -c '^F ' "$results")
@@ -122,7 +127,8 @@ passed=$((total - failed))
 if [ "$failed" -eq 0 ]; then
     echo "ok - robustness: $total mutants"
 else
-    echo "not ok - robustness: $failed of $total mutants failed (saved in $OUT), first ones:"
+    first=$(grep '^F ' "$results" | head -n 3 | sed 's/^F \([^ ]*\) \(.*\)/\1 (\2)/' | paste -s -d ';' - | sed 's/;/; /g')
+    echo "not ok - robustness: $failed of $total mutants failed (saved in $OUT): $first"
     grep '^F ' "$results" | head -n 10 | sed 's/^F /#   /'
 fi
 echo "$passed passed, $failed failed"

@@ -34,7 +34,8 @@ trap 'rm -rf "$tmp"' EXIT
 
 suite build/test_runtime
 suite build/test_ops
-[ -x build/test_kernels ] && suite build/test_kernels
+suite build/test_kernels
+suite build/test_ganrt
 
 for f in tests/golden/*.gan; do
     "$GANC" --emit=ir-grad "$f" > "$tmp/golden.ir" 2>&1
@@ -59,8 +60,8 @@ changed=1
 case "$last" in *'"step": 300'*) [ "$(echo "$first" | cut -d, -f2-)" != "$(echo "$last" | cut -d, -f2-)" ] && changed=0 ;; esac
 record $changed "ganc run ns_gan_8gaussians: D's and G's losses change over 300 steps" "$first / $last"
 
-[ -x build/test_eval ] && suite build/test_eval
-[ -f tests/native.sh ] && suite sh tests/native.sh
+suite build/test_eval
+suite sh tests/native.sh
 [ -f tests/robustness.sh ] && suite sh tests/robustness.sh
 
 # The compiler frees what it allocates: no leak and no memory error under valgrind.

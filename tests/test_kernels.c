@@ -305,6 +305,7 @@ static void test_conv(void)
     conv_cases((int[]){2, 3, 6, 4}, (int[]){5, 3, 1, 1}, 1, 0); /* pointwise: no patch matrix */
     conv_cases((int[]){2, 3, 6, 4}, (int[]){5, 3, 1, 1}, 2, 0);
     conv_cases((int[]){1, 2, 4, 4}, (int[]){2, 2, 4, 4}, 1, 0); /* the kernel covers the image */
+    conv_cases((int[]){4, 16, 16, 16}, (int[]){32, 16, 4, 4}, 2, 1); /* a DCGAN layer's shape */
 }
 
 static void test_reduce(void)
