@@ -30,7 +30,7 @@ static const char usage[] =
     "       ganc [--emit=KIND] [--dtype f32|f64] FILE.gan\n"
     "       ganc check FILE.gan\n"
     "       ganc eval FILE.gan [--values IN.safetensors] -o OUT.safetensors [--dtype f32|f64]\n"
-    "       ganc run FILE.gan [--steps N] [--dtype f32|f64] [-o STATE.safetensors]\n"
+    "       ganc run FILE.gan [--steps N] [--dtype f32|f64] [-o STATE.safetensors] [--set NAME=V]\n"
     "       ganc compare A.safetensors B.safetensors [--tolerance T] [--verbose]\n"
     "KIND: tokens, ast, ir (losses, with every grad() expanded), ir-grad (step graphs with\n"
     "      parameter gradients and optimizer updates), dot (Graphviz of the ir-grad graphs),\n"
@@ -41,6 +41,8 @@ typedef struct Options {
     const char *file, *file2, *emit, *values, *output, *target_cpu;
     double tolerance;
     int verbose;
+    const char *sets[32];  /* --set NAME=VALUE, for run and eval */
+    int nsets;
     DType dtype;
     long steps;
     int opt_level;
@@ -77,7 +79,7 @@ static int flag_is(const char *arg, const char *name) {
 }
 
 static Options parse_options(int argc, char **argv) {
-    Options o = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1e-6, 0, DT_F32, 0, 2};
+    Options o = {.tolerance = 1e-6, .dtype = DT_F32, .opt_level = 2};
     int first = 1;
     static const char *commands[] = {"check", "eval", "run", "compare"};
     for (size_t c = 0; argc > 1 && c < sizeof commands / sizeof commands[0]; c++)
@@ -109,6 +111,9 @@ static Options parse_options(int argc, char **argv) {
             const char *v = flag_value(argc, argv, &i);
             o.tolerance = strtod(v, &end);
             if (*end || !(o.tolerance >= 0)) usage_error("--tolerance needs a non-negative number, not '%s'", v);
+        } else if (flag_is(a, "--set")) {
+            if (o.nsets == 32) usage_error("at most 32 --set options%s", "");
+            o.sets[o.nsets++] = flag_value(argc, argv, &i);
         } else if (!strcmp(a, "--verbose")) {
             o.verbose = 1;
         } else if (flag_is(a, "--steps")) {
@@ -184,6 +189,30 @@ static int emit(const Options *o, const SourceFile *src, Arena *arena) {
     return 0;
 }
 
+/* Sets hyper.NAME's value in every graph that reads it; 0 if no graph does. */
+static int set_in_graph(IrGraph *g, const char *leaf, double value) {
+    int found = 0;
+    for (int id = 0; g && id < g->nnodes; id++)
+        if (g->nodes[id].op == OP_INPUT && !strcmp(g->nodes[id].name, leaf)) g->nodes[id].init.a = value, found = 1;
+    return found;
+}
+
+/* --set NAME=VALUE for `ganc run` and `ganc eval`, as the compiled executable takes it. */
+static void apply_sets(const Options *o, Model *m, Arena *arena) {
+    for (int i = 0; i < o->nsets; i++) {
+        const char *eq = strchr(o->sets[i], '=');
+        char *end;
+        double value = eq ? strtod(eq + 1, &end) : 0;
+        if (!eq || eq == o->sets[i] || end == eq + 1 || *end) usage_error("--set needs NAME=NUMBER, not '%s'", o->sets[i]);
+        const char *leaf = arena_printf(arena, "hyper.%.*s", (int)(eq - o->sets[i]), o->sets[i]);
+        int found = set_in_graph(m->eval, leaf, value) | set_in_graph(m->sample, leaf, value);
+        for (int k = 0; k < m->nschedule; k++) found |= set_in_graph(m->schedule[k].graph, leaf, value);
+        for (int k = 0; k < m->nsteps; k++)
+            found |= set_in_graph(m->steps[k].check, leaf, value) | set_in_graph(m->steps[k].forward, leaf, value);
+        if (!found) diag_fatal("--set: '%s' is not a hyperparameter of %s", leaf + strlen("hyper."), o->file);
+    }
+}
+
 /* libganrt.a sits next to the ganc binary (build/); GANC_RUNTIME overrides it. */
 static const char *runtime_library(Arena *arena) {
     const char *env = getenv("GANC_RUNTIME");
@@ -237,9 +266,12 @@ int main(int argc, char **argv) {
         rc = check_model(sema_build(&arena, parse_program(&arena, src), DT_F64), 1e-6);
     } else if (o.command && !strcmp(o.command, "eval")) {
         if (!o.output) usage_error("eval needs -o OUT.safetensors%s", "");
-        rc = run_eval(sema_build(&arena, parse_program(&arena, src), o.dtype), o.values, o.output);
+        Model *m = sema_build(&arena, parse_program(&arena, src), o.dtype);
+        apply_sets(&o, m, &arena);
+        rc = run_eval(m, o.values, o.output);
     } else if (o.command && !strcmp(o.command, "run")) {
-        const Model *m = sema_build(&arena, parse_program(&arena, src), o.dtype);
+        Model *m = sema_build(&arena, parse_program(&arena, src), o.dtype);
+        apply_sets(&o, m, &arena);
         rc = run_train(m, o.steps ? o.steps : m->train_iters, o.output);
     } else {
         /* Without a command: compile to a native executable, or just check the program. */

@@ -646,6 +646,14 @@ static Value bi_sample_axes(BuiltinCall *b) {
     return v;
 }
 
+/* shape(x) = [d0, d1, ...] */
+static Value bi_shape(BuiltinCall *b) {
+    Shape s = ir_shape_of(b->L->g, arg_tensor(b, 0));
+    Value v = list_value(b->L->s->arena, s.ndim);
+    for (int i = 0; i < s.ndim; i++) v.items[i] = num_value(s.dim[i]);
+    return v;
+}
+
 /* per_sample_shape(x) = [N, 1, ..., 1]: one value per sample, broadcastable against x. */
 static Value bi_per_sample_shape(BuiltinCall *b) {
     Shape s = ir_shape_of(b->L->g, arg_tensor(b, 0));
@@ -701,6 +709,7 @@ static const Builtin builtins[] = {
     {"ndim", "x", bi_ndim},
     {"sample_axes", "x", bi_sample_axes},
     {"per_sample_shape", "x", bi_per_sample_shape},
+    {"shape", "x", bi_shape},
     {"uniform", "shape low=0 high=1", bi_uniform},
     {"normal", "shape mean=0 std=1", bi_normal},
     {"zeros", "shape", bi_zeros},
