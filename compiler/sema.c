@@ -1494,22 +1494,55 @@ static void load_modules(Sema *s) {
     }
 }
 
+static int is_global(ItemKind k) {
+    return k == IT_DATA || k == IT_NOISE || k == IT_NET || k == IT_DEF || k == IT_LET || k == IT_HYPER || k == IT_PROJECTION;
+}
+
+/* The scopes of random draws are named "D_loss", "D_project", "log" and "sample", and a top-level
+ * definition's draws by its name: a definition named like one would share its draws. */
+static void check_reserved(const Program *p, const Item *a) {
+    size_t len = strlen(a->name);
+    int reserved = !strcmp(a->name, "log") || !strcmp(a->name, "sample");
+    for (int i = 0; i < p->nitems && !reserved; i++) {
+        const Item *net = p->items[i];
+        if (net->kind != IT_NET || strncmp(a->name, net->name, strlen(net->name)) != 0) continue;
+        const char *rest = a->name + strlen(net->name);
+        reserved = !strcmp(rest, "_loss") || !strcmp(rest, "_project");
+    }
+    if (reserved && len)
+        diag_error(a->name_loc, "'%s' is a reserved name: it names the random draws of a loss or of the log and "
+                   "sample graphs", a->name);
+}
+
+/* A block's result ends it: a statement after `return` (or after the result expression) would
+ * never run. */
+static void check_block(const Block *b) {
+    for (int i = 0; i < b->nstmts; i++) {
+        const Stmt *st = b->stmts[i];
+        if (st->kind == ST_RETURN && i + 1 < b->nstmts)
+            diag_error(b->stmts[i + 1]->loc, "this statement follows the block's result, so it would never run");
+        if (st->kind == ST_IF) check_block(&st->then), check_block(&st->els);
+    }
+}
+
 static void check_duplicates(const Program *p) {
     for (int i = 0; i < p->nitems; i++) {
         const Item *a = p->items[i];
-        int global = a->kind == IT_DATA || a->kind == IT_NOISE || a->kind == IT_NET || a->kind == IT_DEF || a->kind == IT_LET;
-        int single = a->kind == IT_LOSS || a->kind == IT_BATCH || a->kind == IT_SEED || a->kind == IT_TRAIN;
+        int global = is_global(a->kind);
+        int single = a->kind == IT_LOSS || a->kind == IT_BATCH || a->kind == IT_SEED || a->kind == IT_TRAIN ||
+                     a->kind == IT_LOG || a->kind == IT_SAMPLE;
+        if (global) check_reserved(p, a);
+        if (a->kind == IT_DEF || a->kind == IT_NET || a->kind == IT_PROJECTION) check_block(&a->body);
         for (int j = 0; j < i && (global || single); j++) {
             const Item *b = p->items[j];
-            int b_global = b->kind == IT_DATA || b->kind == IT_NOISE || b->kind == IT_NET || b->kind == IT_DEF || b->kind == IT_LET;
-            if (global && b_global && strcmp(a->name, b->name) == 0)
+            if (global && is_global(b->kind) && strcmp(a->name, b->name) == 0)
                 diag_error(a->name_loc, "'%s' is already defined at line %d", a->name, b->loc.line);
             if (a->kind == IT_LOSS && b->kind == IT_LOSS && strcmp(a->name, b->name) == 0)
                 diag_error(a->name_loc, "'%s' already has a loss, at line %d", a->name, b->loc.line);
             if (single && a->kind == b->kind && a->kind != IT_LOSS)
                 diag_error(a->loc, "this repeats the declaration at line %d", b->loc.line);
         }
-        for (int f = 0; (a->kind == IT_DEF || a->kind == IT_NET) && f < a->nformals; f++)
+        for (int f = 0; (a->kind == IT_DEF || a->kind == IT_NET || a->kind == IT_PROJECTION) && f < a->nformals; f++)
             for (int g = 0; g < f; g++)
                 if (strcmp(a->formals[f].name, a->formals[g].name) == 0)
                     diag_error(a->formals[f].loc, "parameter '%s' appears twice", a->formals[f].name);
@@ -1586,6 +1619,19 @@ static const char *model_name(Arena *a, const char *path) {
     return arena_printf(a, "%.*s", dot ? (int)(dot - base) : (int)strlen(base), base);
 }
 
+/* Definitions no graph uses are checked all the same: each data, noise, hyper and top-level
+ * definition is evaluated once into a scratch graph. */
+static void check_unused_items(Sema *s) {
+    IrGraph *g = ir_new_graph(s->arena, "unused", s->dtype);
+    Lower L = new_lower(s, g);
+    for (int i = 0; i < s->user->nitems; i++) {
+        const Item *it = s->user->items[i];
+        if (it->kind == IT_DATA || it->kind == IT_NOISE) data_input(&L, it);
+        if (it->kind == IT_HYPER) hyper_input(&L, it);
+        if (it->kind == IT_LET) eval_let(&L, it, it->loc);
+    }
+}
+
 Model *sema_build(Arena *arena, const Program *prog, DType dtype) {
     Sema s = {arena, dtype, 64, prog, {0}, 0, NULL, 0, 0};
     user_file = prog->file;
@@ -1606,5 +1652,6 @@ Model *sema_build(Arena *arena, const Program *prog, DType dtype) {
     m->eval = build_eval(&s, m);
     const Item *sample = find_kind(prog, IT_SAMPLE);
     if (sample) m->sample = build_sample(&s, sample, m);
+    check_unused_items(&s);
     return m;
 }
