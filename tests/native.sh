@@ -79,3 +79,11 @@ GAN
 "$tmp/nan" --steps 5 --out "$tmp/nanrun" --quiet > "$tmp/out" 2>&1
 [ $? -eq 1 ] && grep -q "step 1: .*loss/D.* not finite" "$tmp/out" && [ ! -e "$tmp/nanrun/ckpt/last.safetensors" ]
 check $? "a NaN stops the run naming the step and the tensor, writing no checkpoint" "$tmp/out"
+
+# The WGAN-GP 8-Gaussians toy trained natively covers all 8 modes (VEEGAN's definition: each mode
+# is the nearest of at least one sample within 3 standard deviations), as the demo shows.
+"$GANC" examples/wgan_gp_8gaussians.gan -O3 -o "$tmp/wgan" > "$tmp/out" 2>&1 &&
+    "$tmp/wgan" --steps 500 --threads 2 --out "$tmp/wgan_run" --quiet >> "$tmp/out" 2>&1
+grep '"modes fake"' "$tmp/wgan_run/log.jsonl" | tail -1 > "$tmp/modes"
+grep -q '"modes fake": 8,' "$tmp/modes"
+check $? "WGAN-GP 8 Gaussians trained natively (500 iterations) covers 8 of 8 modes: $(cat "$tmp/modes")" "$tmp/out"
