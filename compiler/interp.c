@@ -120,55 +120,16 @@ static long dot_offsets(int ndim, const int *index, const long *stride)
 
 /* ----- elementwise ops ------------------------------------------------------------------- */
 
-/* 1/(1+e^-x) for x >= 0 and e^x/(1+e^x) for x < 0: exp never overflows. */
-static double stable_sigmoid(double x)
-{
-    if (x >= 0)
-        return 1.0 / (1.0 + exp(-x));
-    double e = exp(x);
-    return e / (1.0 + e);
-}
-
-static double unary_value(IrOp op, double x, double exponent)
-{
-    switch (op) {
-    case OP_NEG: return -x;
-    case OP_EXP: return exp(x);
-    case OP_LOG: return log(x);
-    case OP_SQRT: return sqrt(x);
-    case OP_TANH: return tanh(x);
-    case OP_SIGMOID: return stable_sigmoid(x);
-    case OP_POW: return pow(x, exponent);
-    case OP_STOP_GRAD: return x;
-    case OP_RESHAPE: return x; /* the same elements in the same row-major order */
-    default: abort();
-    }
-}
-
-static double binary_value(IrOp op, double a, double b)
-{
-    switch (op) {
-    case OP_ADD: return a + b;
-    case OP_SUB: return a - b;
-    case OP_MUL: return a * b;
-    case OP_DIV: return a / b;
-    case OP_GT: return a > b ? 1.0 : 0.0;
-    case OP_GE: return a >= b ? 1.0 : 0.0;
-    case OP_EQ: return a == b ? 1.0 : 0.0;
-    default: abort();
-    }
-}
-
 static void eval_unary(const IrNode *node, double *out, const double *a, long n)
 {
     for (long i = 0; i < n; i++)
-        out[i] = unary_value(node->op, a[i], node->value);
+        out[i] = node->op == OP_RESHAPE ? a[i] : ir_unary_value(node->op, a[i], node->value);
 }
 
 static void eval_binary(const IrNode *node, double *out, const double *a, const double *b, long n)
 {
     for (long i = 0; i < n; i++)
-        out[i] = binary_value(node->op, a[i], b[i]);
+        out[i] = ir_binary_value(node->op, a[i], b[i]);
 }
 
 static void eval_select(double *out, const double *mask, const double *a, const double *b, long n)

@@ -179,7 +179,9 @@ int ir_is_const(const IrGraph *g, int id, double *value) {
 
 /* ---- elementwise ----------------------------------------------------------------------- */
 
-static double fold_binary(IrOp op, double a, double b) {
+/* The value of an elementwise op on numbers: what constant folding computes here and what the
+ * interpreter computes for every element, so the two cannot disagree. */
+double ir_binary_value(IrOp op, double a, double b) {
     switch (op) {
     case OP_ADD: return a + b;
     case OP_SUB: return a - b;
@@ -188,7 +190,24 @@ static double fold_binary(IrOp op, double a, double b) {
     case OP_GT: return a > b;
     case OP_GE: return a >= b;
     case OP_EQ: return a == b;
-    default: assert(0); return 0;
+    default: assert(0 && "not a binary elementwise op"); return 0;
+    }
+}
+
+double ir_unary_value(IrOp op, double x, double exponent) {
+    switch (op) {
+    case OP_NEG: return -x;
+    case OP_EXP: return exp(x);
+    case OP_LOG: return log(x);
+    case OP_SQRT: return sqrt(x);
+    case OP_TANH: return tanh(x);
+    case OP_SIGMOID: { /* 1/(1+e^-x), or e^x/(1+e^x) for x < 0: exp never overflows */
+        double e = exp(-fabs(x));
+        return x >= 0 ? 1 / (1 + e) : e / (1 + e);
+    }
+    case OP_POW: return pow(x, exponent);
+    case OP_STOP_GRAD: return x;
+    default: assert(0 && "not a unary elementwise op"); return 0;
     }
 }
 
@@ -229,7 +248,7 @@ int ir_binary(IrGraph *g, IrOp op, int a, int b) {
     assert(ir_shape_equal(g->nodes[a].shape, g->nodes[b].shape));
     double ca, cb;
     if (ir_is_const(g, a, &ca) && ir_is_const(g, b, &cb))
-        return ir_const_like(g, fold_binary(op, ca, cb), a);
+        return ir_const_like(g, ir_binary_value(op, ca, cb), a);
     int s = simplify_binary(g, op, a, b);
     if (s >= 0) return s;
     return add_node(g, make(op, g->nodes[a].shape, a, b, 0));
@@ -240,22 +259,9 @@ int ir_sub(IrGraph *g, int a, int b) { return ir_binary(g, OP_SUB, a, b); }
 int ir_mul(IrGraph *g, int a, int b) { return ir_binary(g, OP_MUL, a, b); }
 int ir_div(IrGraph *g, int a, int b) { return ir_binary(g, OP_DIV, a, b); }
 
-static double fold_unary(IrOp op, double x) {
-    switch (op) {
-    case OP_NEG: return -x;
-    case OP_EXP: return exp(x);
-    case OP_LOG: return log(x);
-    case OP_SQRT: return sqrt(x);
-    case OP_TANH: return tanh(x);
-    case OP_SIGMOID: return 1 / (1 + exp(-x));
-    case OP_STOP_GRAD: return x;
-    default: assert(0); return 0;
-    }
-}
-
 int ir_unary(IrGraph *g, IrOp op, int a) {
     double c;
-    if (ir_is_const(g, a, &c)) return ir_const_like(g, fold_unary(op, c), a);
+    if (ir_is_const(g, a, &c)) return ir_const_like(g, ir_unary_value(op, c, 0), a);
     if (op == OP_NEG && g->nodes[a].op == OP_NEG) return g->nodes[a].in[0];
     if (op == OP_STOP_GRAD && g->nodes[a].op == OP_STOP_GRAD) return a;
     return add_node(g, make(op, g->nodes[a].shape, a, 0, 0));
@@ -267,7 +273,7 @@ int ir_pow(IrGraph *g, int a, double exponent) {
     double c;
     if (exponent == 1) return a;
     if (exponent == 0) return ir_const_like(g, 1, a);
-    if (ir_is_const(g, a, &c)) return ir_const_like(g, pow(c, exponent), a);
+    if (ir_is_const(g, a, &c)) return ir_const_like(g, ir_unary_value(OP_POW, c, exponent), a);
     IrNode n = make(OP_POW, g->nodes[a].shape, a, 0, 0);
     n.value = exponent;
     return add_node(g, n);

@@ -166,6 +166,10 @@ int ir_conv_bf(IrGraph *g, int x, int y, int stride, int pad, Shape wshape);
 /* the output height of a conv, or -1 if it does not fit */
 int ir_conv_out_size(int in, int kernel, int stride, int pad);
 
+/* The scalar semantics of the elementwise ops, shared by constant folding and the interpreter */
+double ir_binary_value(IrOp op, double a, double b);   /* ADD SUB MUL DIV GT GE EQ */
+double ir_unary_value(IrOp op, double x, double exponent); /* NEG EXP LOG SQRT TANH SIGMOID POW STOP_GRAD */
+
 /* Queries used by simplification and by the printers */
 int ir_is_const(const IrGraph *g, int id, double *value);
 const char *ir_op_name(IrOp op);

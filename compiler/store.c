@@ -26,7 +26,8 @@ static FillSpec fill_spec(const LeafInit *init) {
                                      [INIT_UNIFORM] = FILL_UNIFORM, [INIT_NORMAL] = FILL_NORMAL,
                                      [INIT_DATA] = FILL_DATA, [INIT_COPY] = FILL_COPY,
                                      [INIT_PROGRESS] = FILL_PROGRESS};
-    FillSpec f = {kinds[init->kind], init->a, init->b, init->sampler, {0}, init->nargs, init->points, init->fixed};
+    FillSpec f = {kinds[init->kind], init->a, init->b, init->sampler, {0}, init->nargs, init->points, init->fixed,
+                  init->source};
     memcpy(f.args, init->args, sizeof f.args);
     return f;
 }
