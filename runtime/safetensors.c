@@ -492,29 +492,58 @@ static int parse_count_array(JsonParser *p, long *values, int max, int *count, c
 /* Skips any JSON value (for "__metadata__" and keys we do not use). */
 static int skip_value(JsonParser *p, int depth);
 
-static int skip_container(JsonParser *p, char close, int is_object, int depth)
+/* '{' "key": value, ... '}', with member() parsing each value after its key and ':'. Every object
+ * of the header (the header, a tensor's description, metadata) is read through this one loop. */
+typedef int (*MemberFn)(JsonParser *p, const char *key, void *ctx);
+
+static int parse_object(JsonParser *p, const char *opening, MemberFn member, void *ctx)
 {
-    p->pos++; /* the opening bracket */
-    if (peek(p) == close) {
+    if (expect_char(p, '{', opening) != 0)
+        return -1;
+    if (peek(p) == '}') {
         p->pos++;
         return 0;
     }
     for (;;) {
-        if (is_object) {
-            char *key;
-            if (parse_string(p, &key) != 0)
-                return -1;
-            free(key);
-            if (expect_char(p, ':', "':'") != 0)
-                return -1;
-        }
-        if (skip_value(p, depth + 1) != 0)
+        char *key;
+        if (parse_string(p, &key) != 0)
             return -1;
-        if (peek(p) == close) {
+        int status = expect_char(p, ':', "':'");
+        if (status == 0)
+            status = member(p, key, ctx);
+        free(key);
+        if (status != 0)
+            return -1;
+        if (peek(p) == '}') {
             p->pos++;
             return 0;
         }
-        if (expect_char(p, ',', is_object ? "',' or '}'" : "',' or ']'") != 0)
+        if (expect_char(p, ',', "',' or '}'") != 0)
+            return -1;
+    }
+}
+
+static int skip_member(JsonParser *p, const char *key, void *depth)
+{
+    (void)key;
+    return skip_value(p, *(int *)depth + 1);
+}
+
+static int skip_array(JsonParser *p, int depth)
+{
+    p->pos++; /* the opening bracket */
+    if (peek(p) == ']') {
+        p->pos++;
+        return 0;
+    }
+    for (;;) {
+        if (skip_value(p, depth + 1) != 0)
+            return -1;
+        if (peek(p) == ']') {
+            p->pos++;
+            return 0;
+        }
+        if (expect_char(p, ',', "',' or ']'") != 0)
             return -1;
     }
 }
@@ -531,9 +560,9 @@ static int skip_value(JsonParser *p, int depth)
         return fail(p->err, p->errlen, p->path, "malformed header: nested too deeply");
     int c = peek(p);
     if (c == '{')
-        return skip_container(p, '}', 1, depth);
+        return parse_object(p, "'{'", skip_member, &depth);
     if (c == '[')
-        return skip_container(p, ']', 0, depth);
+        return skip_array(p, depth);
     if (c == '"') {
         char *s;
         int status = parse_string(p, &s);
@@ -608,31 +637,23 @@ static int parse_entry_member(JsonParser *p, const char *tensor, const char *key
     return skip_value(p, 0);
 }
 
+typedef struct EntryContext {
+    const char *tensor;
+    TensorEntry *entry;
+} EntryContext;
+
+static int entry_member(JsonParser *p, const char *key, void *ctx)
+{
+    EntryContext *e = ctx;
+    return parse_entry_member(p, e->tensor, key, e->entry);
+}
+
 static int parse_entry(JsonParser *p, const char *tensor, TensorEntry *entry)
 {
     memset(entry, 0, sizeof *entry);
-    if (expect_char(p, '{', "'{' opening a tensor's description") != 0)
+    EntryContext ctx = {tensor, entry};
+    if (parse_object(p, "'{' opening a tensor's description", entry_member, &ctx) != 0)
         return -1;
-    if (peek(p) == '}')
-        p->pos++;
-    else
-        for (;;) {
-            char *key;
-            if (parse_string(p, &key) != 0)
-                return -1;
-            int status = expect_char(p, ':', "':'");
-            if (status == 0)
-                status = parse_entry_member(p, tensor, key, entry);
-            free(key);
-            if (status != 0)
-                return -1;
-            if (peek(p) == '}') {
-                p->pos++;
-                break;
-            }
-            if (expect_char(p, ',', "',' or '}'") != 0)
-                return -1;
-        }
     const char *missing = !entry->has_dtype ? "dtype" : !entry->has_shape ? "shape"
                           : !entry->has_offsets ? "data_offsets" : NULL;
     if (missing)
@@ -692,47 +713,33 @@ static StTensor decode_entry(const char *tensor, const TensorEntry *entry,
 }
 
 /* One "name": {...} member of the header; a tensor is appended to out. */
-static int parse_header_member(JsonParser *p, const unsigned char *data, size_t data_size,
-                               StFile *out)
+typedef struct HeaderContext {
+    const unsigned char *data;
+    size_t data_size;
+    StFile *out;
+} HeaderContext;
+
+static int parse_header_member(JsonParser *p, const char *name, void *ctx)
 {
-    char *name;
-    if (parse_string(p, &name) != 0)
-        return -1;
-    int status = expect_char(p, ':', "':'");
-    if (status == 0 && strcmp(name, "__metadata__") == 0) {
-        status = skip_value(p, 0);
-    } else if (status == 0) {
-        TensorEntry entry;
-        status = parse_entry(p, name, &entry);
-        if (status == 0)
-            status = check_entry(p, name, &entry, data_size);
-        if (status == 0 && st_find(out, name))
-            status = fail(p->err, p->errlen, p->path, "tensor \"%s\" appears twice", name);
-        if (status == 0)
-            push_tensor(out, decode_entry(name, &entry, data));
-    }
-    free(name);
+    HeaderContext *h = ctx;
+    if (strcmp(name, "__metadata__") == 0)
+        return skip_value(p, 0);
+    TensorEntry entry;
+    int status = parse_entry(p, name, &entry);
+    if (status == 0)
+        status = check_entry(p, name, &entry, h->data_size);
+    if (status == 0 && st_find(h->out, name))
+        status = fail(p->err, p->errlen, p->path, "tensor \"%s\" appears twice", name);
+    if (status == 0)
+        push_tensor(h->out, decode_entry(name, &entry, h->data));
     return status;
 }
 
 static int parse_header(JsonParser *p, const unsigned char *data, size_t data_size, StFile *out)
 {
-    if (expect_char(p, '{', "'{' opening the header") != 0)
+    HeaderContext ctx = {data, data_size, out};
+    if (parse_object(p, "'{' opening the header", parse_header_member, &ctx) != 0)
         return -1;
-    if (peek(p) == '}') {
-        p->pos++;
-    } else {
-        for (;;) {
-            if (parse_header_member(p, data, data_size, out) != 0)
-                return -1;
-            if (peek(p) == '}') {
-                p->pos++;
-                break;
-            }
-            if (expect_char(p, ',', "',' or '}'") != 0)
-                return -1;
-        }
-    }
     if (peek(p) != EOF)
         return expected(p, "only spaces after the header's closing '}'");
     return 0;

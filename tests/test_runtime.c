@@ -197,7 +197,7 @@ static void test_samplers(void)
 {
     int count;
     const SamplerInfo *table = sampler_table(&count);
-    check(count == 5 && sampler_find("no_such_sampler") == NULL, "sampler table has 5 entries",
+    check(count == 6 && sampler_find("no_such_sampler") == NULL, "sampler table has 6 entries",
           "%d entries", count);
     for (int i = 0; i < count; i++)
         test_sampler_basics(&table[i]);
