@@ -141,6 +141,7 @@ typedef struct Lower {
     int nupdates, updates_cap;
     const char **ema_nets;    /* networks whose parameters this graph reads as their averages */
     int nema;
+    int training;             /* training() in this graph: 1 in steps, 0 when sampling or evaluating */
     int eval_depth;           /* nesting of eval(), bounded so a deep expression cannot overflow the stack */
 } Lower;
 
@@ -554,6 +555,56 @@ static Value bi_conv2d(BuiltinCall *b) {
     return tensor_value(ir_conv(L->g, x, w, stride, pad));
 }
 
+static Value list_value(Arena *a, int n) {
+    Value v = {.kind = V_LIST, .nitems = n};
+    v.items = ARENA_ARRAY(a, Value, n ? n : 1);
+    return v;
+}
+
+/* conv_transpose2d(x [N,Cin,H,W], w [Cin,Cout,KH,KW]): PyTorch's ConvTranspose2d, the adjoint of
+ * conv2d in its input, so it is the IR's conv_bd; output (H-1)*stride - 2*pad + KH + output_padding. */
+static Value bi_conv_transpose2d(BuiltinCall *b) {
+    Lower *L = b->L;
+    int x = arg_tensor(b, 0), w = arg_tensor(b, 1);
+    int stride = expect_int(b->arg[2], b->loc[2], "stride"), pad = expect_int(b->arg[3], b->loc[3], "pad");
+    int extra = expect_int(b->arg[4], b->loc[4], "output_padding");
+    Shape sx = ir_shape_of(L->g, x), sw = ir_shape_of(L->g, w);
+    if (sx.ndim != 4 || sw.ndim != 4 || sx.dim[1] != sw.dim[0])
+        diag_error(b->call->loc, "conv_transpose2d needs x [N,C,H,W] and w [C,OUT,KH,KW], got %s and %s",
+                   shape_text(L, sx), shape_text(L, sw));
+    if (stride <= 0 || pad < 0 || extra < 0 || extra >= stride)
+        diag_error(b->call->loc, "conv_transpose2d needs stride >= 1, pad >= 0 and 0 <= output_padding < stride");
+    Shape out = {4, {sx.dim[0], sw.dim[1], (sx.dim[2] - 1) * stride - 2 * pad + sw.dim[2] + extra,
+                     (sx.dim[3] - 1) * stride - 2 * pad + sw.dim[3] + extra}};
+    if (out.dim[2] <= 0 || out.dim[3] <= 0)
+        diag_error(b->call->loc, "conv_transpose2d: the padding %d leaves no output for input %s", pad, shape_text(L, sx));
+    return tensor_value(ir_conv_bd(L->g, w, x, stride, pad, out));
+}
+
+/* training(): 1 in the graphs that train (batch statistics), 0 when sampling or evaluating */
+static Value bi_training(BuiltinCall *b) { return num_value(b->L->training); }
+
+/* axes_except(x, a): every axis of x but a, e.g. the axes a batch norm averages over */
+static Value bi_axes_except(BuiltinCall *b) {
+    Shape s = ir_shape_of(b->L->g, arg_tensor(b, 0));
+    int keep = expect_int(b->arg[1], b->loc[1], "axis");
+    if (keep < 0) keep += s.ndim;
+    if (keep < 0 || keep >= s.ndim) diag_error(b->loc[1], "axis out of range for shape %s", shape_text(b->L, s));
+    Value v = list_value(b->L->s->arena, s.ndim - 1);
+    for (int i = 0, k = 0; i < s.ndim; i++)
+        if (i != keep) v.items[k++] = num_value(i);
+    return v;
+}
+
+/* channel_shape(x) = [1, C, 1, ...]: a per-channel vector, broadcastable against x [N, C, ...] */
+static Value bi_channel_shape(BuiltinCall *b) {
+    Shape s = ir_shape_of(b->L->g, arg_tensor(b, 0));
+    if (s.ndim < 2) diag_error(b->loc[0], "channel_shape needs a tensor [N, C, ...], not %s", shape_text(b->L, s));
+    Value v = list_value(b->L->s->arena, s.ndim);
+    for (int i = 0; i < s.ndim; i++) v.items[i] = num_value(i == 1 ? s.dim[1] : 1);
+    return v;
+}
+
 static Value bi_reshape(BuiltinCall *b) {
     Lower *L = b->L;
     int x = arg_tensor(b, 0);
@@ -629,11 +680,6 @@ static Value bi_dim(BuiltinCall *b) {
     return num_value(s.dim[axis < 0 ? axis + s.ndim : axis]);
 }
 
-static Value list_value(Arena *a, int n) {
-    Value v = {.kind = V_LIST, .nitems = n};
-    v.items = ARENA_ARRAY(a, Value, n ? n : 1);
-    return v;
-}
 
 static Value bi_ndim(BuiltinCall *b) { return num_value(ir_shape_of(b->L->g, arg_tensor(b, 0)).ndim); }
 
@@ -710,6 +756,10 @@ static const Builtin builtins[] = {
     {"sample_axes", "x", bi_sample_axes},
     {"per_sample_shape", "x", bi_per_sample_shape},
     {"shape", "x", bi_shape},
+    {"conv_transpose2d", "x w stride=1 pad=0 output_padding=0", bi_conv_transpose2d},
+    {"training", "", bi_training},
+    {"axes_except", "x axis", bi_axes_except},
+    {"channel_shape", "x", bi_channel_shape},
     {"uniform", "shape low=0 high=1", bi_uniform},
     {"normal", "shape mean=0 std=1", bi_normal},
     {"zeros", "shape", bi_zeros},
@@ -1291,6 +1341,7 @@ static void build_net_graphs(Sema *s, NetStep *st, const Item *loss) {
     Arena *a = s->arena;
     IrGraph *g = ir_new_graph(a, arena_printf(a, "loss_%s", st->net), s->dtype);
     Lower L = new_lower(s, g);
+    L.training = 1;
     int value = lower_loss(&L, loss);
     ir_add_output(g, OUT_VALUE, arena_printf(a, "loss/%s", st->net), value);
     st->forward = ir_compact(g, NULL);
@@ -1390,6 +1441,7 @@ static IrGraph *build_step_graph(Sema *s, NetStep *steps, int n) {
     for (int i = 0; i < n; i++) name = arena_printf(a, "%s_%s", name, steps[i].net);
     IrGraph *g = ir_new_graph(a, name, s->dtype);
     Lower L = new_lower(s, g);
+    L.training = 1;
     int *values = ARENA_ARRAY(a, int, n);
     for (int i = 0; i < n; i++) {
         values[i] = lower_loss(&L, find_loss(s, steps[i].net));

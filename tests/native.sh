@@ -32,7 +32,7 @@ compare_native() { # compare_native FILE DTYPE TOLERANCE
     rm -rf "$tmp/run"
 }
 
-for f in tests/native/ops.gan tests/eval/linear.gan tests/golden/*.gan examples/*.gan; do
+for f in tests/native/ops.gan tests/native/conv.gan tests/eval/linear.gan tests/golden/*.gan examples/*.gan; do
     compare_native "$f" f64 1e-9
     compare_native "$f" f32 1e-4
 done
