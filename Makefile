@@ -7,13 +7,13 @@ CFLAGS  += -std=c11 -Wall -Wextra -D_GNU_SOURCE -Ibuild -Icompiler -Iruntime
 LLVM_CONFIG ?= llvm-config-19
 LLVM_CFLAGS = $(shell $(LLVM_CONFIG) --cflags 2>/dev/null | sed 's/-std=[^ ]*//')
 LLVM_LIBS = $(shell $(LLVM_CONFIG) --ldflags --libs core native passes target 2>/dev/null)
-LDLIBS  += -lopenblas -lm
+LDLIBS  += -lopenblas -lpng -lz -lm
 
 B := build
-DEB_PACKAGES := llvm-19-dev flex bison libopenblas-dev zlib1g-dev libpng-dev pkg-config valgrind
+DEB_PACKAGES := llvm-19-dev flex bison libopenblas-dev zlib1g-dev libpng-dev pkg-config valgrind dataset-fashion-mnist
 
 COMPILER_C := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
-SHARED_RT_C := runtime/rng.c runtime/samplers.c runtime/safetensors.c runtime/fill.c runtime/metrics.c
+SHARED_RT_C := runtime/rng.c runtime/samplers.c runtime/safetensors.c runtime/fill.c runtime/metrics.c runtime/dataset.c runtime/png.c
 GEN_C := $(B)/parser.c $(B)/lexer.c $(B)/stdlib_embed.c
 LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(COMPILER_C) $(SHARED_RT_C)) \
            $(B)/parser.o $(B)/lexer.o $(B)/stdlib_embed.o
@@ -102,3 +102,13 @@ $(B)/fake_model_f64: tests/fake_model.c $(B)/libganrt.a
 	$(CC) $(CFLAGS) -DFAKE_F64 -o $@ $^ $(LDLIBS)
 $(B)/test_ganrt: tests/test_ganrt.c $(B)/libganrt.a $(B)/fake_model_f32 $(B)/fake_model_f64
 	$(CC) $(CFLAGS) -o $@ tests/test_ganrt.c $(B)/libganrt.a $(LDLIBS)
+
+$(B)/test_losses: tests/test_losses.c $(B)/runtime/safetensors.o
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/test_fid: tests/test_fid.c runtime/fid.c
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# Data sets (IDX/NPY), file and labels leaves, PNG grids: on the installed Fashion-MNIST files.
+$(B)/test_data: tests/test_data.c $(patsubst %.c,$(B)/%.o,$(SHARED_RT_C))
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

@@ -295,13 +295,14 @@ static void describe_shape(FILE *out, Shape s) {
 }
 
 static void describe_leaf(FILE *out, const IrNode *n) {
-    static const char *kinds[] = {"zeros", "constant", "uniform", "normal", "data", "copy", "progress"};
+    static const char *kinds[] = {"zeros", "constant", "uniform", "normal", "data", "copy", "progress", "file", "labels"};
     fprintf(out, "leaf %s %s", n->name, leaf_kind(n->op));
     describe_shape(out, n->shape);
     fprintf(out, " %s %.17g %.17g %s %d", kinds[n->init.kind], n->init.a, n->init.b,
             n->init.sampler ? n->init.sampler : "-", n->init.kind == INIT_DATA ? n->init.nargs : 0);
     for (int i = 0; n->init.kind == INIT_DATA && i < n->init.nargs; i++) fprintf(out, " %.17g", n->init.args[i]);
-    fprintf(out, " %ld %d %s\n", n->init.points, n->init.fixed, n->init.source ? n->init.source : "-");
+    fprintf(out, " %ld %d %s %s %s %d\n", n->init.points, n->init.fixed, n->init.source ? n->init.source : "-",
+            n->init.file ? n->init.file : "-", n->init.order ? n->init.order : "-", n->init.classes);
 }
 
 /* Every leaf once, in the order graphs first mention them. */

@@ -59,6 +59,8 @@ typedef enum {
     INIT_DATA,     /* a data sampler or file; sampler names the kind    */
     INIT_COPY,     /* the initial value of the leaf named source        */
     INIT_PROGRESS, /* the run's progress, (iteration - 1) / iterations  */
+    INIT_FILE,     /* items of a data set file, one per row             */
+    INIT_LABELS,   /* one-hot class labels of a data set file           */
 } InitKind;
 
 typedef struct LeafInit {
@@ -70,6 +72,9 @@ typedef struct LeafInit {
     long points;         /* INIT_DATA: a fixed set of that many points, minibatched; 0: fresh */
     int fixed;           /* inputs: the same draw at every step (a fixed noise batch) */
     const char *source;  /* INIT_COPY */
+    const char *file;    /* INIT_FILE, INIT_LABELS: the data set's path */
+    const char *order;   /* INIT_LABELS: the file whose shuffle the rows follow (its images) */
+    int classes;         /* INIT_LABELS: the one-hot width */
 } LeafInit;
 
 typedef struct IrNode {

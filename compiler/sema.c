@@ -20,7 +20,9 @@
 #include <string.h>
 #include "autodiff.h"
 #include "optim.h"
+#include "dataset.h"
 #include "samplers.h"
+#include "store.h"
 
 enum { MAX_ARGS = 16, MAX_CALL_DEPTH = 200, MAX_EVAL_DEPTH = 5000 };
 
@@ -383,7 +385,7 @@ static void missing_argument(const Signature *sig, int i, SrcLoc loc) {
 /* ---- random draws ---------------------------------------------------------------------- */
 
 static LeafInit init_of(InitKind kind, double a, double b) {
-    LeafInit init = {kind, a, b, NULL, {0}, 0, 0, 0, NULL};
+    LeafInit init = {.kind = kind, .a = a, .b = b};
     return init;
 }
 
@@ -1164,6 +1166,47 @@ static void data_options(CallArgs *args, const Item *it, LeafInit *init) {
     if (it->kind == IT_NOISE && take_named(args, "fixed", &v, &loc)) init->fixed = expect_int(v, loc, "fixed") != 0;
 }
 
+/* data x = load("file"): the items of an IDX or NPY file (dataset.h), [batch, item shape...], a
+ * 2-D item (an image) getting a channel axis: [batch, 1, H, W]. Items come minibatched in a new
+ * random order each epoch; `points: N` keeps the first N. */
+static LeafInit file_source(Lower *L, const Item *it, const Expr *e, Value *slots, SrcLoc *locs, Shape *shape) {
+    if (slots[0].kind != V_STR) diag_error(locs[0], "load() takes the data file's path as a string");
+    LeafInit init = init_of(INIT_FILE, 0, 0);
+    init.file = slots[0].str;
+    char err[512];
+    const Dataset *d = dataset_load(init.file, err, sizeof err);
+    if (!d) diag_error(locs[0], "%s", err);
+    if (d->ndim == 2) shape->dim[shape->ndim++] = 1;
+    if (shape->ndim + d->ndim > IR_MAXDIM || d->ndim == 0)
+        diag_error(e->loc, "%s: items of %d axes are not supported (a vector, an image or [C, H, W])", init.file, d->ndim);
+    for (int i = 0; i < d->ndim; i++) shape->dim[shape->ndim++] = (int)d->dims[i];
+    (void)L, (void)it;
+    return init;
+}
+
+/* data y = labels("file", classes: 10, pair: x): one-hot class labels, drawn in the same order
+ * as the items of data x, so that each row is the label of x's row. */
+static LeafInit label_source(Lower *L, Value *slots, SrcLoc *locs, Shape *shape) {
+    if (slots[0].kind != V_STR) diag_error(locs[0], "labels() takes the label file's path as a string");
+    LeafInit init = init_of(INIT_LABELS, 0, 0);
+    init.file = slots[0].str;
+    init.classes = expect_int(slots[1], locs[1], "classes");
+    if (init.classes < 2) diag_error(locs[1], "classes must be at least 2");
+    if (slots[2].kind != V_TENSOR || L->g->nodes[slots[2].node].init.kind != INIT_FILE)
+        diag_error(locs[2], "pair: names the data loaded with load() whose items these labels belong to");
+    init.order = L->g->nodes[slots[2].node].init.file;
+    shape->dim[shape->ndim++] = init.classes;
+    return init;
+}
+
+/* The data file of a load() or labels() leaf, checked now so a bad file is a compile error. */
+static void check_file_leaf(const LeafInit *init, Shape shape, SrcLoc loc) {
+    FillSpec spec = store_fill_spec(init);
+    char err[512];
+    long rows = shape.dim[0];
+    if (fill_check(&spec, rows, ir_shape_size(shape) / rows, err, sizeof err) != 0) diag_error(loc, "%s", err);
+}
+
 static int data_input(Lower *L, const Item *it) {
     Scope top = {.draw_prefix = it->name};
     const Expr *e = it->value;
@@ -1188,6 +1231,12 @@ static int data_input(Lower *L, const Item *it) {
         for (int i = 0; i < per.ndim; i++) shape.dim[shape.ndim++] = per.dim[i];
         init = init_of(normal ? INIT_NORMAL : INIT_UNIFORM, expect_number(slots[1], locs[1], "a noise parameter"),
                        expect_number(slots[2], locs[2], "a noise parameter"));
+    } else if (!strcmp(e->str, "load") || !strcmp(e->str, "labels")) {
+        int load = !strcmp(e->str, "load");
+        bind_fixed(e->str, load ? "file" : "file classes=10 pair", &args, e->loc, slots, locs, &n);
+        init = load ? file_source(L, it, e, slots, locs, &shape) : label_source(L, slots, locs, &shape);
+        init.points = options.points;
+        check_file_leaf(&init, shape, e->loc);
     } else {
         const SamplerInfo *info = sampler_find(e->str);
         if (!info) {

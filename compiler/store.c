@@ -21,19 +21,20 @@ static StTensor *slot_for(StFile *st, const IrNode *n) {
 }
 
 /* The runtime's description of how a leaf gets its values. */
-static FillSpec fill_spec(const LeafInit *init) {
+FillSpec store_fill_spec(const LeafInit *init) {
     static const FillKind kinds[] = {[INIT_ZEROS] = FILL_ZEROS, [INIT_CONSTANT] = FILL_CONSTANT,
                                      [INIT_UNIFORM] = FILL_UNIFORM, [INIT_NORMAL] = FILL_NORMAL,
                                      [INIT_DATA] = FILL_DATA, [INIT_COPY] = FILL_COPY,
-                                     [INIT_PROGRESS] = FILL_PROGRESS};
+                                     [INIT_PROGRESS] = FILL_PROGRESS, [INIT_FILE] = FILL_FILE,
+                                     [INIT_LABELS] = FILL_LABELS};
     FillSpec f = {kinds[init->kind], init->a, init->b, init->sampler, {0}, init->nargs, init->points, init->fixed,
-                  init->source};
+                  init->source, init->file, init->order, init->classes};
     memcpy(f.args, init->args, sizeof f.args);
     return f;
 }
 
 static void fill_leaf(const IrNode *n, uint64_t seed, uint64_t draw, double *out) {
-    FillSpec spec = fill_spec(&n->init);
+    FillSpec spec = store_fill_spec(&n->init);
     fill_values(&spec, seed, n->name, draw, out, ir_shape_size(n->shape), n->shape.ndim ? n->shape.dim[0] : 1);
 }
 

@@ -1,7 +1,14 @@
 /* fill.c: see fill.h. A tensor's values come from the counter-based generator at (seed, the
- * hash of its name, draw * size + element), so any draw of any tensor is reproducible alone. */
+ * hash of its name, draw * size + element), so any draw of any tensor is reproducible alone.
+ * Fixed sets (a sampler's first points, or a data set file) are visited epoch by epoch, each
+ * epoch a permutation that is a pure function of (seed, stream, epoch) too. */
 #include "fill.h"
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include "dataset.h"
 #include "rng.h"
 #include "samplers.h"
 
@@ -25,18 +32,141 @@ static uint64_t shuffled_index(uint64_t i, uint64_t n, uint64_t seed, uint64_t s
     return i;
 }
 
-/* rows samples of a fixed set of `points`: row r of draw d is position d * rows + r of the
- * sequence of epochs, each a new permutation of the set. */
+/* The item of a set of n at `position` of the sequence of epochs, each a new permutation. */
+static uint64_t epoch_index(uint64_t position, uint64_t n, uint64_t seed, uint64_t stream) {
+    return shuffled_index(position % n, n, seed, stream, position / n);
+}
+
+/* rows samples of a fixed set of `points`: row r of draw d is position d * rows + r. */
 static void draw_from_set(const FillSpec *spec, uint64_t seed, uint64_t stream, uint64_t draw, double *out,
                           long rows, long per_row) {
     const SamplerInfo *s = sampler_find(spec->sampler);
-    uint64_t n = (uint64_t)spec->points;
     for (long r = 0; r < rows; r++) {
-        uint64_t position = draw * (uint64_t)rows + (uint64_t)r;
-        uint64_t index = shuffled_index(position % n, n, seed, stream, position / n);
+        uint64_t index = epoch_index(draw * (uint64_t)rows + (uint64_t)r, (uint64_t)spec->points, seed, stream);
         s->draw(spec->args, seed, stream, index, out + r * per_row, 1);
     }
 }
+
+/* ----- data set files (FILE, LABELS) ----- */
+
+static long file_items(const FillSpec *spec, const Dataset *d) { return spec->points ? spec->points : d->count; }
+
+/* The shuffle key: the order file's, so that leaves sharing it stay paired (fill.h). */
+static uint64_t file_stream(const FillSpec *spec) { return rng_stream_id(spec->order ? spec->order : spec->file); }
+
+/* The cached data set of a leaf that fill_check passed; anything else is a caller's bug. */
+static const Dataset *checked_dataset(const FillSpec *spec) {
+    char err[512];
+    const Dataset *d = dataset_load(spec->file, err, sizeof err);
+    if (!d) {
+        fprintf(stderr, "internal error: a data set drawn from without fill_check: %s\n", err);
+        abort();
+    }
+    return d;
+}
+
+/* One row: the item's values, or the one-hot row of its label. */
+static void write_row(const FillSpec *spec, const double *item, double *row, long per_row) {
+    if (spec->kind == FILL_FILE) {
+        memcpy(row, item, sizeof(double) * (size_t)per_row);
+        return;
+    }
+    memset(row, 0, sizeof(double) * (size_t)per_row);
+    row[(long)item[0]] = 1;
+}
+
+static void draw_from_file(const FillSpec *spec, uint64_t seed, uint64_t draw, double *out, long rows, long per_row) {
+    const Dataset *d = checked_dataset(spec);
+    uint64_t n = (uint64_t)file_items(spec, d), stream = file_stream(spec);
+    for (long r = 0; r < rows; r++) {
+        uint64_t index = epoch_index(draw * (uint64_t)rows + (uint64_t)r, n, seed, stream);
+        write_row(spec, d->values + index * (uint64_t)d->item_size, out + r * per_row, per_row);
+    }
+}
+
+/* ----- fill_check ----- */
+
+__attribute__((format(printf, 3, 4)))
+static int check_fail(char *err, int errlen, const char *fmt, ...) {
+    if (err && errlen > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, (size_t)errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* "[28,28]": an item's shape, for messages. */
+static const char *item_shape(const Dataset *d, char *buf, size_t len) {
+    size_t used = (size_t)snprintf(buf, len, "[");
+    for (int k = 0; k < d->ndim && used < len; k++)
+        used += (size_t)snprintf(buf + used, len - used, k ? ",%ld" : "%ld", d->dims[k]);
+    if (used < len)
+        snprintf(buf + used, len - used, "]");
+    return buf;
+}
+
+/* The order file decides the permutation over n items: it must have as many (fill.h). */
+static int check_order(const FillSpec *spec, const Dataset *d, char *err, int errlen) {
+    if (!spec->order || strcmp(spec->order, spec->file) == 0)
+        return 0;
+    const Dataset *o = dataset_load(spec->order, err, errlen);
+    if (!o)
+        return -1;
+    if (spec->points ? spec->points > o->count : o->count != d->count)
+        return check_fail(err, errlen, "%s: it has %ld items, but %s, whose order it follows, has %ld", spec->file,
+                          file_items(spec, d), spec->order, o->count);
+    return 0;
+}
+
+static int check_items(const FillSpec *spec, const Dataset *d, long per_row, char *err, int errlen) {
+    char shape[128];
+    if (d->item_size != per_row)
+        return check_fail(err, errlen, "%s: its items have %ld values (shape %s), but the leaf's rows have %ld",
+                          spec->file, d->item_size, item_shape(d, shape, sizeof shape), per_row);
+    return 0;
+}
+
+/* One whole number per item, in 0..classes-1, for the one-hot rows of `classes` values. */
+static int check_labels(const FillSpec *spec, const Dataset *d, long per_row, char *err, int errlen) {
+    if (spec->classes < 1)
+        return check_fail(err, errlen, "%s: a labels leaf needs the number of classes", spec->file);
+    if (per_row != spec->classes)
+        return check_fail(err, errlen, "%s: one-hot rows of %d classes, but the leaf's rows have %ld values",
+                          spec->file, spec->classes, per_row);
+    if (d->item_size != 1)
+        return check_fail(err, errlen, "%s: its items have %ld values, not one class label each", spec->file,
+                          d->item_size);
+    for (long i = 0; i < file_items(spec, d); i++) {
+        double v = d->values[i];
+        if (!(v >= 0 && v < spec->classes && v == floor(v)))
+            return check_fail(err, errlen, "%s: item %ld has label %g, outside 0..%d", spec->file, i, v,
+                              spec->classes - 1);
+    }
+    return 0;
+}
+
+int fill_check(const FillSpec *spec, long rows, long per_row, char *err, int errlen) {
+    if (spec->kind != FILL_FILE && spec->kind != FILL_LABELS)
+        return 0;
+    if (!spec->file)
+        return check_fail(err, errlen, "a %s leaf without a file", spec->kind == FILL_FILE ? "file" : "labels");
+    const Dataset *d = dataset_load(spec->file, err, errlen);
+    if (!d)
+        return -1;
+    if (rows < 1 || d->count < 1)
+        return check_fail(err, errlen, "%s: %s", spec->file, rows < 1 ? "drawn into a leaf with no rows" : "it has no items");
+    if (spec->points < 0 || spec->points > d->count)
+        return check_fail(err, errlen, "%s: %ld points asked for, but it has %ld items", spec->file, spec->points,
+                          d->count);
+    if (check_order(spec, d, err, errlen) != 0)
+        return -1;
+    return spec->kind == FILL_FILE ? check_items(spec, d, per_row, err, errlen)
+                                   : check_labels(spec, d, per_row, err, errlen);
+}
+
+/* ----- fill_values ----- */
 
 void fill_values(const FillSpec *spec, uint64_t seed, const char *name, uint64_t draw, double *out,
                  long size, long rows) {
@@ -60,6 +190,9 @@ void fill_values(const FillSpec *spec, uint64_t seed, const char *name, uint64_t
             draw_from_set(spec, seed, stream, draw, out, rows, size / rows);
         else
             sampler_find(spec->sampler)->draw(spec->args, seed, stream, draw * (uint64_t)rows, out, (int)rows);
+        break;
+    case FILL_FILE: case FILL_LABELS:
+        draw_from_file(spec, seed, draw, out, rows, size / rows);
         break;
     case FILL_COPY: case FILL_PROGRESS:
         break; /* the caller's (see fill.h) */

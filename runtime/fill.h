@@ -6,7 +6,11 @@
 #define GANC_FILL_H
 #include <stdint.h>
 
-typedef enum { FILL_ZEROS, FILL_CONSTANT, FILL_UNIFORM, FILL_NORMAL, FILL_DATA, FILL_COPY, FILL_PROGRESS } FillKind;
+typedef enum {
+    FILL_ZEROS, FILL_CONSTANT, FILL_UNIFORM, FILL_NORMAL, FILL_DATA, FILL_COPY, FILL_PROGRESS,
+    FILL_FILE,   /* items of a data set file (dataset.h), one per row */
+    FILL_LABELS, /* one-hot rows of the class labels in a data set file */
+} FillKind;
 
 typedef struct FillSpec {
     FillKind kind;
@@ -15,12 +19,27 @@ typedef struct FillSpec {
     double args[8];
     int nargs;
     long points;          /* DATA: a fixed set of the sampler's first `points` samples, visited in
-                             a new random order each epoch; 0: a fresh sample every time */
+                             a new random order each epoch; 0: a fresh sample every time.
+                             FILE, LABELS: the file's first `points` items; 0: all of them */
     int fixed;            /* every draw is draw 0: one fixed batch */
     const char *source;   /* FILL_COPY: the leaf whose initial value this one copies */
+    const char *file;     /* FILE, LABELS: the data set's path */
+    const char *order;    /* FILE, LABELS: the path whose shuffle the rows follow (NULL: file's
+                             own), so labels drawn with order = the images file stay paired */
+    int classes;          /* LABELS: the one-hot width; labels must lie in 0..classes-1 */
 } FillSpec;
+/* FILE and LABELS visit their n items (points, or the file's count) like DATA with points, a
+ * new permutation each epoch, but the permutation is keyed by the hash of `order` (or `file`),
+ * not by the leaf's name: leaves with the same order key, the same rows and the same n draw the
+ * same item positions at every draw, which keeps images and their labels paired. */
 /* FILL_COPY (a copy of another leaf's initial value) and FILL_PROGRESS (the run's progress) are
  * filled by the caller, which knows the other leaves and the iteration. */
+
+/* Loads and validates the data set of a FILE or LABELS leaf with `rows` rows of `per_row`
+ * values (item size, labels in range, sizes of the order file): 0, or -1 with a message naming
+ * the file in err. Other kinds always pass. Call it once per leaf before drawing: fill_values
+ * assumes it passed. */
+int fill_check(const FillSpec *spec, long rows, long per_row, char *err, int errlen);
 
 /* The values of tensor `name` (size elements; rows = leading dimension, for samplers) at its
  * draw number `draw` (0 for initial values). */

@@ -14,7 +14,11 @@
  * from it is bit-identical to one that never stopped.
  *
  * Sections: the description (parsing, validation), tensors, command line, draws and graph
- * execution, log and progress, samples, checkpoints, evaluation, the driver. */
+ * execution, log and progress, samples, checkpoints, evaluation, the driver.
+ *
+ * Data set leaves (kinds file and labels) are loaded and checked once at startup (fill_check),
+ * before any storage is allocated, so a missing or malformed file ends the run at once. Image
+ * samples ([N, C, H, W], C = 1 or 3) are also written as PNG grids (png.h). */
 #include "ganrt.h"
 
 #include <cblas.h>
@@ -29,6 +33,7 @@
 #include <unistd.h>
 
 #include "fill.h"
+#include "png.h"
 #include "rng.h"
 #include "safetensors.h"
 #include "samplers.h"
@@ -313,11 +318,39 @@ static int enter_line(Parser *p, int i, const char *what)
     return 0;
 }
 
-/* KIND A B SAMPLER NARGS ARG... POINTS FIXED SOURCE; missing sampler arguments take the
- * sampler's defaults. */
+/* "-" is no name: a NULL field. */
+static int field_optional_name(Parser *p, const char *what, const char **out)
+{
+    if (field_name(p, what, out) != 0)
+        return -1;
+    if (strcmp(*out, "-") == 0)
+        *out = NULL;
+    return 0;
+}
+
+/* FILE ORDER CLASSES, the data set fields ("-", "-", 0 unless the kind is file or labels);
+ * the files themselves are checked at startup (check_data_sets). */
+static int parse_data_set(Parser *p, const Leaf *leaf, FillSpec *f)
+{
+    long classes;
+    if (field_optional_name(p, "the data set file", &f->file) != 0 ||
+        field_optional_name(p, "the order file", &f->order) != 0 ||
+        field_count(p, "the number of classes", 0, COUNT_MAX, &classes) != 0)
+        return -1;
+    f->classes = (int)classes;
+    if ((f->kind == FILL_FILE || f->kind == FILL_LABELS) && !f->file)
+        return parse_error(p, "%s is drawn from a data set but names no file", leaf->name);
+    if (f->kind == FILL_LABELS && f->classes < 1)
+        return parse_error(p, "%s holds one-hot labels but gives no number of classes", leaf->name);
+    return 0;
+}
+
+/* KIND A B SAMPLER NARGS ARG... POINTS FIXED SOURCE FILE ORDER CLASSES; missing sampler
+ * arguments take the sampler's defaults. */
 static int parse_fill(Parser *p, const Leaf *leaf, FillSpec *f)
 {
-    static const char *const kinds[] = {"zeros", "constant", "uniform", "normal", "data", "copy", "progress", NULL};
+    static const char *const kinds[] = {"zeros", "constant", "uniform", "normal", "data", "copy", "progress",
+                                        "file", "labels", NULL}; /* in FillKind's order */
     int kind;
     long nargs;
     const char *sampler;
@@ -335,7 +368,8 @@ static int parse_fill(Parser *p, const Leaf *leaf, FillSpec *f)
             return -1;
     long fixed;
     if (field_count(p, "the number of points", 0, COUNT_MAX, &f->points) != 0 ||
-        field_count(p, "the fixed flag", 0, 1, &fixed) != 0 || field_name(p, "the source leaf", &f->source) != 0)
+        field_count(p, "the fixed flag", 0, 1, &fixed) != 0 || field_name(p, "the source leaf", &f->source) != 0 ||
+        parse_data_set(p, leaf, f) != 0)
         return -1;
     f->fixed = (int)fixed;
     if (f->kind != FILL_DATA)
@@ -354,7 +388,7 @@ static int parse_fill(Parser *p, const Leaf *leaf, FillSpec *f)
     return 0;
 }
 
-/* leaf NAME ROLE NDIM D... KIND A B SAMPLER NARGS ARG... */
+/* leaf NAME ROLE NDIM D... KIND A B SAMPLER NARGS ARG... POINTS FIXED SOURCE FILE ORDER CLASSES */
 static int parse_leaf(Parser *p, Model *m)
 {
     static const char *const roles[] = {"param", "state", "input", NULL};
@@ -1326,8 +1360,23 @@ static void log_toy_metrics(Runtime *rt, long iter, const char *label, const Out
     free(centres);
 }
 
+/* An image-shaped sample, [N, C, H, W] with C = 1 (grey) or 3 (RGB), also as a PNG grid. */
+static int write_sample_grid(Runtime *rt, const Output *o, const char *stem, long iter)
+{
+    const Dims *d = &o->dims;
+    if (d->ndim != 4 || (d->dim[1] != 1 && d->dim[1] != 3))
+        return 0;
+    to_double(rt->m.is_f64, o->data, rt->scratch, dims_count(d));
+    char err[512];
+    const char *path = out_path(rt, "samples/%s_%ld.png", stem, iter);
+    if (png_write_grid(path, rt->scratch, (int)d->dim[0], (int)d->dim[1], (int)d->dim[2], (int)d->dim[3], err,
+                       sizeof err) != 0)
+        return rt_error(rt, "%s", err);
+    return 0;
+}
+
 /* The sample graph on inputs drawn at one fixed draw (the same grid every time), each sampled
- * tensor to samples/<label>_<iter>.npy and .csv. */
+ * tensor to samples/<label>_<iter>.npy and .csv, and image-shaped ones to .png. */
 static int write_samples(Runtime *rt, long iter)
 {
     if (rt->m.sample < 0)
@@ -1344,6 +1393,8 @@ static int write_samples(Runtime *rt, long iter)
         path = out_path(rt, "samples/%s_%ld.csv", rt->sample_stems[i], iter);
         if (write_csv(path, rt->m.is_f64, &o->dims, o->data) != 0)
             return rt_error(rt, "cannot write %s: %s", path, strerror(errno));
+        if (write_sample_grid(rt, o, rt->sample_stems[i], iter) != 0)
+            return 1;
     }
     return 0;
 }
@@ -1599,9 +1650,26 @@ static const char *program_name(const char *argv0)
     return slash ? slash + 1 : argv0;
 }
 
-/* After the options: storage, initial values or a checkpoint, then evaluate or train. */
+/* Every data set a leaf draws from, loaded and checked against the leaf's shape once, so the
+ * draws never fail (fill_values assumes fill_check passed). */
+static int check_data_sets(Runtime *rt)
+{
+    char err[512];
+    for (int i = 0; i < rt->m.nleaves; i++) {
+        const Leaf *l = &rt->m.leaves[i];
+        long rows = l->dims.ndim ? l->dims.dim[0] : 1;
+        if (fill_check(&l->fill, rows, dims_count(&l->dims) / rows, err, sizeof err) != 0)
+            return rt_error(rt, "%s", err);
+    }
+    return 0;
+}
+
+/* After the options: data sets, storage, initial values or a checkpoint, then evaluate or
+ * train. */
 static int run(Runtime *rt, GanGraphFn const *fns)
 {
+    if (check_data_sets(rt) != 0)
+        return 1;
     if (rt->opt.has_threads)
         openblas_set_num_threads(rt->opt.threads);
     allocate(rt, fns);

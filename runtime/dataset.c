@@ -1,0 +1,448 @@
+/* dataset.c: see dataset.h. A file is read whole through zlib (gzread copies a plain file as
+ * it is and inflates a gzipped one), its format is told by its magic bytes, its header becomes
+ * a Layout (element type, shape, where the data starts), and one routine checks the data's
+ * length against the layout and converts it to doubles, for both formats. Nothing in a file is
+ * trusted: every length is checked before it is used, so any input gives a data set or a
+ * message, never a crash. */
+#include "dataset.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+/* ----- errors ------------------------------------------------------------------------------ */
+
+/* "PATH: what"; always -1, so a failure is `return fail(...)`. */
+__attribute__((format(printf, 4, 5)))
+static int fail(char *err, int errlen, const char *path, const char *fmt, ...)
+{
+    if (!err || errlen <= 0)
+        return -1;
+    int used = snprintf(err, (size_t)errlen, "%s: ", path);
+    if (used >= 0 && used < errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err + used, (size_t)(errlen - used), fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* ----- reading the file ---------------------------------------------------------------------- */
+
+typedef struct Bytes {
+    unsigned char *data;
+    size_t len;
+    int gzipped;
+} Bytes;
+
+/* A gzip stream that ends early is not a read error to gzread (it returns what it inflated),
+ * so the stream's state is asked after the last read. */
+static int gz_failed(gzFile f, const char *path, char *err, int errlen)
+{
+    int code;
+    const char *msg = gzerror(f, &code);
+    if (code == Z_OK)
+        return 0;
+    if (code == Z_ERRNO)
+        return fail(err, errlen, path, "cannot read: %s", strerror(errno));
+    if (code == Z_BUF_ERROR)
+        return fail(err, errlen, path, "truncated: the gzip stream ends early (%s)", msg);
+    return fail(err, errlen, path, "corrupt gzip data (%s)", msg);
+}
+
+/* Doubles b's capacity; -1 when memory runs out. */
+static int grow(Bytes *b, size_t *cap)
+{
+    size_t bigger = *cap * 2;
+    unsigned char *p = bigger > *cap ? realloc(b->data, bigger) : NULL;
+    if (!p)
+        return -1;
+    b->data = p;
+    *cap = bigger;
+    return 0;
+}
+
+/* The whole file, inflated if it is gzipped. */
+static int read_all(const char *path, Bytes *b, char *err, int errlen)
+{
+    errno = 0;
+    gzFile f = gzopen(path, "rb");
+    if (!f)
+        return fail(err, errlen, path, "%s", errno ? strerror(errno) : "cannot open");
+    size_t cap = 1 << 16;
+    int rc = 0;
+    b->data = malloc(cap);
+    b->len = 0;
+    while (rc == 0) {
+        if (!b->data || (b->len == cap && grow(b, &cap) != 0)) {
+            rc = fail(err, errlen, path, "out of memory after reading %zu bytes", b->len);
+            break;
+        }
+        size_t want = cap - b->len < (1u << 30) ? cap - b->len : (1u << 30);
+        int got = gzread(f, b->data + b->len, (unsigned)want);
+        if (got <= 0) {
+            rc = gz_failed(f, path, err, errlen);
+            break;
+        }
+        b->len += (size_t)got;
+    }
+    b->gzipped = !gzdirect(f);
+    gzclose(f);
+    return rc;
+}
+
+/* ----- layouts: what a header says ------------------------------------------------------- */
+
+typedef enum { ELEM_U8, ELEM_F4, ELEM_F8 } ElemType;
+static const size_t elem_bytes[] = {[ELEM_U8] = 1, [ELEM_F4] = 4, [ELEM_F8] = 8};
+
+typedef struct Layout {
+    ElemType type;
+    int ndim;
+    uint64_t dims[DATASET_MAXDIM];
+    size_t offset; /* where the data starts */
+} Layout;
+
+#define MAX_ITEM_VALUES (1ull << 40) /* so that an item's size fits a long, with room to spare */
+
+/* a * b, or UINT64_MAX when that overflows: a size that large is never in a file. */
+static uint64_t mul_sat(uint64_t a, uint64_t b)
+{
+    return b && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
+
+static uint64_t item_elements(const Layout *l)
+{
+    uint64_t n = 1;
+    for (int k = 1; k < l->ndim; k++)
+        n = mul_sat(n, l->dims[k]);
+    return n;
+}
+
+/* ----- IDX --------------------------------------------------------------------------------- */
+
+static const char *idx_type_name(int type)
+{
+    switch (type) {
+    case 0x09: return "signed bytes";
+    case 0x0B: return "16-bit integers";
+    case 0x0C: return "32-bit integers";
+    case 0x0D: return "floats";
+    case 0x0E: return "doubles";
+    default: return "an unknown type";
+    }
+}
+
+/* 0 0 TYPE NDIM, then NDIM big-endian u32 dimensions. */
+static int parse_idx(const char *path, const Bytes *b, Layout *l, char *err, int errlen)
+{
+    int type = b->data[2], ndim = b->data[3];
+    if (type != 0x08)
+        return fail(err, errlen, path, "unsupported IDX element type 0x%02x (%s); only 0x08 (unsigned bytes) is supported",
+                    type, idx_type_name(type));
+    if (ndim < 1 || ndim > DATASET_MAXDIM)
+        return fail(err, errlen, path, "the IDX header gives %d axes (1 to %d are supported)", ndim, DATASET_MAXDIM);
+    l->type = ELEM_U8;
+    l->ndim = ndim;
+    l->offset = 4 + 4 * (size_t)ndim;
+    if (b->len < l->offset)
+        return fail(err, errlen, path, "truncated: the file ends inside its IDX header");
+    for (int k = 0; k < ndim; k++) {
+        const unsigned char *p = b->data + 4 + 4 * k;
+        l->dims[k] = (uint64_t)p[0] << 24 | (uint64_t)p[1] << 16 | (uint64_t)p[2] << 8 | p[3];
+    }
+    return 0;
+}
+
+/* ----- NPY: the header is a Python dict literal -------------------------------------------- */
+
+typedef struct Cursor {
+    const char *at, *end;
+} Cursor;
+
+static void skip_space(Cursor *c)
+{
+    while (c->at < c->end && (*c->at == ' ' || *c->at == '\t' || *c->at == '\n'))
+        c->at++;
+}
+
+/* Skips spaces, then consumes ch if it comes next. */
+static int take(Cursor *c, char ch)
+{
+    skip_space(c);
+    if (c->at < c->end && *c->at == ch) {
+        c->at++;
+        return 1;
+    }
+    return 0;
+}
+
+/* 'text' or "text", at most cap - 1 characters. */
+static int py_string(Cursor *c, char *out, size_t cap)
+{
+    char quote = take(c, '\'') ? '\'' : take(c, '"') ? '"' : 0;
+    size_t n = 0;
+    if (!quote)
+        return -1;
+    for (; c->at < c->end && *c->at != quote; c->at++)
+        if (n + 1 < cap)
+            out[n++] = *c->at;
+        else
+            return -1;
+    out[n] = '\0';
+    return c->at < c->end ? (c->at++, 0) : -1;
+}
+
+static int py_word(Cursor *c, const char *word)
+{
+    size_t n = strlen(word);
+    skip_space(c);
+    if ((size_t)(c->end - c->at) < n || memcmp(c->at, word, n) != 0)
+        return 0;
+    c->at += n;
+    return 1;
+}
+
+/* (), (5,) or (60000, 28, 28); dimensions up to 2^40. */
+static int py_shape(Cursor *c, Layout *l)
+{
+    if (!take(c, '('))
+        return -1;
+    for (l->ndim = 0; !take(c, ')');) {
+        if (l->ndim == DATASET_MAXDIM || c->at >= c->end || *c->at < '0' || *c->at > '9')
+            return -1;
+        uint64_t v = 0;
+        for (; c->at < c->end && *c->at >= '0' && *c->at <= '9'; c->at++)
+            if ((v = v * 10 + (uint64_t)(*c->at - '0')) > (1ull << 40))
+                return -1;
+        l->dims[l->ndim++] = v;
+        if (!take(c, ',') && !(c->at < c->end && *c->at == ')'))
+            return -1;
+    }
+    return 0;
+}
+
+static int npy_dtype(const char *path, const char *descr, Layout *l, char *err, int errlen)
+{
+    static const struct { const char *descr; ElemType type; } known[] = {
+        {"|u1", ELEM_U8}, {"<f4", ELEM_F4}, {"<f8", ELEM_F8}};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(descr, known[i].descr) == 0) {
+            l->type = known[i].type;
+            return 0;
+        }
+    return fail(err, errlen, path, "unsupported NPY dtype '%s' (only '<f4', '<f8' and '|u1')", descr);
+}
+
+/* One "'key': value" of the dict; *seen gains the key's bit. */
+static int npy_entry(const char *path, Cursor *c, Layout *l, unsigned *seen, char *err, int errlen)
+{
+    char key[32], descr[32];
+    if (py_string(c, key, sizeof key) != 0 || !take(c, ':'))
+        return fail(err, errlen, path, "malformed NPY header (expected 'key': value)");
+    if (strcmp(key, "descr") == 0 && !(*seen & 1)) {
+        *seen |= 1;
+        if (py_string(c, descr, sizeof descr) != 0)
+            return fail(err, errlen, path, "malformed NPY header (descr is not a dtype string)");
+        return npy_dtype(path, descr, l, err, errlen);
+    }
+    if (strcmp(key, "fortran_order") == 0 && !(*seen & 2)) {
+        *seen |= 2;
+        if (py_word(c, "False"))
+            return 0;
+        return fail(err, errlen, path, py_word(c, "True") ? "Fortran-order arrays are not supported (save it in C order)"
+                                                            : "malformed NPY header (fortran_order is not True or False)");
+    }
+    if (strcmp(key, "shape") == 0 && !(*seen & 4)) {
+        *seen |= 4;
+        return py_shape(c, l) == 0 ? 0 : fail(err, errlen, path, "malformed NPY header (bad shape tuple)");
+    }
+    return fail(err, errlen, path, "malformed NPY header (unexpected or repeated key '%s')", key);
+}
+
+/* {'descr': ..., 'fortran_order': ..., 'shape': (...), } in any order. */
+static int npy_dict(const char *path, Cursor *c, Layout *l, char *err, int errlen)
+{
+    unsigned seen = 0;
+    if (!take(c, '{'))
+        return fail(err, errlen, path, "malformed NPY header (no '{')");
+    while (!take(c, '}')) {
+        if (npy_entry(path, c, l, &seen, err, errlen) != 0)
+            return -1;
+        if (!take(c, ',') && !(c->at < c->end && *c->at == '}'))
+            return fail(err, errlen, path, "malformed NPY header (expected ',' or '}')");
+    }
+    if (seen != 7)
+        return fail(err, errlen, path, "malformed NPY header (it needs descr, fortran_order and shape)");
+    return 0;
+}
+
+/* \x93NUMPY, major, minor, header length (u16 in v1, u32 in v2, little-endian), header. */
+static int parse_npy(const char *path, const Bytes *b, Layout *l, char *err, int errlen)
+{
+    const unsigned char *p = b->data;
+    if (b->len < 8)
+        return fail(err, errlen, path, "truncated: the file ends inside its NPY header");
+    if (p[6] != 1 && p[6] != 2)
+        return fail(err, errlen, path, "unsupported NPY version %d.%d (1.0 and 2.0 are supported)", p[6], p[7]);
+    size_t prefix = p[6] == 1 ? 10 : 12;
+    if (b->len < prefix)
+        return fail(err, errlen, path, "truncated: the file ends inside its NPY header");
+    size_t hlen = p[6] == 1 ? (size_t)p[8] | (size_t)p[9] << 8
+                             : (size_t)p[8] | (size_t)p[9] << 8 | (size_t)p[10] << 16 | (size_t)p[11] << 24;
+    if (hlen > b->len - prefix)
+        return fail(err, errlen, path, "truncated: the NPY header is %zu bytes, but the file ends after %zu", hlen,
+                    b->len - prefix);
+    Cursor c = {(const char *)p + prefix, (const char *)p + prefix + hlen};
+    l->offset = prefix + hlen;
+    return npy_dict(path, &c, l, err, errlen);
+}
+
+/* ----- the data -------------------------------------------------------------------------- */
+
+static double element(ElemType type, const unsigned char *p)
+{
+    if (type == ELEM_U8)
+        return p[0];
+    uint64_t bits = 0; /* little-endian, whatever the host's order */
+    for (size_t k = elem_bytes[type]; k-- > 0;)
+        bits = bits << 8 | p[k];
+    if (type == ELEM_F8) {
+        double d;
+        memcpy(&d, &bits, sizeof d);
+        return d;
+    }
+    uint32_t bits32 = (uint32_t)bits;
+    float f;
+    memcpy(&f, &bits32, sizeof f);
+    return f;
+}
+
+/* The data's length must be what the layout says: short is truncated, long is not this file. */
+static int check_length(const char *path, const Bytes *b, const Layout *l, char *err, int errlen)
+{
+    uint64_t item_bytes = mul_sat(item_elements(l), elem_bytes[l->type]);
+    uint64_t need = mul_sat(l->dims[0], item_bytes), have = b->len - l->offset;
+    const char *gz = b->gzipped ? " once inflated" : "";
+    if (have < need)
+        return fail(err, errlen, path, "truncated: the header says %llu items of %llu bytes, but the file%s has %llu bytes of data",
+                    (unsigned long long)l->dims[0], (unsigned long long)item_bytes, gz, (unsigned long long)have);
+    if (have > need)
+        return fail(err, errlen, path, "%llu bytes after the %llu items of %llu bytes that its header describes",
+                    (unsigned long long)(have - need), (unsigned long long)l->dims[0], (unsigned long long)item_bytes);
+    return 0;
+}
+
+/* Checks the data against the layout and converts it (dataset.h says how). */
+static int build(const char *path, const Bytes *b, const Layout *l, Dataset *d, char *err, int errlen)
+{
+    if (l->ndim < 1)
+        return fail(err, errlen, path, "a scalar, not an array of items");
+    if (item_elements(l) > MAX_ITEM_VALUES)
+        return fail(err, errlen, path, "items of more than 2^40 values");
+    if (check_length(path, b, l, err, errlen) != 0)
+        return -1;
+    d->count = (long)l->dims[0];
+    d->ndim = l->ndim - 1;
+    for (int k = 1; k < l->ndim; k++)
+        d->dims[k - 1] = (long)l->dims[k];
+    d->item_size = (long)item_elements(l);
+    size_t n = (size_t)d->count * (size_t)d->item_size;
+    d->values = malloc(n ? n * sizeof(double) : 1);
+    if (!d->values)
+        return fail(err, errlen, path, "out of memory for %zu values", n);
+    int image = l->type == ELEM_U8 && l->ndim >= 2;
+    const unsigned char *p = b->data + l->offset;
+    for (size_t i = 0; i < n; i++, p += elem_bytes[l->type]) {
+        double v = element(l->type, p);
+        d->values[i] = image ? v / 127.5 - 1 : v;
+    }
+    return 0;
+}
+
+static int parse(const char *path, const Bytes *b, Dataset *d, char *err, int errlen)
+{
+    Layout l;
+    memset(&l, 0, sizeof l);
+    int rc;
+    if (b->len >= 6 && memcmp(b->data, "\x93NUMPY", 6) == 0)
+        rc = parse_npy(path, b, &l, err, errlen);
+    else if (b->len >= 4 && b->data[0] == 0 && b->data[1] == 0)
+        rc = parse_idx(path, b, &l, err, errlen);
+    else if (b->len == 0)
+        return fail(err, errlen, path, "the file is empty%s", b->gzipped ? " once inflated" : "");
+    else
+        return fail(err, errlen, path, "not an IDX or NPY file (bad magic bytes %02x %02x%s)", b->data[0],
+                    b->len > 1 ? b->data[1] : 0, b->gzipped ? ", once inflated" : "");
+    return rc == 0 ? build(path, b, &l, d, err, errlen) : -1;
+}
+
+/* ----- public: reading and the cache ------------------------------------------------------- */
+
+void dataset_free(Dataset *d)
+{
+    if (!d)
+        return;
+    free(d->path);
+    free(d->values);
+    free(d);
+}
+
+Dataset *dataset_read(const char *path, char *err, int errlen)
+{
+    Bytes b = {0};
+    Dataset *d = calloc(1, sizeof *d);
+    int rc = !d ? fail(err, errlen, path, "out of memory") : read_all(path, &b, err, errlen);
+    if (rc == 0)
+        rc = parse(path, &b, d, err, errlen);
+    if (rc == 0 && !(d->path = strdup(path)))
+        rc = fail(err, errlen, path, "out of memory");
+    free(b.data);
+    if (rc != 0) {
+        dataset_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+typedef struct Cached {
+    Dataset *set;
+    struct Cached *next;
+} Cached;
+static Cached *cache;
+
+void dataset_free_all(void)
+{
+    while (cache) {
+        Cached *next = cache->next;
+        dataset_free(cache->set);
+        free(cache);
+        cache = next;
+    }
+}
+
+const Dataset *dataset_load(const char *path, char *err, int errlen)
+{
+    static int registered;
+    for (const Cached *c = cache; c; c = c->next)
+        if (strcmp(c->set->path, path) == 0)
+            return c->set;
+    Dataset *d = dataset_read(path, err, errlen);
+    Cached *c = d ? malloc(sizeof *c) : NULL;
+    if (!c) {
+        if (d)
+            fail(err, errlen, path, "out of memory");
+        dataset_free(d);
+        return NULL;
+    }
+    if (!registered)
+        registered = atexit(dataset_free_all) == 0;
+    *c = (Cached){d, cache};
+    cache = c;
+    return d;
+}

@@ -1,0 +1,36 @@
+/* dataset.h: fixed data sets read from files, the values behind `file` and `labels` leaves
+ * (fill.h). Shared by libganrt and the compiler's interpreter, so both draw the same items.
+ *
+ * Two formats, told apart by their magic bytes, each optionally gzipped (zlib reads either):
+ *   IDX (the MNIST family): 0 0 TYPE NDIM, NDIM big-endian u32 dimensions, then the bytes;
+ *       only TYPE 0x08 (unsigned byte) is supported.
+ *   NPY v1.0/v2.0: dtype '<f4', '<f8' or '|u1', C order.
+ * The first axis counts the items; the others are each item's shape. Values become doubles:
+ * unsigned bytes with two or more axes are images, scaled from 0..255 to [-1, 1] (v/127.5 - 1),
+ * the range a tanh generator produces; one-axis bytes are class labels, kept as integers;
+ * floats are kept as they are. */
+#ifndef GANC_DATASET_H
+#define GANC_DATASET_H
+
+enum { DATASET_MAXDIM = 8 }; /* axes of the whole array, the item axis included */
+
+typedef struct Dataset {
+    char *path;
+    long count;              /* items: the first axis */
+    int ndim;                /* axes of one item (0: each item is one value) */
+    long dims[DATASET_MAXDIM - 1];
+    long item_size;          /* values per item: the product of dims */
+    double *values;          /* count * item_size, item after item */
+} Dataset;
+
+/* The data set in `path`, read on the first call and cached by path: later calls return the
+ * same one without touching the file. NULL on failure, with "PATH: what is wrong" in err. The
+ * cache is freed at exit (dataset_free_all, registered with atexit on first use). */
+const Dataset *dataset_load(const char *path, char *err, int errlen);
+void dataset_free_all(void);
+
+/* Uncached: a fresh read of the file each call (for tests and fuzzing); free with dataset_free. */
+Dataset *dataset_read(const char *path, char *err, int errlen);
+void dataset_free(Dataset *d);
+
+#endif
