@@ -79,7 +79,8 @@ $(B)/test_runtime: tests/test_runtime.c $(patsubst %.c,$(B)/%.o,$(SHARED_RT_C))
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 test: deps
-	$(MAKE) --no-print-directory $(B)/ganc $(B)/test_ops $(B)/test_runtime $(B)/test_eval $(B)/test_kernels $(B)/test_ganrt
+	$(MAKE) --no-print-directory $(B)/ganc $(B)/test_ops $(B)/test_runtime $(B)/test_eval $(B)/test_kernels \
+	    $(B)/test_ganrt $(B)/test_data $(B)/test_fid $(B)/test_losses
 	sh tests/run.sh
 
 demo: deps

@@ -36,6 +36,9 @@ suite build/test_runtime
 suite build/test_ops
 suite build/test_kernels
 suite build/test_ganrt
+suite build/test_data
+suite build/test_fid
+suite build/test_losses
 
 for f in tests/golden/*.gan; do
     "$GANC" --emit=ir-grad "$f" > "$tmp/golden.ir" 2>&1
@@ -43,8 +46,8 @@ for f in tests/golden/*.gan; do
     record $? "golden $(basename "$f")" "$(head -20 "$tmp/golden.diff")"
 done
 
-[ -f tests/errors.sh ] && suite sh tests/errors.sh
-[ -f tests/docs.sh ] && suite sh tests/docs.sh
+suite sh tests/errors.sh
+suite sh tests/docs.sh
 
 for f in examples/*.gan; do
     "$GANC" check "$f" > "$tmp/check.out" 2>&1
@@ -62,7 +65,8 @@ record $changed "ganc run ns_gan_8gaussians: D's and G's losses change over 300 
 
 suite build/test_eval
 suite sh tests/native.sh
-[ -f tests/robustness.sh ] && suite sh tests/robustness.sh
+suite sh tests/zoo.sh
+suite sh tests/robustness.sh
 
 # The compiler frees what it allocates: no leak and no memory error under valgrind.
 if command -v valgrind > /dev/null; then
