@@ -23,9 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* LAPACK's symmetric eigensolver, divide and conquer (Fortran ABI). The two trailing size_t are the hidden lengths of
- * the character arguments that gfortran-compiled code expects; leaving them out works mostly,
- * but is undefined and has broken callers when gfortran turns calls into tail calls. */
+/* LAPACK's symmetric eigensolver, divide and conquer (Fortran ABI). The two trailing size_t are
+ * the hidden lengths of the character arguments that gfortran-compiled code expects; leaving them
+ * out mostly works, but is undefined and has broken callers when gfortran makes tail calls. */
 extern void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w,
                     double *work, const int *lwork, int *iwork, const int *liwork, int *info, size_t jobz_len,
                     size_t uplo_len);
@@ -53,8 +53,7 @@ static int all_finite(const double *v, long n) {
     return 1;
 }
 
-/* Copies the upper triangle of the n x n matrix m onto the lower one (dsyrk fills one triangle;
- * rounding makes a product of symmetric matrices only nearly symmetric). */
+/* Copies the upper triangle of the n x n matrix m onto the lower one (dsyrk fills only one). */
 static void mirror_upper(double *m, int n) {
     for (int i = 0; i < n; i++)
         for (int j = i + 1; j < n; j++) m[(size_t)j * n + i] = m[(size_t)i * n + j];
@@ -128,8 +127,8 @@ void fid_stats_free(FeatureStats *s) {
 /* Eigenvalues (ascending) into w and, when vectors, eigenvectors into a, of the symmetric n x n
  * matrix a (overwritten). Row i of a (row-major) is then the i-th eigenvector: LAPACK stores them
  * as columns of its column-major array. dsyevd (divide and conquer) rather than dsyev: with
- * vectors it is an order of magnitude faster at n = 2048, to the same accuracy. Returns LAPACK's
- * info, or NO_MEMORY. */
+ * vectors it is 4x faster at n = 2048 (8 s against 32 s on two cores), and as accurate (both
+ * are backward stable). Returns LAPACK's info, or NO_MEMORY. */
 enum { NO_MEMORY = -1000 };
 static int sym_eig(double *a, int n, double *w, int vectors) {
     const char jobz = vectors ? 'V' : 'N', uplo = 'U';
@@ -192,9 +191,11 @@ static int trace_sqrt_product(const double *sa, const double *sb, int n, double 
     if (!info) {
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, root, n, sb, n, 0.0, t, n);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, t, n, root, n, 0.0, m, n);
-        /* symmetrise: (M + M^T) / 2 has the same trace and is what dsyevd assumes */
+        /* rounding leaves M only nearly symmetric; (M + M^T) / 2 has its trace, and dsyevd reads
+         * one triangle only */
         for (int i = 0; i < n; i++)
-            for (int j = i + 1; j < n; j++) m[(size_t)i * n + j] = 0.5 * (m[(size_t)i * n + j] + m[(size_t)j * n + i]);
+            for (int j = i + 1; j < n; j++)
+                m[(size_t)i * n + j] = 0.5 * (m[(size_t)i * n + j] + m[(size_t)j * n + i]);
         info = sym_eig(m, n, w, 0);
     }
     if (!info) {
@@ -211,7 +212,8 @@ static int trace_sqrt_product(const double *sa, const double *sb, int n, double 
 }
 
 static int check_stats(const FeatureStats *s, const char *which, char *err, int errlen) {
-    if (!s || !s->mean || !s->cov || s->dim < 1) return fail(err, errlen, "fid_distance: %s: empty statistics", which);
+    if (!s || !s->mean || !s->cov || s->dim < 1)
+        return fail(err, errlen, "fid_distance: %s: empty statistics", which);
     if (s->count < 2) return fail(err, errlen, "fid_distance: %s: need count >= 2, got %ld", which, s->count);
     if (!all_finite(s->mean, s->dim) || !all_finite(s->cov, (long)s->dim * s->dim))
         return fail(err, errlen, "fid_distance: %s: non-finite statistics", which);
@@ -243,12 +245,19 @@ int fid_distance(const FeatureStats *a, const FeatureStats *b, double *fid, char
  * diagonal i == j when diag (a tile on the diagonal of a set against itself). */
 static double tile_kernel_sum(const double *g, int bi, int bj, int diag) {
     double sum = 0;
-    for (int i = 0; i < bi; i++)
+    for (int i = 0; i < bi; i++) {
+        const double *row = g + (size_t)i * bj;
+        double r = 0;
         for (int j = 0; j < bj; j++) {
-            if (diag && i == j) continue;
-            double t = g[(size_t)i * bj + j] + 1;
-            sum += t * t * t;
+            double t = row[j] + 1;
+            r += t * t * t;
         }
+        if (diag) {  /* take k(x_i, x_i) back out: the estimator is unbiased only without it */
+            double t = row[i] + 1;
+            r -= t * t * t;
+        }
+        sum += r;
+    }
     return sum;
 }
 
@@ -272,7 +281,8 @@ static double kernel_sum(const double *x, long nx, const double *y, long ny, int
 int kid_distance(const double *fa, long na, const double *fb, long nb, int dim, double *kid, char *err,
                  int errlen) {
     if (!fa || !fb || !kid) return fail(err, errlen, "kid_distance: missing features or output");
-    if (na < 2 || nb < 2) return fail(err, errlen, "kid_distance: need at least 2 feature vectors per set, got %ld and %ld", na, nb);
+    if (na < 2 || nb < 2)
+        return fail(err, errlen, "kid_distance: need at least 2 feature vectors per set, got %ld and %ld", na, nb);
     if (dim < 1) return fail(err, errlen, "kid_distance: feature dimension must be >= 1, got %d", dim);
     double *g = malloc(sizeof(double) * KID_TILE * KID_TILE);
     if (!g) return fail(err, errlen, "kid_distance: out of memory");
@@ -282,7 +292,7 @@ int kid_distance(const double *fa, long na, const double *fb, long nb, int dim, 
     free(g);
     double v = kaa / ((double)na * (na - 1)) + kbb / ((double)nb * (nb - 1)) - 2 * kab / ((double)na * nb);
     /* NaN or inf in the features (or overflow of the cubes) would otherwise be logged as a value */
-    if (!isfinite(v)) return fail(err, errlen, "kid_distance: non-finite result (non-finite or huge features)");
+    if (!isfinite(v)) return fail(err, errlen, "kid_distance: non-finite result (features non-finite or huge)");
     *kid = v;
     return 0;
 }
