@@ -65,7 +65,7 @@ $(B)/compiler/codegen.o: compiler/codegen.c
 	$(CC) $(CFLAGS) $(LLVM_CFLAGS) -MMD -MP -c $< -o $@
 
 # libganrt: what every generated executable links with.
-RUNTIME_C := $(SHARED_RT_C) runtime/kernels.c runtime/ganrt.c
+RUNTIME_C := $(SHARED_RT_C) runtime/kernels.c runtime/fid.c runtime/ganrt.c
 $(B)/libganrt.a: $(patsubst %.c,$(B)/%.o,$(RUNTIME_C))
 	ar rcs $@ $^
 
@@ -78,9 +78,15 @@ $(B)/test_ops: tests/test_ops.c $(B)/libganc.a
 $(B)/test_runtime: tests/test_runtime.c $(patsubst %.c,$(B)/%.o,$(SHARED_RT_C))
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# The domain-FID classifier, trained once by ganc itself and cached (examples/fmnist_classifier.gan).
+$(B)/fmnist_classifier.safetensors: examples/fmnist_classifier.gan stdlib/fmnist.gan $(B)/ganc
+	$(B)/ganc examples/fmnist_classifier.gan -O3 -o $(B)/fmnist_classifier
+	$(B)/fmnist_classifier --out $(B)/fmnist_classifier_run --quiet --threads $$(nproc)
+	cp $(B)/fmnist_classifier_run/ckpt/last.safetensors $@
+
 test: deps
 	$(MAKE) --no-print-directory $(B)/ganc $(B)/test_ops $(B)/test_runtime $(B)/test_eval $(B)/test_kernels \
-	    $(B)/test_ganrt $(B)/test_data $(B)/test_fid $(B)/test_losses
+	    $(B)/test_ganrt $(B)/test_data $(B)/test_fid $(B)/test_losses $(B)/fmnist_classifier.safetensors
 	sh tests/run.sh
 
 demo: deps

@@ -224,6 +224,8 @@ static void print_item(FILE *out, const Item *it) {
     case IT_DEF: print_function(out, "def", it); break;
     case IT_PROJECTION: print_function(out, "projection", it); break;
     case IT_HYPER: print_named_value(out, "hyper", it); break;
+    case IT_WEIGHTS: print_named_value(out, "weights", it); break;
+    case IT_FID: print_logs(out, "fid", it); break;
     case IT_TRAIN: print_train(out, it); break;
     case IT_LOG: print_logs(out, "log", it); break;
     case IT_SAMPLE: print_logs(out, "sample", it); break;

@@ -105,6 +105,8 @@ typedef enum {
     IT_SAMPLE,    /* sample every 5000: fake                  num, logs            */
     IT_PROJECTION,/* projection clip(w, c: 0.01) { ... }      name, formals, body  */
     IT_HYPER,     /* hyper lambda = 0.1                       name, value          */
+    IT_WEIGHTS,   /* weights F = "classifier.safetensors"     name, value          */
+    IT_FID,       /* fid every 250: F(fake), F(xt)            num, logs            */
 } ItemKind;
 
 typedef struct Item {

@@ -295,7 +295,7 @@ static void describe_shape(FILE *out, Shape s) {
 }
 
 static void describe_leaf(FILE *out, const IrNode *n) {
-    static const char *kinds[] = {"zeros", "constant", "uniform", "normal", "data", "copy", "progress", "file", "labels"};
+    static const char *kinds[] = {"zeros", "constant", "uniform", "normal", "data", "copy", "progress", "file", "labels", "tensor"};
     fprintf(out, "leaf %s %s", n->name, leaf_kind(n->op));
     describe_shape(out, n->shape);
     fprintf(out, " %s %.17g %.17g %s %d", kinds[n->init.kind], n->init.a, n->init.b,
@@ -340,10 +340,11 @@ static char *describe_model(const Model *m, const IrGraph **graphs, const GraphP
     fprintf(out, "ganc-model 1\nname %s\ndtype %s\nbatch %d\nseed %llu\niters %ld\nlog_every %ld\nsample_every %ld\n",
             m->name, m->dtype == DT_F64 ? "f64" : "f32", m->batch, m->seed, m->train_iters, m->log_every,
             m->sample_every);
+    if (m->fid) fprintf(out, "fid_every %ld\n", m->fid_every);
     describe_leaves(out, graphs, ngraphs);
     for (int k = 0; k < ngraphs; k++) {
         int step = k < m->nschedule;
-        describe_graph(out, graphs[k], plans[k], step ? "step" : graphs[k] == m->eval ? "eval" : "sample",
+        describe_graph(out, graphs[k], plans[k], step ? "step" : graphs[k] == m->eval ? "eval" : graphs[k] == m->fid ? "fid" : "sample",
                        step ? graphs[k]->name + strlen("step_") : "-", step ? m->schedule[k].times : 1);
     }
     for (int i = 0; i < m->nlogs; i++) {
@@ -386,6 +387,7 @@ static void build_module(Codegen *cg, const Model *m, const CodegenOptions *opt)
     for (int i = 0; i < m->nschedule; i++) graphs[n++] = m->schedule[i].graph;
     graphs[n++] = m->eval;
     if (m->sample) graphs[n++] = m->sample;
+    if (m->fid) graphs[n++] = m->fid;
     LLVMValueRef fns[64];
     for (int k = 0; k < n; k++) {
         plans[k] = plan_graph(graphs[k]);

@@ -61,6 +61,7 @@ typedef enum {
     INIT_PROGRESS, /* the run's progress, (iteration - 1) / iterations  */
     INIT_FILE,     /* items of a data set file, one per row             */
     INIT_LABELS,   /* one-hot class labels of a data set file           */
+    INIT_TENSOR,   /* the tensor of the leaf's name in a safetensors file (pretrained weights) */
 } InitKind;
 
 typedef struct LeafInit {

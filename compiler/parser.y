@@ -138,7 +138,7 @@ static LogItem log_expr(ParseCtx *ctx, Span at, Expr *e);
 %token <str> KW_TRAIN "'train'" KW_LOG "'log'" KW_SAMPLE "'sample'" KW_EVERY "'every'"
 %token <str> KW_TIMES "'times'" KW_PARAM "'param'" KW_RETURN "'return'" KW_IF "'if'" KW_ELSE "'else'"
 %token <str> KW_STATE "'state'" KW_NEXT "'next'" KW_PROJECTION "'projection'" KW_HYPER "'hyper'"
-%token <str> KW_EMA "'ema'" KW_TOGETHER "'together'"
+%token <str> KW_EMA "'ema'" KW_TOGETHER "'together'" KW_WEIGHTS "'weights'" KW_FID "'fid'"
 
 %type <str> name
 %type <item> item
@@ -180,6 +180,12 @@ item:
   | KW_DEF IDENT '(' formals ')' block  { $$ = function_item(ctx, IT_DEF, @1, @2, $2, $4, $6); }
   | KW_PROJECTION IDENT '(' formals ')' block  { $$ = function_item(ctx, IT_PROJECTION, @1, @2, $2, $4, $6); }
   | KW_HYPER IDENT '=' expr          { $$ = value_item(ctx, IT_HYPER, @1, @2, $2, $4); }
+  | KW_WEIGHTS IDENT '=' expr        { $$ = value_item(ctx, IT_WEIGHTS, @1, @2, $2, $4); }
+  | KW_FID KW_EVERY NUMBER ':' log_items {
+        $$ = count_item(ctx, IT_FID, @1, @3, $3, 1, "'every' needs a positive integer");
+        $$->logs = $5.items;
+        $$->nlogs = $5.n;
+    }
   | KW_LOSS IDENT '=' expr            { $$ = value_item(ctx, IT_LOSS, @1, @2, $2, $4); }
   | KW_CONSTRAIN IDENT ':' expr       { $$ = value_item(ctx, IT_CONSTRAIN, @1, @2, $2, $4); }
   | IDENT '=' expr                    { $$ = value_item(ctx, IT_LET, @1, @1, $1, $3); }
@@ -361,7 +367,7 @@ arg:
  * (items, formals, lets, params) still need a plain identifier. */
 name:
     IDENT | KW_USE | KW_BATCH | KW_SEED | KW_DATA | KW_NOISE | KW_NET | KW_DEF | KW_CONSTRAIN
-  | KW_TRAIN | KW_LOG | KW_SAMPLE | KW_EVERY | KW_TIMES | KW_EMA | KW_TOGETHER
+  | KW_TRAIN | KW_LOG | KW_SAMPLE | KW_EVERY | KW_TIMES | KW_EMA | KW_TOGETHER | KW_WEIGHTS | KW_FID
   ;
 
 %%

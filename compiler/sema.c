@@ -13,6 +13,7 @@
  *    D_loss.gradient_penalty0.uniform0, so `ganc eval` can set it.
  * Every error is reported at the source with diag_error (exit 1). */
 #include "sema.h"
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "autodiff.h"
 #include "optim.h"
 #include "dataset.h"
+#include "safetensors.h"
 #include "samplers.h"
 #include "store.h"
 
@@ -969,6 +971,33 @@ static int declared_leaf(Lower *L, const Stmt *st, const char *net, const char *
 
 /* param w[shape] = init, and state u[shape] = init: named after the network's scopes, shared by
  * every application of the network. */
+/* A data or weights file's absolute path, so the executable finds it from any directory. */
+static const char *file_path(Arena *a, const char *path, SrcLoc loc) {
+    char *full = realpath(path, NULL);
+    if (!full) diag_error(loc, "%s: %s", path, strerror(errno));
+    const char *kept = arena_strdup(a, full);
+    free(full);
+    return kept;
+}
+
+/* weights F = "file.safetensors": F's parameters start from the tensors of their names in the
+ * file (a classifier trained by ganc, for FID), checked here so a missing one is a compile error. */
+static void pretrained_init(Sema *s, const char *net, const char *name, Shape shape, LeafInit *init, SrcLoc loc) {
+    const Item *w = find_item(s, net, 1 << IT_WEIGHTS);
+    if (!w) return;
+    if (w->value->kind != EX_STR) diag_error(w->value->loc, "weights takes a safetensors file's path as a string");
+    StFile f = {0};
+    char err[512];
+    if (st_read(w->value->str, &f, err, sizeof err) != 0) diag_error(w->value->loc, "%s", err);
+    const StTensor *t = st_find(&f, name);
+    int ok = t && t->ndim == shape.ndim;
+    for (int i = 0; ok && i < shape.ndim; i++) ok = t->shape[i] == shape.dim[i];
+    st_free(&f);
+    if (!ok) diag_error(loc, "%s has no tensor '%s' of this shape (weights of '%s' at line %d)", w->value->str, name, net, w->loc.line);
+    *init = init_of(INIT_TENSOR, 0, 0);
+    init->file = file_path(s->arena, w->value->str, w->value->loc);
+}
+
 static void declare_param(Lower *L, Scope *sc, const Stmt *st) {
     Sema *s = L->s;
     if (!sc->net) {
@@ -988,6 +1017,7 @@ static void declare_param(Lower *L, Scope *sc, const Stmt *st) {
     }
     LeafInit init = param_init(L, sc, st->value);
     const char *name = join(s->arena, sc->param_prefix, st->name);
+    if (st->kind == ST_PARAM) pretrained_init(s, sc->net, name, shape, &init, st->loc);
     for (int i = 0; i < s->nparams; i++) {
         ParamInfo *p = &s->params[i];
         if (strcmp(p->name, name) != 0) continue;
@@ -1172,7 +1202,7 @@ static void data_options(CallArgs *args, const Item *it, LeafInit *init) {
 static LeafInit file_source(Lower *L, const Item *it, const Expr *e, Value *slots, SrcLoc *locs, Shape *shape) {
     if (slots[0].kind != V_STR) diag_error(locs[0], "load() takes the data file's path as a string");
     LeafInit init = init_of(INIT_FILE, 0, 0);
-    init.file = slots[0].str;
+    init.file = file_path(L->s->arena, slots[0].str, locs[0]);
     char err[512];
     const Dataset *d = dataset_load(init.file, err, sizeof err);
     if (!d) diag_error(locs[0], "%s", err);
@@ -1189,7 +1219,7 @@ static LeafInit file_source(Lower *L, const Item *it, const Expr *e, Value *slot
 static LeafInit label_source(Lower *L, Value *slots, SrcLoc *locs, Shape *shape) {
     if (slots[0].kind != V_STR) diag_error(locs[0], "labels() takes the label file's path as a string");
     LeafInit init = init_of(INIT_LABELS, 0, 0);
-    init.file = slots[0].str;
+    init.file = file_path(L->s->arena, slots[0].str, locs[0]);
     init.classes = expect_int(slots[1], locs[1], "classes");
     if (init.classes < 2) diag_error(locs[1], "classes must be at least 2");
     if (slots[2].kind != V_TENSOR || L->g->nodes[slots[2].node].init.kind != INIT_FILE)
@@ -1204,7 +1234,7 @@ static void check_file_leaf(const LeafInit *init, Shape shape, SrcLoc loc) {
     FillSpec spec = store_fill_spec(init);
     char err[512];
     long rows = shape.dim[0];
-    if (fill_check(&spec, rows, ir_shape_size(shape) / rows, err, sizeof err) != 0) diag_error(loc, "%s", err);
+    if (fill_check(&spec, "", rows, ir_shape_size(shape) / rows, err, sizeof err) != 0) diag_error(loc, "%s", err);
 }
 
 static int data_input(Lower *L, const Item *it) {
@@ -1564,6 +1594,27 @@ static IrGraph *build_eval(Sema *s, Model *m) {
     return ir_compact(g, NULL);
 }
 
+/* fid every N: features(fake), features(real): the graph whose two outputs the runtime draws in
+ * batches to compare their statistics (FID, KID), with running batch-norm statistics. */
+static IrGraph *build_fid(Sema *s, const Item *it) {
+    IrGraph *g = ir_new_graph(s->arena, "fid", s->dtype);
+    Lower L = new_lower(s, g);
+    if (it->nlogs != 2) diag_error(it->loc, "fid compares two feature batches: fid every N: F(fake), F(real)");
+    int nodes[2];
+    for (int i = 0; i < 2; i++) {
+        Scope sc = {.draw_prefix = arena_printf(s->arena, "fid/%d", i)};
+        nodes[i] = expect_tensor(eval(&L, &sc, it->logs[i].expr), it->logs[i].loc, "a feature batch");
+        Shape sh = ir_shape_of(g, nodes[i]);
+        if (sh.ndim != 2) diag_error(it->logs[i].loc, "features are a batch of vectors [N, d], not %s", shape_text(&L, sh));
+    }
+    if (ir_shape_of(g, nodes[0]).dim[1] != ir_shape_of(g, nodes[1]).dim[1])
+        diag_error(it->logs[1].loc, "the two feature batches have different widths: %s and %s",
+                   node_shape_text(&L, nodes[0]), node_shape_text(&L, nodes[1]));
+    ir_add_output(g, OUT_VALUE, "fid/fake", nodes[0]);
+    ir_add_output(g, OUT_VALUE, "fid/real", nodes[1]);
+    return ir_compact(g, NULL);
+}
+
 static IrGraph *build_sample(Sema *s, const Item *it, Model *m) {
     IrGraph *g = ir_new_graph(s->arena, "sample", s->dtype);
     Lower L = new_lower(s, g);
@@ -1631,7 +1682,7 @@ static void check_duplicates(const Program *p) {
         const Item *a = p->items[i];
         int global = is_global(a->kind);
         int single = a->kind == IT_LOSS || a->kind == IT_BATCH || a->kind == IT_SEED || a->kind == IT_TRAIN ||
-                     a->kind == IT_LOG || a->kind == IT_SAMPLE;
+                     a->kind == IT_LOG || a->kind == IT_SAMPLE || a->kind == IT_FID;
         if (global) check_reserved(p, a);
         if (a->kind == IT_DEF || a->kind == IT_NET || a->kind == IT_PROJECTION) check_block(&a->body);
         for (int j = 0; j < i && (global || single); j++) {
@@ -1753,6 +1804,8 @@ Model *sema_build(Arena *arena, const Program *prog, DType dtype) {
     m->eval = build_eval(&s, m);
     const Item *sample = find_kind(prog, IT_SAMPLE);
     if (sample) m->sample = build_sample(&s, sample, m);
+    const Item *fid = find_kind(prog, IT_FID);
+    if (fid) m->fid = build_fid(&s, fid), m->fid_every = (long)fid->num;
     check_unused_items(&s);
     return m;
 }

@@ -69,6 +69,8 @@ typedef struct Model {
     int nschedule;
     IrGraph *sample;       /* outputs sample/<label> */
     IrGraph *eval;         /* outputs loss/<net>, grad/<net>/<param>, log/<label> */
+    IrGraph *fid;          /* outputs fid/fake and fid/real: the features FID compares, or NULL */
+    long fid_every;
     LogSpec *logs;
     int nlogs;
     long log_every, sample_every;

@@ -26,7 +26,7 @@ FillSpec store_fill_spec(const LeafInit *init) {
                                      [INIT_UNIFORM] = FILL_UNIFORM, [INIT_NORMAL] = FILL_NORMAL,
                                      [INIT_DATA] = FILL_DATA, [INIT_COPY] = FILL_COPY,
                                      [INIT_PROGRESS] = FILL_PROGRESS, [INIT_FILE] = FILL_FILE,
-                                     [INIT_LABELS] = FILL_LABELS};
+                                     [INIT_LABELS] = FILL_LABELS, [INIT_TENSOR] = FILL_TENSOR};
     FillSpec f = {kinds[init->kind], init->a, init->b, init->sampler, {0}, init->nargs, init->points, init->fixed,
                   init->source, init->file, init->order, init->classes};
     memcpy(f.args, init->args, sizeof f.args);

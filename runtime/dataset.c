@@ -41,11 +41,15 @@ typedef struct Bytes {
 } Bytes;
 
 /* A gzip stream that ends early is not a read error to gzread (it returns what it inflated),
- * so the stream's state is asked after the last read. */
+ * so the stream's state is asked after the last read. zlib's message starts with the path,
+ * which ours already does. */
 static int gz_failed(gzFile f, const char *path, char *err, int errlen)
 {
     int code;
     const char *msg = gzerror(f, &code);
+    size_t len = strlen(path);
+    if (strncmp(msg, path, len) == 0 && strncmp(msg + len, ": ", 2) == 0)
+        msg += len + 2;
     if (code == Z_OK)
         return 0;
     if (code == Z_ERRNO)
@@ -73,7 +77,7 @@ static int read_all(const char *path, Bytes *b, char *err, int errlen)
     errno = 0;
     gzFile f = gzopen(path, "rb");
     if (!f)
-        return fail(err, errlen, path, "%s", errno ? strerror(errno) : "cannot open");
+        return fail(err, errlen, path, "cannot open: %s", errno ? strerror(errno) : "out of memory");
     size_t cap = 1 << 16;
     int rc = 0;
     b->data = malloc(cap);
@@ -328,13 +332,13 @@ static int check_length(const char *path, const Bytes *b, const Layout *l, char 
 {
     uint64_t item_bytes = mul_sat(item_elements(l), elem_bytes[l->type]);
     uint64_t need = mul_sat(l->dims[0], item_bytes), have = b->len - l->offset;
-    const char *gz = b->gzipped ? " once inflated" : "";
+    const char *gz = b->gzipped ? " once inflated" : "", *unit = item_bytes == 1 ? "byte" : "bytes";
     if (have < need)
-        return fail(err, errlen, path, "truncated: the header says %llu items of %llu bytes, but the file%s has %llu bytes of data",
-                    (unsigned long long)l->dims[0], (unsigned long long)item_bytes, gz, (unsigned long long)have);
+        return fail(err, errlen, path, "truncated: the header says %llu items of %llu %s, but the file%s has %llu bytes of data",
+                    (unsigned long long)l->dims[0], (unsigned long long)item_bytes, unit, gz, (unsigned long long)have);
     if (have > need)
-        return fail(err, errlen, path, "%llu bytes after the %llu items of %llu bytes that its header describes",
-                    (unsigned long long)(have - need), (unsigned long long)l->dims[0], (unsigned long long)item_bytes);
+        return fail(err, errlen, path, "%llu bytes after the %llu items of %llu %s that its header describes",
+                    (unsigned long long)(have - need), (unsigned long long)l->dims[0], (unsigned long long)item_bytes, unit);
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include "dataset.h"
 #include "rng.h"
+#include "safetensors.h"
 #include "samplers.h"
 
 /* A random permutation of 0..n-1 per epoch, as a function: a 4-round Feistel network on the
@@ -147,7 +148,32 @@ static int check_labels(const FillSpec *spec, const Dataset *d, long per_row, ch
     return 0;
 }
 
-int fill_check(const FillSpec *spec, long rows, long per_row, char *err, int errlen) {
+/* A pretrained tensor: `name` in the safetensors file, with rows * per_row values. */
+static int check_tensor(const FillSpec *spec, const char *name, long size, char *err, int errlen) {
+    StFile f = {0};
+    if (st_read(spec->file, &f, err, errlen) != 0)
+        return -1;
+    const StTensor *t = st_find(&f, name);
+    long n = 1;
+    for (int i = 0; t && i < t->ndim; i++) n *= t->shape[i];
+    int ok = t && n == size;
+    st_free(&f);
+    return ok ? 0 : check_fail(err, errlen, "%s: no tensor '%s' of %ld values", spec->file, name, size);
+}
+
+static void copy_tensor(const FillSpec *spec, const char *name, double *out, long size) {
+    StFile f = {0};
+    char err[256];
+    if (st_read(spec->file, &f, err, sizeof err) == 0) {
+        const StTensor *t = st_find(&f, name);
+        if (t) memcpy(out, t->data, sizeof(double) * (size_t)size);
+    }
+    st_free(&f);
+}
+
+int fill_check(const FillSpec *spec, const char *name, long rows, long per_row, char *err, int errlen) {
+    if (spec->kind == FILL_TENSOR)
+        return check_tensor(spec, name, rows * per_row, err, errlen);
     if (spec->kind != FILL_FILE && spec->kind != FILL_LABELS)
         return 0;
     if (!spec->file)
@@ -193,6 +219,9 @@ void fill_values(const FillSpec *spec, uint64_t seed, const char *name, uint64_t
         break;
     case FILL_FILE: case FILL_LABELS:
         draw_from_file(spec, seed, draw, out, rows, size / rows);
+        break;
+    case FILL_TENSOR:
+        copy_tensor(spec, name, out, size); /* fill_check saw it there */
         break;
     case FILL_COPY: case FILL_PROGRESS:
         break; /* the caller's (see fill.h) */

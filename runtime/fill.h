@@ -10,6 +10,7 @@ typedef enum {
     FILL_ZEROS, FILL_CONSTANT, FILL_UNIFORM, FILL_NORMAL, FILL_DATA, FILL_COPY, FILL_PROGRESS,
     FILL_FILE,   /* items of a data set file (dataset.h), one per row */
     FILL_LABELS, /* one-hot rows of the class labels in a data set file */
+    FILL_TENSOR, /* the tensor of the leaf's name in the safetensors file `file` (pretrained) */
 } FillKind;
 
 typedef struct FillSpec {
@@ -39,7 +40,7 @@ typedef struct FillSpec {
  * values (item size, labels in range, sizes of the order file): 0, or -1 with a message naming
  * the file in err. Other kinds always pass. Call it once per leaf before drawing: fill_values
  * assumes it passed. */
-int fill_check(const FillSpec *spec, long rows, long per_row, char *err, int errlen);
+int fill_check(const FillSpec *spec, const char *name, long rows, long per_row, char *err, int errlen);
 
 /* The values of tensor `name` (size elements; rows = leading dimension, for samplers) at its
  * draw number `draw` (0 for initial values). */

@@ -38,6 +38,7 @@
 #include "safetensors.h"
 #include "samplers.h"
 #include "metrics.h"
+#include "fid.h"
 
 enum {
     MAXDIM = ST_MAXDIM,
@@ -77,7 +78,7 @@ typedef struct Output {
     void *data;       /* a value's own buffer, or the updated leaf's storage */
 } Output;
 
-typedef enum { GRAPH_STEP, GRAPH_EVAL, GRAPH_SAMPLE } GraphKind;
+typedef enum { GRAPH_STEP, GRAPH_EVAL, GRAPH_SAMPLE, GRAPH_FID } GraphKind;
 
 typedef struct Graph {
     const char *name, *net;
@@ -106,7 +107,7 @@ typedef struct Model {
     char *text; /* the description, split in place: every name points into it */
     const char *name;
     int is_f64;
-    long batch, iters, log_every, sample_every;
+    long batch, iters, log_every, sample_every, fid_every;
     uint64_t seed;
     Leaf *leaves;
     int nleaves;
@@ -116,7 +117,7 @@ typedef struct Model {
     int nlogs;
     SampleRecord *samples;
     int nsamples;
-    int eval, sample; /* graph indices, -1 when absent */
+    int eval, sample, fid; /* graph indices, -1 when absent */
 } Model;
 
 static void *xcalloc(size_t count, size_t size)
@@ -350,7 +351,7 @@ static int parse_data_set(Parser *p, const Leaf *leaf, FillSpec *f)
 static int parse_fill(Parser *p, const Leaf *leaf, FillSpec *f)
 {
     static const char *const kinds[] = {"zeros", "constant", "uniform", "normal", "data", "copy", "progress",
-                                        "file", "labels", NULL}; /* in FillKind's order */
+                                        "file", "labels", "tensor", NULL}; /* in FillKind's order */
     int kind;
     long nargs;
     const char *sampler;
@@ -442,7 +443,7 @@ static int parse_use(Parser *p, const Model *m, const Graph *g, int *leaf)
 /* graph NAME step|eval|sample NET TIMES NUSE NOUT ARENA_BYTES, then its use and out lines. */
 static int parse_graph(Parser *p, Model *m)
 {
-    static const char *const kinds[] = {"step", "eval", "sample", NULL};
+    static const char *const kinds[] = {"step", "eval", "sample", "fid", NULL};
     Graph *g = &m->graphs[m->ngraphs];
     int kind;
     long times, nuse, nout;
@@ -458,7 +459,8 @@ static int parse_graph(Parser *p, Model *m)
                            nuse + nout);
     if (find_graph(m, g->name) >= 0)
         return parse_error(p, "graph '%s' declared twice", g->name);
-    int *slot = g->kind == GRAPH_EVAL ? &m->eval : g->kind == GRAPH_SAMPLE ? &m->sample : NULL;
+    int *slot = g->kind == GRAPH_EVAL ? &m->eval : g->kind == GRAPH_SAMPLE ? &m->sample
+              : g->kind == GRAPH_FID ? &m->fid : NULL;
     if (slot && *slot >= 0)
         return parse_error(p, "a second %s graph", kinds[kind]);
     if (slot)
@@ -520,9 +522,9 @@ static int parse_sample(Parser *p, Model *m)
 }
 
 /* Header records, as KEY VALUE pairs (one or several per line). */
-enum { H_NAME, H_DTYPE, H_BATCH, H_SEED, H_ITERS, H_LOG_EVERY, H_SAMPLE_EVERY, H_COUNT };
+enum { H_NAME, H_DTYPE, H_BATCH, H_SEED, H_ITERS, H_LOG_EVERY, H_SAMPLE_EVERY, H_FID_EVERY, H_COUNT };
 static const char *const header_keys[] = {"name", "dtype", "batch", "seed", "iters",
-                                          "log_every", "sample_every", NULL};
+                                          "log_every", "sample_every", "fid_every", NULL};
 
 static int header_index(const char *word)
 {
@@ -544,6 +546,7 @@ static int parse_header_value(Parser *p, Model *m, int key)
     case H_ITERS: return field_count(p, "iters", 0, COUNT_MAX, &m->iters);
     case H_LOG_EVERY: return field_count(p, "log_every", 0, COUNT_MAX, &m->log_every);
     case H_SAMPLE_EVERY: return field_count(p, "sample_every", 0, COUNT_MAX, &m->sample_every);
+    case H_FID_EVERY: return field_count(p, "fid_every", 0, COUNT_MAX, &m->fid_every);
     default: /* H_SEED */
         if (field_name(p, "seed", &text) != 0 || parse_count(text, &seed) != 0 || seed > MAX_EXACT_SEED)
             return parse_error(p, "the seed must be a whole number below 2^53");
@@ -637,7 +640,7 @@ static int parse_lines(Parser *p, Model *m)
             return parse_error(p, "text after 'end'");
     }
     for (int k = 0; k < H_COUNT; k++)
-        if (!seen[k] && k != H_BATCH)
+        if (!seen[k] && k != H_BATCH && k != H_FID_EVERY)
             return parse_error(p, "the header has no '%s'", header_keys[k]);
     return 0;
 }
@@ -662,7 +665,7 @@ static void model_free(Model *m)
 static int model_parse(Model *m, const char *desc, char *err, size_t errlen)
 {
     memset(m, 0, sizeof *m);
-    m->eval = m->sample = -1;
+    m->eval = m->sample = m->fid = -1;
     m->text = strdup(desc);
     if (!m->text) {
         fprintf(stderr, "ganrt: out of memory\n");
@@ -1375,6 +1378,46 @@ static int write_sample_grid(Runtime *rt, const Output *o, const char *stem, lon
     return 0;
 }
 
+/* FID and KID (runtime/fid.h) of the fid graph's two feature batches, fid/fake and fid/real,
+ * over FID_SAMPLES rows each: batches drawn at fixed draws 0, 1, ... of their own key, the same
+ * at every FID point so the numbers are comparable along a run. Logged like a loss. */
+enum { FID_SAMPLES = 2048 };
+
+static int log_fid(Runtime *rt, long iter)
+{
+    const Graph *g = &rt->m.graphs[rt->m.fid];
+    int fake = -1, real = -1;
+    for (int k = 0; k < g->nout; k++) {
+        if (!strcmp(g->out[k].name, "fid/fake")) fake = k;
+        if (!strcmp(g->out[k].name, "fid/real")) real = k;
+    }
+    long rows = g->out[fake].dims.dim[0], dim = g->out[fake].dims.dim[1];
+    long batches = (FID_SAMPLES + rows - 1) / rows, n = batches * rows;
+    double *features[2] = {xcalloc((size_t)(n * dim), sizeof(double)), xcalloc((size_t)(n * dim), sizeof(double))};
+    for (long b = 0; b < batches; b++) {
+        draw_inputs(rt, g, derived_key(rt, "ganrt/fid"), (uint64_t)b);
+        call_graph(rt, g);
+        to_double(rt->m.is_f64, g->out[fake].data, features[0] + b * rows * dim, rows * dim);
+        to_double(rt->m.is_f64, g->out[real].data, features[1] + b * rows * dim, rows * dim);
+    }
+    FeatureStats stats[2] = {{0}, {0}};
+    double fid = NAN, kid = NAN;
+    char err[256];
+    int rc = fid_stats(features[0], n, (int)dim, &stats[0], err, sizeof err) != 0 ||
+             fid_stats(features[1], n, (int)dim, &stats[1], err, sizeof err) != 0 ||
+             fid_distance(&stats[0], &stats[1], &fid, err, sizeof err) != 0 ||
+             kid_distance(features[0], n, features[1], n, (int)dim, &kid, err, sizeof err) != 0;
+    if (!rc && rt->log) {
+        fprintf(rt->log, "{\"step\": %ld, \"fid\": %.6g, \"kid\": %.6g, \"fid samples\": %ld}\n", iter, fid, kid, n);
+        fflush(rt->log);
+    }
+    fid_stats_free(&stats[0]);
+    fid_stats_free(&stats[1]);
+    free(features[0]);
+    free(features[1]);
+    return rc ? rt_error(rt, "step %ld: FID: %s", iter, err) : 0;
+}
+
 /* The sample graph on inputs drawn at one fixed draw (the same grid every time), each sampled
  * tensor to samples/<label>_<iter>.npy and .csv, and image-shaped ones to .png. */
 static int write_samples(Runtime *rt, long iter)
@@ -1627,6 +1670,9 @@ static int train(Runtime *rt)
         progress_update(rt, iter);
         if (is_snapshot_point(rt, iter) && (write_samples(rt, iter) != 0 || write_checkpoint(rt, iter) != 0))
             return 1;
+        if (rt->m.fid >= 0 && rt->m.fid_every > 0 && (iter % rt->m.fid_every == 0 || iter == rt->steps) &&
+            log_fid(rt, iter) != 0)
+            return 1;
     }
     progress_end(rt);
     return 0;
@@ -1658,7 +1704,7 @@ static int check_data_sets(Runtime *rt)
     for (int i = 0; i < rt->m.nleaves; i++) {
         const Leaf *l = &rt->m.leaves[i];
         long rows = l->dims.ndim ? l->dims.dim[0] : 1;
-        if (fill_check(&l->fill, rows, dims_count(&l->dims) / rows, err, sizeof err) != 0)
+        if (fill_check(&l->fill, l->name, rows, dims_count(&l->dims) / rows, err, sizeof err) != 0)
             return rt_error(rt, "%s", err);
     }
     return 0;
