@@ -119,3 +119,8 @@ $(B)/test_fid: tests/test_fid.c runtime/fid.c
 # Data sets (IDX/NPY), file and labels leaves, PNG grids: on the installed Fashion-MNIST files.
 $(B)/test_data: tests/test_data.c $(patsubst %.c,$(B)/%.o,$(SHARED_RT_C))
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# make results: trains the toy examples natively over seeds 1-3 and writes docs/results.md.
+.PHONY: results
+results:
+	sh bench/results.sh

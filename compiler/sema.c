@@ -1204,7 +1204,7 @@ static LeafInit file_source(Lower *L, const Item *it, const Expr *e, Value *slot
     LeafInit init = init_of(INIT_FILE, 0, 0);
     init.file = file_path(L->s->arena, slots[0].str, locs[0]);
     char err[512];
-    const Dataset *d = dataset_load(init.file, err, sizeof err);
+    const Dataset *d = dataset_header(init.file, err, sizeof err);
     if (!d) diag_error(locs[0], "%s", err);
     if (d->ndim == 2) shape->dim[shape->ndim++] = 1;
     if (shape->ndim + d->ndim > IR_MAXDIM || d->ndim == 0)
@@ -1234,7 +1234,7 @@ static void check_file_leaf(const LeafInit *init, Shape shape, SrcLoc loc) {
     FillSpec spec = store_fill_spec(init);
     char err[512];
     long rows = shape.dim[0];
-    if (fill_check(&spec, "", rows, ir_shape_size(shape) / rows, err, sizeof err) != 0) diag_error(loc, "%s", err);
+    if (fill_check_shape(&spec, "", rows, ir_shape_size(shape) / rows, err, sizeof err) != 0) diag_error(loc, "%s", err);
 }
 
 static int data_input(Lower *L, const Item *it) {

@@ -1,7 +1,9 @@
 /* dataset.c: see dataset.h. A file is read whole through zlib (gzread copies a plain file as
  * it is and inflates a gzipped one), its format is told by its magic bytes, its header becomes
  * a Layout (element type, shape, where the data starts), and one routine checks the data's
- * length against the layout and converts it to doubles, for both formats. Nothing in a file is
+ * length against the layout and converts it to doubles, for both formats. dataset_header stops
+ * after the header, taking the data's length from the file's size or gzip trailer, which is all
+ * the compiler needs of a data set. Nothing in a file is
  * trusted: every length is checked before it is used, so any input gives a data set or a
  * message, never a crash. */
 #include "dataset.h"
@@ -342,8 +344,8 @@ static int check_length(const char *path, const Bytes *b, const Layout *l, char 
     return 0;
 }
 
-/* Checks the data against the layout and converts it (dataset.h says how). */
-static int build(const char *path, const Bytes *b, const Layout *l, Dataset *d, char *err, int errlen)
+/* The Dataset's shape from the layout, once the data's length (b->len) is checked. */
+static int shape_of(const char *path, const Bytes *b, const Layout *l, Dataset *d, char *err, int errlen)
 {
     if (l->ndim < 1)
         return fail(err, errlen, path, "a scalar, not an array of items");
@@ -356,6 +358,14 @@ static int build(const char *path, const Bytes *b, const Layout *l, Dataset *d, 
     for (int k = 1; k < l->ndim; k++)
         d->dims[k - 1] = (long)l->dims[k];
     d->item_size = (long)item_elements(l);
+    return 0;
+}
+
+/* Checks the data against the layout and converts it (dataset.h says how). */
+static int build(const char *path, const Bytes *b, const Layout *l, Dataset *d, char *err, int errlen)
+{
+    if (shape_of(path, b, l, d, err, errlen) != 0)
+        return -1;
     size_t n = (size_t)d->count * (size_t)d->item_size;
     d->values = malloc(n ? n * sizeof(double) : 1);
     if (!d->values)
@@ -369,24 +379,27 @@ static int build(const char *path, const Bytes *b, const Layout *l, Dataset *d, 
     return 0;
 }
 
+/* The layout of b's header, told by its magic bytes. */
+static int parse_layout(const char *path, const Bytes *b, Layout *l, char *err, int errlen)
+{
+    if (b->len >= 6 && memcmp(b->data, "\x93NUMPY", 6) == 0)
+        return parse_npy(path, b, l, err, errlen);
+    if (b->len >= 4 && b->data[0] == 0 && b->data[1] == 0)
+        return parse_idx(path, b, l, err, errlen);
+    if (b->len == 0)
+        return fail(err, errlen, path, "the file is empty%s", b->gzipped ? " once inflated" : "");
+    return fail(err, errlen, path, "not an IDX or NPY file (bad magic bytes %02x %02x%s)", b->data[0],
+                b->len > 1 ? b->data[1] : 0, b->gzipped ? ", once inflated" : "");
+}
+
 static int parse(const char *path, const Bytes *b, Dataset *d, char *err, int errlen)
 {
     Layout l;
     memset(&l, 0, sizeof l);
-    int rc;
-    if (b->len >= 6 && memcmp(b->data, "\x93NUMPY", 6) == 0)
-        rc = parse_npy(path, b, &l, err, errlen);
-    else if (b->len >= 4 && b->data[0] == 0 && b->data[1] == 0)
-        rc = parse_idx(path, b, &l, err, errlen);
-    else if (b->len == 0)
-        return fail(err, errlen, path, "the file is empty%s", b->gzipped ? " once inflated" : "");
-    else
-        return fail(err, errlen, path, "not an IDX or NPY file (bad magic bytes %02x %02x%s)", b->data[0],
-                    b->len > 1 ? b->data[1] : 0, b->gzipped ? ", once inflated" : "");
-    return rc == 0 ? build(path, b, &l, d, err, errlen) : -1;
+    return parse_layout(path, b, &l, err, errlen) == 0 ? build(path, b, &l, d, err, errlen) : -1;
 }
 
-/* ----- public: reading and the cache ------------------------------------------------------- */
+/* ----- public: reading ------------------------------------------------------------------------ */
 
 void dataset_free(Dataset *d)
 {
@@ -414,6 +427,73 @@ Dataset *dataset_read(const char *path, char *err, int errlen)
     return d;
 }
 
+/* ----- the header alone -------------------------------------------------------------------- */
+
+/* The file's first bytes (inflated), enough for any header we accept. */
+enum { HEADER_BYTES = 1 << 16 };
+
+/* The data's full length without inflating it: a plain file's size, or a gzip stream's ISIZE
+ * trailer (the inflated length mod 2^32; zlib checks it against the data when reading). */
+static int stored_length(const char *path, int gzipped, uint64_t *len, char *err, int errlen)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char t[4];
+    if (!f)
+        return fail(err, errlen, path, "cannot open: %s", strerror(errno));
+    int ok = fseek(f, gzipped ? -4 : 0, SEEK_END) == 0;
+    long at = ok ? ftell(f) : -1;
+    ok = at >= 0 && (!gzipped || fread(t, 1, 4, f) == 4);
+    fclose(f);
+    if (!ok)
+        return fail(err, errlen, path, "truncated: too short for a gzip stream");
+    *len = gzipped ? (uint64_t)t[0] | (uint64_t)t[1] << 8 | (uint64_t)t[2] << 16 | (uint64_t)t[3] << 24 : (uint64_t)at;
+    return 0;
+}
+
+/* A Dataset with every field but the values, from the header and the stored length. */
+static int read_header(const char *path, Dataset *d, char *err, int errlen)
+{
+    errno = 0;
+    gzFile f = gzopen(path, "rb");
+    if (!f)
+        return fail(err, errlen, path, "cannot open: %s", errno ? strerror(errno) : "out of memory");
+    Bytes b = {malloc(HEADER_BYTES), 0, 0};
+    int got = b.data ? gzread(f, b.data, HEADER_BYTES) : -1;
+    b.gzipped = !gzdirect(f);
+    /* short of HEADER_BYTES: the whole stream is read, and it must have ended cleanly */
+    int rc = !b.data ? fail(err, errlen, path, "out of memory") : got < HEADER_BYTES ? gz_failed(f, path, err, errlen) : 0;
+    gzclose(f);
+    b.len = got > 0 ? (size_t)got : 0;
+    Layout l;
+    memset(&l, 0, sizeof l);
+    uint64_t total = 0;
+    if (rc == 0)
+        rc = parse_layout(path, &b, &l, err, errlen);
+    if (rc == 0 && b.len == HEADER_BYTES)
+        rc = stored_length(path, b.gzipped, &total, err, errlen);
+    if (rc == 0 && b.len < HEADER_BYTES)
+        total = b.len; /* the whole file is in hand */
+    if (rc == 0 && b.gzipped && b.len == HEADER_BYTES) {
+        /* only the length mod 2^32 is known: when it matches, judge the header's own length */
+        uint64_t data = mul_sat(l.dims[0], mul_sat(item_elements(&l), elem_bytes[l.type]));
+        if (data > UINT64_MAX - l.offset || ((data + l.offset) & 0xffffffffu) != total)
+            rc = fail(err, errlen, path, "truncated or corrupt: its gzip trailer gives %llu bytes once inflated, "
+                      "not the %llu items its header describes", (unsigned long long)total,
+                      (unsigned long long)l.dims[0]);
+        total = data + l.offset;
+    }
+    if (rc == 0) {
+        b.len = (size_t)total; /* the data's length, which is all check_length reads */
+        rc = shape_of(path, &b, &l, d, err, errlen);
+    }
+    free(b.data);
+    return rc;
+}
+
+/* ----- public: the cache --------------------------------------------------------------------- */
+
+/* Cached entries start as headers (values NULL) when dataset_header came first; dataset_load
+ * reads the values into the same Dataset, so a pointer handed out earlier stays valid. */
 typedef struct Cached {
     Dataset *set;
     struct Cached *next;
@@ -430,13 +510,17 @@ void dataset_free_all(void)
     }
 }
 
-const Dataset *dataset_load(const char *path, char *err, int errlen)
+static Dataset *cached(const char *path)
 {
-    static int registered;
     for (const Cached *c = cache; c; c = c->next)
         if (strcmp(c->set->path, path) == 0)
             return c->set;
-    Dataset *d = dataset_read(path, err, errlen);
+    return NULL;
+}
+
+static const Dataset *remember(Dataset *d, const char *path, char *err, int errlen)
+{
+    static int registered;
     Cached *c = d ? malloc(sizeof *c) : NULL;
     if (!c) {
         if (d)
@@ -449,4 +533,34 @@ const Dataset *dataset_load(const char *path, char *err, int errlen)
     *c = (Cached){d, cache};
     cache = c;
     return d;
+}
+
+const Dataset *dataset_load(const char *path, char *err, int errlen)
+{
+    Dataset *old = cached(path);
+    if (old && old->values)
+        return old;
+    Dataset *d = dataset_read(path, err, errlen);
+    if (!old || !d)
+        return old && !d ? NULL : remember(d, path, err, errlen);
+    free(old->path);
+    *old = *d; /* the header entry gains its values */
+    free(d);
+    return old;
+}
+
+const Dataset *dataset_header(const char *path, char *err, int errlen)
+{
+    Dataset *d = cached(path);
+    if (d)
+        return d;
+    d = calloc(1, sizeof *d);
+    int rc = !d ? fail(err, errlen, path, "out of memory") : read_header(path, d, err, errlen);
+    if (rc == 0 && !(d->path = strdup(path)))
+        rc = fail(err, errlen, path, "out of memory");
+    if (rc != 0) {
+        dataset_free(d);
+        return NULL;
+    }
+    return remember(d, path, err, errlen);
 }

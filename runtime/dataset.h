@@ -20,7 +20,7 @@ typedef struct Dataset {
     int ndim;                /* axes of one item (0: each item is one value) */
     long dims[DATASET_MAXDIM - 1];
     long item_size;          /* values per item: the product of dims */
-    double *values;          /* count * item_size, item after item */
+    double *values;          /* count * item_size, item after item (NULL: header only) */
 } Dataset;
 
 /* The data set in `path`, read on the first call and cached by path: later calls return the
@@ -28,6 +28,12 @@ typedef struct Dataset {
  * cache is freed at exit (dataset_free_all, registered with atexit on first use). */
 const Dataset *dataset_load(const char *path, char *err, int errlen);
 void dataset_free_all(void);
+
+/* The data set's shape alone (values NULL until a dataset_load of the same path), from its
+ * header; the data's length is checked against the file's size, or a gzipped file's trailer,
+ * without inflating it. For the compiler, which needs shapes, not 47 million values. Cached
+ * with dataset_load's entries. */
+const Dataset *dataset_header(const char *path, char *err, int errlen);
 
 /* Uncached: a fresh read of the file each call (for tests and fuzzing); free with dataset_free. */
 Dataset *dataset_read(const char *path, char *err, int errlen);

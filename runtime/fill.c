@@ -55,13 +55,15 @@ static long file_items(const FillSpec *spec, const Dataset *d) { return spec->po
 /* The shuffle key: the order file's, so that leaves sharing it stay paired (fill.h). */
 static uint64_t file_stream(const FillSpec *spec) { return rng_stream_id(spec->order ? spec->order : spec->file); }
 
-/* The cached data set of a leaf that fill_check passed; anything else is a caller's bug. */
+/* The data set of a leaf, read on its first draw when only fill_check_shape ran (the
+ * interpreter's case): a file that turns out corrupt past its header ends the program with a
+ * message naming it. */
 static const Dataset *checked_dataset(const FillSpec *spec) {
     char err[512];
     const Dataset *d = dataset_load(spec->file, err, sizeof err);
     if (!d) {
-        fprintf(stderr, "internal error: a data set drawn from without fill_check: %s\n", err);
-        abort();
+        fprintf(stderr, "error: %s\n", err);
+        exit(1);
     }
     return d;
 }
@@ -112,7 +114,7 @@ static const char *item_shape(const Dataset *d, char *buf, size_t len) {
 static int check_order(const FillSpec *spec, const Dataset *d, char *err, int errlen) {
     if (!spec->order || strcmp(spec->order, spec->file) == 0)
         return 0;
-    const Dataset *o = dataset_load(spec->order, err, errlen);
+    const Dataset *o = dataset_header(spec->order, err, errlen);
     if (!o)
         return -1;
     if (spec->points ? spec->points > o->count : o->count != d->count)
@@ -171,14 +173,18 @@ static void copy_tensor(const FillSpec *spec, const char *name, double *out, lon
     st_free(&f);
 }
 
-int fill_check(const FillSpec *spec, const char *name, long rows, long per_row, char *err, int errlen) {
+/* Both checks; `read`: the data of a FILE leaf is read too (labels always are: they are checked
+ * one by one). */
+static int check_leaf(const FillSpec *spec, const char *name, long rows, long per_row, int read, char *err,
+                      int errlen) {
     if (spec->kind == FILL_TENSOR)
         return check_tensor(spec, name, rows * per_row, err, errlen);
     if (spec->kind != FILL_FILE && spec->kind != FILL_LABELS)
         return 0;
     if (!spec->file)
         return check_fail(err, errlen, "a %s leaf without a file", spec->kind == FILL_FILE ? "file" : "labels");
-    const Dataset *d = dataset_load(spec->file, err, errlen);
+    const Dataset *d = read || spec->kind == FILL_LABELS ? dataset_load(spec->file, err, errlen)
+                                                          : dataset_header(spec->file, err, errlen);
     if (!d)
         return -1;
     if (rows < 1 || d->count < 1)
@@ -190,6 +196,14 @@ int fill_check(const FillSpec *spec, const char *name, long rows, long per_row, 
         return -1;
     return spec->kind == FILL_FILE ? check_items(spec, d, per_row, err, errlen)
                                    : check_labels(spec, d, per_row, err, errlen);
+}
+
+int fill_check(const FillSpec *spec, const char *name, long rows, long per_row, char *err, int errlen) {
+    return check_leaf(spec, name, rows, per_row, 1, err, errlen);
+}
+
+int fill_check_shape(const FillSpec *spec, const char *name, long rows, long per_row, char *err, int errlen) {
+    return check_leaf(spec, name, rows, per_row, 0, err, errlen);
 }
 
 /* ----- fill_values ----- */

@@ -36,11 +36,16 @@ typedef struct FillSpec {
 /* FILL_COPY (a copy of another leaf's initial value) and FILL_PROGRESS (the run's progress) are
  * filled by the caller, which knows the other leaves and the iteration. */
 
-/* Loads and validates the data set of a FILE or LABELS leaf with `rows` rows of `per_row`
- * values (item size, labels in range, sizes of the order file): 0, or -1 with a message naming
- * the file in err. Other kinds always pass. Call it once per leaf before drawing: fill_values
- * assumes it passed. */
+/* Loads and validates the file of leaf `name`, of `rows` rows of `per_row` values: a FILE or
+ * LABELS data set (item size, labels in range, sizes of the order file) or a TENSOR's
+ * safetensors file (a tensor `name` of that size): 0, or -1 with a message naming the file in
+ * err. Other kinds always pass. Call it once per leaf before drawing: fill_values assumes it
+ * passed. */
 int fill_check(const FillSpec *spec, const char *name, long rows, long per_row, char *err, int errlen);
+/* The same checks from a data set file's header alone (dataset_header), for the compiler; the
+ * data is read on the first draw, which exits with a message if the file is corrupt past its
+ * header. Labels are read and checked in full either way. */
+int fill_check_shape(const FillSpec *spec, const char *name, long rows, long per_row, char *err, int errlen);
 
 /* The values of tensor `name` (size elements; rows = leading dimension, for samplers) at its
  * draw number `draw` (0 for initial values). */

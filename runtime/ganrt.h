@@ -20,8 +20,10 @@
  *   ganc-model 1
  *   name NAME                 dtype f32|f64             batch N
  *   seed S                    iters N                   log_every N      sample_every N
- *   leaf NAME param|state|input NDIM D... zeros|constant|uniform|normal|data A B SAMPLER NARGS ARG...
- *                             (SAMPLER is "-" and NARGS 0 unless the kind is data)
+ *   leaf NAME param|state|input NDIM D... KIND A B SAMPLER NARGS ARG... POINTS FIXED SOURCE FILE ORDER CLASSES
+ *        KIND: zeros|constant|uniform|normal|data|copy|progress|file|labels|tensor
+ *        SAMPLER is "-" and NARGS 0 unless the kind is data; POINTS, FIXED, SOURCE, FILE,
+ *        ORDER, CLASSES are FillSpec's fields (runtime/fill.h), "-" for a missing name
  *   graph NAME step|eval|sample NET TIMES NUSE NOUT ARENA_BYTES     (NET "-" unless a step)
  *   use LEAFNAME                                      NUSE of these follow their graph line
  *   out value|update NAME NDIM D...                   NOUT of these follow the use lines

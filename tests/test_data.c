@@ -171,7 +171,8 @@ static void test_fashion_mnist(void)
 
 /* ----- corrupt files ----------------------------------------------------------------------- */
 
-/* Loading `path` fails with a message that names it and contains `needle`. */
+/* Loading `path` fails with a message that names it and contains `needle`, and so does reading
+ * its header alone (these files are small enough to be read whole either way). */
 static void expect_error(const char *name, const char *path, const char *needle)
 {
     char err[512] = "";
@@ -179,6 +180,12 @@ static void expect_error(const char *name, const char *path, const char *needle)
     check(!d && strstr(err, path) && strstr(err, needle), name, "%s (wanted the path and '%s')",
           d ? "loaded" : err, needle);
     dataset_free(d);
+    err[0] = '\0';
+    const Dataset *h = dataset_header(path, err, sizeof err);
+    char header_name[256];
+    snprintf(header_name, sizeof header_name, "%s (header only)", name);
+    check(!h && strstr(err, path) && strstr(err, needle), header_name,
+          "%s (wanted the path and '%s')", h ? "accepted" : err, needle);
 }
 
 /* The file's bytes, written (gzipped or not) to the temporary directory, must fail to load. */
@@ -229,6 +236,23 @@ static void test_corrupt_gzip(void)
     real[len / 2] ^= 0xFF;
     expect_bad_file("gzip: the real labels file with a flipped byte", "flipped.gz", real, len, 0, "gzip");
     free(real);
+}
+
+/* dataset_header on the big gzipped training images: the shape without the values, and a
+ * truncated copy caught by its gzip trailer without inflating it. */
+static void test_header_only(void)
+{
+    char err[512] = "", path[128];
+    const Dataset *h = dataset_header(TRAIN_IMAGES, err, sizeof err);
+    check(h && h->count == 60000 && h->ndim == 2 && h->dims[0] == 28 && h->dims[1] == 28 && h->item_size == 784,
+          "dataset_header: the training images are 60000 items of [28,28]", "%s", h ? "wrong shape" : err);
+    size_t len;
+    unsigned char *real = read_raw(TRAIN_IMAGES, &len);
+    write_file(tmp_file(path, sizeof path, "train_half.gz"), real, len / 2, 0);
+    free(real);
+    h = dataset_header(path, err, sizeof err);
+    check(!h && strstr(err, path) && strstr(err, "truncated or corrupt"),
+          "dataset_header: the training images cut in half are truncated", "%s", h ? "accepted" : err);
 }
 
 static void test_corrupt_npy(void)
@@ -674,6 +698,7 @@ int main(void)
     test_corrupt_idx();
     test_corrupt_gzip();
     test_corrupt_npy();
+    test_header_only();
     test_npy();
     test_pairing();
     test_own_order();

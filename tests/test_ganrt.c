@@ -263,33 +263,44 @@ static void test_flags(const Build *b)
           fmt("%s: the message names the option and the value", b->tag), "stderr '%s'", err_text);
 }
 
-/* log.jsonl: lines at steps 1, 5, 10, 15, 20, each with the three logged values as numbers. */
+/* log.jsonl: loss lines at steps 1, 5, 10, 15, 20, each with the three logged values as numbers,
+ * and at the sample steps 10 and 20 a line of toy metrics (the data are 8 Gaussians). */
 static void test_log(const Build *b, const char *dir)
 {
     char *log = slurp(fmt("%s/log.jsonl", dir), NULL);
-    static const long steps[] = {1, 5, 10, 15, 20};
+    static const long loss_steps[] = {1, 5, 10, 15, 20}, metric_steps[] = {10, 20};
     static const char *const keys[] = {"\"loss D\": ", "\"loss G\": ", "\"eval loss D\": "};
-    int lines = 0, good = 1;
+    int losses = 0, metrics = 0, good = 1;
     char why[256] = "";
-    for (char *line = log; line && *line; lines++) {
+    for (char *line = log; line && *line;) {
         char *nl = strchr(line, '\n');
         if (nl)
             *nl = '\0';
         long step = -1;
         sscanf(line, "{\"step\": %ld,", &step);
-        if (lines >= 5 || step != steps[lines] || line[strlen(line) - 1] != '}')
-            good = 0, snprintf(why, sizeof why, "line %d: '%s'", lines + 1, line);
-        for (int k = 0; k < 3; k++) {
-            char *at = strstr(line, keys[k]), *end = NULL;
-            if (at)
-                strtod(at + strlen(keys[k]), &end);
-            if (!at || end == at + strlen(keys[k]))
-                good = 0, snprintf(why, sizeof why, "line %d lacks a number for %s", lines + 1, keys[k]);
+        if (line[strlen(line) - 1] != '}')
+            good = 0, snprintf(why, sizeof why, "'%s' is not one JSON object", line);
+        if (strstr(line, "\"modes fake\": ")) {
+            if (metrics >= 2 || step != metric_steps[metrics] || !strstr(line, "\"modes total\": 8"))
+                good = 0, snprintf(why, sizeof why, "metrics line %d: '%s'", metrics + 1, line);
+            metrics++;
+        } else {
+            if (losses >= 5 || step != loss_steps[losses])
+                good = 0, snprintf(why, sizeof why, "loss line %d: '%s'", losses + 1, line);
+            for (int k = 0; k < 3; k++) {
+                char *at = strstr(line, keys[k]), *end = NULL;
+                if (at)
+                    strtod(at + strlen(keys[k]), &end);
+                if (!at || end == at + strlen(keys[k]))
+                    good = 0, snprintf(why, sizeof why, "loss line %d lacks a number for %s", losses + 1, keys[k]);
+            }
+            losses++;
         }
         line = nl ? nl + 1 : NULL;
     }
-    check(log && good && lines == 5, fmt("%s: log.jsonl has steps 1,5,10,15,20 with every value", b->tag),
-          "%d lines; %s", lines, why);
+    check(log && good && losses == 5 && metrics == 2,
+          fmt("%s: log.jsonl has losses at steps 1,5,10,15,20 and toy metrics at 10,20", b->tag),
+          "%d loss lines, %d metrics lines; %s", losses, metrics, why);
     free(log);
 }
 
@@ -612,8 +623,8 @@ static GanGraphFn const no_graphs[] = {no_graph, no_graph};
 
 static const char base_desc[] =
     "ganc-model 1\nname t\ndtype f32\nseed 1\niters 2\nlog_every 1\nsample_every 0\n"
-    "leaf w param 1 2 zeros 0 0 - 0\n"
-    "leaf z input 2 4 2 normal 0 1 - 0\n"
+    "leaf w param 1 2 zeros 0 0 - 0 0 0 - - - 0\n"
+    "leaf z input 2 4 2 normal 0 1 - 0 0 0 - - - 0\n"
     "graph step_G step G 1 2 2 0\nuse z\nuse w\nout value loss/G 0\nout update w 1 2\n"
     "log step_G loss/G loss G\n"
     "end\n";
@@ -667,7 +678,7 @@ static void test_descriptions(void)
     expect_malformed("use w\n", "use q\n", "undeclared leaf 'q'");
     expect_malformed("param 1 2 zeros", "param 1 0 zeros", "a dimension");
     expect_malformed("param 1 2 zeros", "param 1 2 ones", "unknown initialiser 'ones'");
-    expect_malformed("param 1 2 zeros 0 0 - 0", "param 1 2 zeros 0 0 - 0 7", "unexpected '7'");
+    expect_malformed("zeros 0 0 - 0 0 0 - - - 0", "zeros 0 0 - 0 0 0 - - - 0 7", "unexpected '7'");
     expect_malformed("input 2 4 2 normal 0 1 - 0", "input 2 4 3 data 0 0 gaussians8 0", "does not fit z's shape");
     expect_malformed("normal 0 1 - 0", "data 0 0 moons 0", "unknown sampler 'moons'");
     expect_malformed("out update w 1 2", "out update z 2 4 2", "'z' is updated but is not a declared param");

@@ -11,6 +11,7 @@
 #     `build/ganc F -o EXE && EXE --steps 20 --out DIR --quiet --threads 1` exits 0 (the
 #     executable stops with an error on a non-finite loss or parameter), and DIR/log.jsonl
 #     exists, has the line of the last round and no non-finite value (null).
+# A check with a FAILED line fails even when ganc exits 0 (an error of NaN).
 # Then for each penalty of the stdlib, a small program with a nonlinear critic that uses it must
 # pass `ganc check`: the penalty's inner grad() and D's parameters against finite differences.
 # And every tests/losses/*.gan program (tests/test_losses.c) must pass `ganc check`.
@@ -20,6 +21,7 @@
 # `N passed, M failed`; exits 1 on a failure.
 #
 # usage: sh tests/zoo.sh [examples/FILE.gan ...]     (default: every examples/*.gan)
+self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 cd "$(dirname "$0")/.." || exit 1
 GANC=build/ganc
 STEPS=${ZOO_STEPS:-20}
@@ -53,23 +55,17 @@ oneline() { tail -n "${2:-3}" "$1" 2> /dev/null | tr '\n' ' ' | cut -c1-300; }
 check_file() {
     name=$1 f=$2 work=$3
     target=$f note=""
-    if [ "$CHECK_BATCH" -gt 0 ]; then
-        batch=$(sed -n 's/^[[:space:]]*batch[[:space:]][[:space:]]*\([0-9][0-9]*\).*/\1/p' "$f" | head -n 1)
-        small="$work/$name"
-        if [ -z "$batch" ]; then
-            { cat "$f"; echo; echo "batch $CHECK_BATCH"; } > "$small"
-            batch=64
-        else
-            sed "s/^\([[:space:]]*\)batch[[:space:]][[:space:]]*[0-9][0-9]*/\1batch $CHECK_BATCH/" "$f" > "$small"
-        fi
-        if [ "$batch" -gt "$CHECK_BATCH" ] && "$GANC" "$small" > /dev/null 2>&1; then
-            target=$small note=" (batch $CHECK_BATCH)"
-        fi
+    if [ "$CHECK_BATCH" -gt 0 ] && sh tests/small_batch.sh "$f" "$work/$name" "$CHECK_BATCH"; then
+        target=$work/$name note=" (batch $CHECK_BATCH)"
     fi
     limit "$GANC" check "$target" > "$work/$name.check" 2>&1
     rc=$?
-    if [ $rc -eq 0 ] && ! grep -q '^check passed' "$work/$name.check"; then rc=1; fi
-    result $rc "ganc check $name$note" "exit status $rc: $(oneline "$work/$name.check")"
+    # a line that failed fails the check, also when its error is NaN
+    if [ $rc -eq 0 ] && { ! grep -q '^check passed' "$work/$name.check" || grep -q 'FAILED' "$work/$name.check"; }; then
+        rc=1
+    fi
+    why="$(grep -m 1 'FAILED' "$work/$name.check" | tr -s ' ')"
+    result $rc "ganc check $name$note" "${why:-$(oneline "$work/$name.check")}"
 }
 
 # example FILE WORK: every test of one example; its lines go to WORK/NAME.out
@@ -90,7 +86,7 @@ example() {
             if [ $rc -eq 0 ]; then
                 if [ ! -s "$dir/log.jsonl" ]; then
                     rc=1 why="no log.jsonl"
-                elif ! grep -q "\"step\": $STEPS[,}]" "$dir/log.jsonl"; then
+                elif ! grep -q "\"step\": ${STEPS}[,}]" "$dir/log.jsonl"; then
                     rc=1 why="log.jsonl has no line for step $STEPS: $(oneline "$dir/log.jsonl" 1)"
                 elif grep -Eiq ': *(null|-?nan|-?inf)' "$dir/log.jsonl"; then
                     rc=1 why="a non-finite value in log.jsonl: $(grep -Ei ': *(null|-?nan|-?inf)' "$dir/log.jsonl" | head -n 1)"
@@ -112,8 +108,9 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/examples" "$tmp/penalties"
 
 if [ $# -gt 0 ]; then files="$*"; else files=$(ls examples/*.gan 2> /dev/null); fi
-# the slowest first, so that the parallel jobs end together
-printf '%s\n' $files | xargs -r ls -S 2> /dev/null | xargs -r -n 1 -P "$JOBS" sh "$0" --example "$tmp/examples"
+# the largest files first (roughly the slowest), so that the parallel jobs end together
+# shellcheck disable=SC2086 # the list splits into file names
+printf '%s\n' $files | xargs -r ls -S 2> /dev/null | xargs -r -n 1 -P "$JOBS" sh "$self" --example "$tmp/examples"
 out=$tmp/all.out
 : > "$out"
 for f in $files; do
@@ -173,8 +170,9 @@ while IFS='|' read -r kind penalty; do
     if [ "$kind" = cramer ]; then cramer_program "$src" "$penalty"; else penalty_program "$src" "$penalty"; fi
     limit "$GANC" check "$src" > "$tmp/penalty.out" 2>&1
     rc=$?
-    # the penalty's grad() must be among what was checked
-    if [ $rc -eq 0 ] && ! grep -Eq '^loss D: .* [1-9][0-9]* grad\(\) inside' "$tmp/penalty.out"; then
+    # the penalty's grad() must be among what was checked, and no line may have failed
+    if [ $rc -eq 0 ] && { ! grep -Eq '^loss D: .* [1-9][0-9]* grad\(\) inside' "$tmp/penalty.out" ||
+        grep -q 'FAILED' "$tmp/penalty.out"; }; then
         rc=1
     fi
     result $rc "ganc check of a critic with $penalty" "exit status $rc: $(oneline "$tmp/penalty.out")" >> "$out"
@@ -199,7 +197,9 @@ EOF
 for f in tests/losses/*.gan; do
     [ -f "$f" ] || continue
     limit "$GANC" check "$f" > "$tmp/loss.out" 2>&1
-    result $? "ganc check $f" "$(oneline "$tmp/loss.out")" >> "$out"
+    rc=$?
+    if [ $rc -eq 0 ] && grep -q 'FAILED' "$tmp/loss.out"; then rc=1; fi
+    result $rc "ganc check $f" "$(oneline "$tmp/loss.out")" >> "$out"
 done
 
 cat "$out"
