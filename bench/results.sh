@@ -15,34 +15,10 @@
 #        docs/results.md from the runs of the last complete run)
 set -u
 cd "$(dirname "$0")/.." || exit 1
-B=build/results
-BIN=$B/bin
-RUNS=$B/runs
-SEEDS="1 2 3"
 
-# ---- one run (called back through xargs): NAME STEPS SEED --------------------------------------
-if [ "${1:-}" = "__run" ]; then
-    name=$2 steps=$3 seed=$4
-    dir=$RUNS/${name}_s$seed
-    rm -rf "$dir"
-    mkdir -p "$dir"
-    start=$(date +%s)
-    OPENBLAS_NUM_THREADS=1 "$BIN/$name" --steps "$steps" --seed "$seed" --threads 1 --quiet \
-        --out "$dir" > "$dir/stdout.txt" 2>&1
-    rc=$?
-    end=$(date +%s)
-    rm -f "$dir"/ckpt/step_*.safetensors   # keep the last checkpoint only (disk space)
-    # CPU seconds (user + system) of the run: the shell's children times
-    times > "$dir/times"
-    cpu=$(awk 'NR == 2 { split($1, a, /[ms]/); split($2, b, /[ms]/); printf "%.1f", a[1] * 60 + a[2] + b[1] * 60 + b[2] }' "$dir/times")
-    echo "$rc $((end - start)) $cpu" > "$dir/status"
-    echo "  $name seed $seed: exit $rc, $((end - start)) s, $cpu s CPU"
-    exit 0
-fi
-if [ "${1:-}" = "__compile" ]; then
-    build/ganc "examples/$2.gan" -O3 -o "$BIN/$2" > /dev/null || echo "  compiling $2 failed"
-    exit 0
-fi
+. bench/results_lib.sh
+if [ "${1:-}" = "__run" ]; then run_one "$2" "$3" "$4"; exit 0; fi
+if [ "${1:-}" = "__compile" ]; then compile_one "$2"; exit 0; fi
 
 # ---- the experiments: NAME STEPS PAPER_STEPS COST ----------------------------------------------
 # COST is a rough CPU-seconds estimate per run, only used to start the longest runs first.
@@ -103,7 +79,7 @@ else
     for n in $names; do
         [ -f "examples/$n.gan" ] || { echo "bench/results.sh: examples/$n.gan is missing" >&2; exit 1; }
     done
-    rm -rf "$B"
+    for n in $names; do rm -rf "$BIN/$n" "$RUNS/${n}"_s*; done   # the image runs stay
     mkdir -p "$BIN" "$RUNS"
     echo "compiling $(echo "$names" | wc -l | tr -d ' ') examples"
     echo "$names" | xargs -P "$JOBS" -n 1 sh "$0" __compile
@@ -122,16 +98,7 @@ fi
 # ---- reading the results ---------------------------------------------------------------------
 steps_of() { echo "$EXPERIMENTS" | awk -v n="$1" '$1 == n { print $2 }'; }
 paper_of() { echo "$EXPERIMENTS" | awk -v n="$1" '$1 == n { print $3 }'; }
-rundir() { echo "$RUNS/$1_s$2"; }
-ok() { [ -f "$(rundir "$1" "$2")/status" ] && [ "$(cut -d' ' -f1 "$(rundir "$1" "$2")/status")" = 0 ]; }
 
-# field NAME SEED PATTERN KEY: KEY's value on the last line of log.jsonl that contains PATTERN
-field() {
-    ok "$1" "$2" || { echo NA; return; }
-    v=$(grep -F "$3" "$(rundir "$1" "$2")/log.jsonl" | tail -n 1 |
-        sed -n "s/.*\"$4\": \([^,}]*\).*/\1/p")
-    [ -n "$v" ] && [ "$v" != null ] && echo "$v" || echo NA
-}
 metric() { field "$1" "$2" '"modes total"' "$3"; }
 
 # the last sample of a run
@@ -180,18 +147,8 @@ clusters() {
         END { printf "%d %d\n", a, b }' "$f"
 }
 
-# cell V1 V2 V3 [FMT]: "mean (v1 / v2 / v3)"; a missing value makes the mean n/a
-cell() {
-    echo "$1 $2 $3" | awk -v f="${4:-%.3g}" '{
-        s = 0; bad = 0; out = ""
-        for (i = 1; i <= 3; i++) { if ($i == "NA") { bad = 1; v = "n/a" } else { s += $i; v = sprintf(f, $i) }
-            out = out (i > 1 ? " / " : "") v }
-        printf "%s (%s)", bad ? "n/a" : sprintf(f, s / 3), out }'
-}
-mean3() { echo "$1 $2 $3" | awk '{ if ($1 == "NA" || $2 == "NA" || $3 == "NA") print "NA"; else print ($1 + $2 + $3) / 3 }'; }
 # count3 V1 V2 V3 TEST: how many of the three values pass an awk test on v
 count3() { echo "$1 $2 $3" | awk "{ c = 0; for (i = 1; i <= 3; i++) { v = \$i; if (v != \"NA\" && ($4)) c++ } print c }"; }
-failed() { c=0; for s in $SEEDS; do ok "$1" "$s" || c=$((c + 1)); done; echo $c; }
 
 command_of() {
     echo "\`build/ganc examples/$1.gan -O3 -o $BIN/$1 && $BIN/$1 --steps $(steps_of "$1") --seed S --threads 1 --quiet --out $RUNS/$1_sS\` (S = 1, 2, 3)"
@@ -221,13 +178,13 @@ hq_mean() { mean3 "$(metric "$1" 1 "high_quality fake")" "$(metric "$1" 2 "high_
 modes_short() { count3 "$(metric "$1" 1 "modes fake")" "$(metric "$1" 2 "modes fake")" "$(metric "$1" 3 "modes fake")" "v < $2"; }
 cells_of() { modes_extra "$1" "$2" "$3" "$4" "$5" | cut -d' ' -f2; }
 dist_of() { modes_extra "$1" "$2" "$3" "$4" "$5" | cut -d' ' -f1; }
-gt() { echo "$1 $2" | awk '{ exit !($1 != "NA" && $2 != "NA" && $1 > $2) }'; }
 uptime_note() { [ -n "$load0" ] && echo "The load average (1, 5, 15 min) was $load0 when the script started and $load1 when the training ended: other processes sharing the cores stretch the wall time."; }
 ratio() { echo "$(paper_of "$1") $(steps_of "$1")" | awk '{ printf "%.0f\n", $1 / $2 }'; }
-num() { echo "$1" | awk -v f="${2:-%.3g}" '{ if ($1 == "NA") print "n/a"; else printf f "\n", $1 }'; }
 
 # ---- docs/results.md -----------------------------------------------------------------------
 echo "writing docs/results.md"
+# the image section (bench/results_fmnist.sh) is kept as it is
+image_section=$(sed -n '/^<!-- fmnist begin -->$/,/^<!-- fmnist end -->$/p' docs/results.md 2>/dev/null)
 {
 cat <<EOF
 # Results: the papers' toy claims, reproduced natively
@@ -551,7 +508,7 @@ fi
 echo
 echo "## Runs"
 echo
-echo "$(ls -d "$RUNS"/*_s* | wc -l | tr -d ' ') runs; logs, samples and the last checkpoint are in \`$RUNS/NAME_sSEED/\`, each run's exit"
+echo "$(for n in $names; do ls -d "$RUNS/${n}"_s* 2> /dev/null; done | wc -l | tr -d ' ') runs; logs, samples and the last checkpoint are in \`$RUNS/NAME_sSEED/\`, each run's exit"
 echo "status, wall time and CPU time in its \`status\` file. Per example, the three seeds added:"
 echo
 echo "| example | wall seconds | CPU seconds |"
@@ -559,5 +516,6 @@ echo "|---|---|---|"
 for n in $names; do
     echo "| \`$n\` | $(cat "$RUNS/${n}"_s*/status 2>/dev/null | awk '{ w += $2; c += $3 } END { printf "%d | %.0f", w, c }') |"
 done
+if [ -n "$image_section" ]; then echo; echo "$image_section"; fi
 } > docs/results.md
 echo "docs/results.md written (the script took $((elapsed / 60)) min $((elapsed % 60)) s, $((cpu_total / 60)) min $((cpu_total % 60)) s of CPU)"
