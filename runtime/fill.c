@@ -150,27 +150,43 @@ static int check_labels(const FillSpec *spec, const Dataset *d, long per_row, ch
     return 0;
 }
 
+/* The safetensors file of TENSOR leaves, read once: every parameter of a pretrained network
+ * comes from the same file, so the last one read is kept (freed at exit). */
+static StFile tensor_cache;
+static char *tensor_cache_path;
+
+static void free_tensor_cache(void) {
+    st_free(&tensor_cache);
+    free(tensor_cache_path);
+    tensor_cache_path = NULL;
+}
+
+static const StFile *tensor_file(const char *path, char *err, int errlen) {
+    static int registered;
+    if (tensor_cache_path && strcmp(tensor_cache_path, path) == 0) return &tensor_cache;
+    free_tensor_cache();
+    memset(&tensor_cache, 0, sizeof tensor_cache);
+    if (st_read(path, &tensor_cache, err, errlen) != 0) return NULL;
+    tensor_cache_path = strdup(path);
+    if (!registered) registered = atexit(free_tensor_cache) == 0;
+    return &tensor_cache;
+}
+
 /* A pretrained tensor: `name` in the safetensors file, with rows * per_row values. */
 static int check_tensor(const FillSpec *spec, const char *name, long size, char *err, int errlen) {
-    StFile f = {0};
-    if (st_read(spec->file, &f, err, errlen) != 0)
-        return -1;
-    const StTensor *t = st_find(&f, name);
+    const StFile *f = tensor_file(spec->file, err, errlen);
+    if (!f) return -1;
+    const StTensor *t = st_find(f, name);
     long n = 1;
     for (int i = 0; t && i < t->ndim; i++) n *= t->shape[i];
-    int ok = t && n == size;
-    st_free(&f);
-    return ok ? 0 : check_fail(err, errlen, "%s: no tensor '%s' of %ld values", spec->file, name, size);
+    return t && n == size ? 0 : check_fail(err, errlen, "%s: no tensor '%s' of %ld values", spec->file, name, size);
 }
 
 static void copy_tensor(const FillSpec *spec, const char *name, double *out, long size) {
-    StFile f = {0};
     char err[256];
-    if (st_read(spec->file, &f, err, sizeof err) == 0) {
-        const StTensor *t = st_find(&f, name);
-        if (t) memcpy(out, t->data, sizeof(double) * (size_t)size);
-    }
-    st_free(&f);
+    const StFile *f = tensor_file(spec->file, err, sizeof err);
+    const StTensor *t = f ? st_find(f, name) : NULL;
+    if (t) memcpy(out, t->data, sizeof(double) * (size_t)size);
 }
 
 /* Both checks; `read`: the data of a FILE leaf is read too (labels always are: they are checked
