@@ -24,10 +24,10 @@ if [ "${1:-}" = "__compile" ]; then compile_one "$2"; exit 0; fi
 # COST is a rough CPU-seconds estimate per run, only used to start the longest runs first.
 # PAPER_STEPS: the count of the paper or its code (the `train` line of the example).
 EXPERIMENTS='
-wgan_gp_8gaussians 400 100000 108
-wgan_gp_25gaussians 400 100000 108
-wgan_gp_swissroll 400 100000 108
-wgan_clip_8gaussians 400 100000 76
+wgan_gp_8gaussians 800 100000 170
+wgan_gp_25gaussians 800 100000 170
+wgan_gp_swissroll 800 100000 170
+wgan_clip_8gaussians 800 100000 140
 ns_gan_8gaussians 5000 20000 13
 minimax_gan_8gaussians 5000 20000 12
 hinge_8gaussians 5000 20000 13
