@@ -73,13 +73,22 @@ static int grow(Bytes *b, size_t *cap)
     return 0;
 }
 
-/* The whole file, inflated if it is gzipped. */
-static int read_all(const char *path, Bytes *b, char *err, int errlen)
+/* The file opened through zlib (plain or gzipped alike); NULL with the reason in err. */
+static gzFile open_data(const char *path, char *err, int errlen)
 {
     errno = 0;
     gzFile f = gzopen(path, "rb");
     if (!f)
-        return fail(err, errlen, path, "cannot open: %s", errno ? strerror(errno) : "out of memory");
+        fail(err, errlen, path, "cannot open: %s", errno ? strerror(errno) : "out of memory");
+    return f;
+}
+
+/* The whole file, inflated if it is gzipped. */
+static int read_all(const char *path, Bytes *b, char *err, int errlen)
+{
+    gzFile f = open_data(path, err, errlen);
+    if (!f)
+        return -1;
     size_t cap = 1 << 16;
     int rc = 0;
     b->data = malloc(cap);
@@ -453,10 +462,9 @@ static int stored_length(const char *path, int gzipped, uint64_t *len, char *err
 /* A Dataset with every field but the values, from the header and the stored length. */
 static int read_header(const char *path, Dataset *d, char *err, int errlen)
 {
-    errno = 0;
-    gzFile f = gzopen(path, "rb");
+    gzFile f = open_data(path, err, errlen);
     if (!f)
-        return fail(err, errlen, path, "cannot open: %s", errno ? strerror(errno) : "out of memory");
+        return -1;
     Bytes b = {malloc(HEADER_BYTES), 0, 0};
     int got = b.data ? gzread(f, b.data, HEADER_BYTES) : -1;
     b.gzipped = !gzdirect(f);
