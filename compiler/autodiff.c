@@ -18,10 +18,6 @@ typedef struct Backward {
     int *cotangent; /* per forward node, -1 while zero */
 } Backward;
 
-static int blocks_gradient(IrOp op) {
-    return op == OP_STOP_GRAD || op == OP_GT || op == OP_GE || op == OP_EQ;
-}
-
 /* active = (depends on some x) and (y depends on it) */
 static void mark_active(Backward *bw, int y, int nx, const int *xs) {
     IrGraph *g = bw->g;
@@ -29,12 +25,12 @@ static void mark_active(Backward *bw, int y, int nx, const int *xs) {
     for (int i = 0; i < nx; i++) from_x[xs[i]] = 1;
     for (int id = 0; id <= y; id++) {
         const IrNode *n = &g->nodes[id];
-        if (blocks_gradient(n->op)) continue;
+        if (ir_op_blocks_gradient(n->op)) continue;
         for (int k = 0; k < n->nin; k++) from_x[id] |= from_x[n->in[k]];
     }
     bw->active[y] = from_x[y];
     for (int id = y; id >= 0; id--) {
-        if (!bw->active[id] || blocks_gradient(g->nodes[id].op)) continue;
+        if (!bw->active[id] || ir_op_blocks_gradient(g->nodes[id].op)) continue;
         for (int k = 0; k < g->nodes[id].nin; k++) {
             int in = g->nodes[id].in[k];
             bw->active[in] = from_x[in];
@@ -95,14 +91,6 @@ static void vjp_conv(Backward *bw, const IrNode *n, int gy) {
     }
 }
 
-static void vjp_concat(Backward *bw, const IrNode *n, int gy) {
-    IrGraph *g = bw->g;
-    int start[IR_MAXDIM] = {0};
-    accumulate(bw, n->in[0], ir_slice(g, gy, start, ir_shape_of(g, n->in[0])));
-    start[n->axis] = ir_shape_of(g, n->in[0]).dim[n->axis];
-    accumulate(bw, n->in[1], ir_slice(g, gy, start, ir_shape_of(g, n->in[1])));
-}
-
 /* Elementwise ops: the derivative of y with respect to its input(s), times gy. */
 static void vjp_elementwise(Backward *bw, const IrNode *n, int y, int gy) {
     IrGraph *g = bw->g;
@@ -153,6 +141,13 @@ static void vjp_shape(Backward *bw, const IrNode *n, int gy) {
     case OP_BROADCAST: accumulate(bw, a, ir_sum(g, gy, all_axes(n->shape.ndim) & ~n->axes)); break;
     case OP_SLICE: accumulate(bw, a, ir_pad(g, gy, n->start, sa)); break;
     case OP_PAD: accumulate(bw, a, ir_slice(g, gy, n->start, sa)); break;
+    case OP_CONCAT: {
+        int start[IR_MAXDIM] = {0};
+        accumulate(bw, a, ir_slice(g, gy, start, sa));
+        start[n->axis] = sa.dim[n->axis];
+        accumulate(bw, n->in[1], ir_slice(g, gy, start, ir_shape_of(g, n->in[1])));
+        break;
+    }
     default: assert(0 && "not a shape op");
     }
 }
@@ -161,18 +156,12 @@ static void vjp(Backward *bw, int id) {
     const IrNode n = bw->g->nodes[id]; /* a copy: the node array grows as we add nodes */
     int gy = bw->cotangent[id];
     bw->g->cur_loc = n.loc;            /* backward nodes point at the source of their forward node */
-    switch (n.op) {
-    case OP_PARAM: case OP_STATE: case OP_INPUT: case OP_CONST:
-    case OP_GT: case OP_GE: case OP_EQ: case OP_STOP_GRAD:
-        break;
-    case OP_SUM: case OP_MAX: vjp_reduction(bw, &n, id, gy); break;
-    case OP_MATMUL: vjp_matmul(bw, &n, gy); break;
-    case OP_CONV: case OP_CONV_BD: case OP_CONV_BF: vjp_conv(bw, &n, gy); break;
-    case OP_CONCAT: vjp_concat(bw, &n, gy); break;
-    case OP_RESHAPE: case OP_PERMUTE: case OP_BROADCAST: case OP_SLICE: case OP_PAD:
-        vjp_shape(bw, &n, gy);
-        break;
-    default: vjp_elementwise(bw, &n, id, gy); break;
+    if (ir_op_arity(n.op) == 0 || ir_op_blocks_gradient(n.op)) return; /* nothing flows further */
+    switch (ir_op_class(n.op)) {
+    case OPC_REDUCE: vjp_reduction(bw, &n, id, gy); break;
+    case OPC_BLAS: if (n.op == OP_MATMUL) vjp_matmul(bw, &n, gy); else vjp_conv(bw, &n, gy); break;
+    case OPC_SHAPE: vjp_shape(bw, &n, gy); break;
+    default: vjp_elementwise(bw, &n, id, gy); break; /* UNARY, BINARY, SELECT */
     }
 }
 

@@ -41,12 +41,8 @@ static void *checked_calloc(size_t count, size_t size)
 
 static long node_size(const Interp *it, int id) { return ir_shape_size(it->graph->nodes[id].shape); }
 
-static int is_leaf(IrOp op)
-{
-    return op == OP_PARAM || op == OP_STATE || op == OP_INPUT || op == OP_CONST;
-}
-
-static int is_comparison(IrOp op) { return op == OP_GT || op == OP_GE || op == OP_EQ; }
+/* Leaves and constants (the ops without inputs) hold values set before a run; the rest are computed. */
+static int is_computed(IrOp op) { return ir_op_arity(op) > 0; }
 
 /* ----- multi-index walks ------------------------------------------------------------------- */
 
@@ -123,7 +119,7 @@ static long dot_offsets(int ndim, const int *index, const long *stride)
 static void eval_unary(const IrNode *node, double *out, const double *a, long n)
 {
     for (long i = 0; i < n; i++)
-        out[i] = node->op == OP_RESHAPE ? a[i] : ir_unary_value(node->op, a[i], node->value);
+        out[i] = ir_unary_value(node->op, a[i], node->value);
 }
 
 static void eval_binary(const IrNode *node, double *out, const double *a, const double *b, long n)
@@ -435,33 +431,15 @@ static void round_to_float(double *values, long n)
         values[i] = (double)(float)values[i];
 }
 
-static void evaluate_node(Interp *it, int id)
+/* The ops that are not elementwise: each has its own walk over the shapes. */
+static void evaluate_call(Interp *it, int id, double *out)
 {
     const IrNode *node = &it->graph->nodes[id];
-    double *out = it->values[id];
-    const double *a = node->nin > 0 ? it->values[node->in[0]] : NULL;
+    const double *a = it->values[node->in[0]];
     const double *b = node->nin > 1 ? it->values[node->in[1]] : NULL;
-    Shape a_shape = node->nin > 0 ? it->graph->nodes[node->in[0]].shape : ir_shape_scalar();
-    long n = ir_shape_size(node->shape);
+    Shape a_shape = it->graph->nodes[node->in[0]].shape;
     switch (node->op) {
-    case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV:
-        eval_binary(node, out, a, b, n);
-        break;
-    case OP_GT: case OP_GE: case OP_EQ:
-        eval_binary(node, out, a, b, n);
-        apply_comparison_mask(it, id, out, n);
-        break;
-    case OP_NEG: case OP_EXP: case OP_LOG: case OP_SQRT: case OP_TANH: case OP_SIGMOID:
-    case OP_POW: case OP_RESHAPE:
-        eval_unary(node, out, a, n);
-        break;
-    case OP_STOP_GRAD: /* frozen like a mask: to autodiff, its value is a constant */
-        eval_unary(node, out, a, n);
-        apply_comparison_mask(it, id, out, n);
-        break;
-    case OP_SELECT:
-        eval_select(out, a, b, it->values[node->in[2]], n);
-        break;
+    case OP_RESHAPE: memcpy(out, a, sizeof(double) * (size_t)ir_shape_size(node->shape)); break;
     case OP_PERMUTE: eval_permute(node, a_shape, out, a); break;
     case OP_BROADCAST: eval_broadcast(node, a_shape, out, a); break;
     case OP_SUM: eval_sum(node, a_shape, out, a); break;
@@ -475,9 +453,27 @@ static void evaluate_node(Interp *it, int id)
     case OP_CONV: case OP_CONV_BD: case OP_CONV_BF:
         eval_conv_family(it, node, out);
         break;
-    default: /* leaves are never computed */
-        abort();
+    default: abort(); /* not a SHAPE, REDUCE or BLAS op */
     }
+}
+
+static void evaluate_node(Interp *it, int id)
+{
+    const IrNode *node = &it->graph->nodes[id];
+    double *out = it->values[id];
+    const double *a = node->nin > 0 ? it->values[node->in[0]] : NULL;
+    const double *b = node->nin > 1 ? it->values[node->in[1]] : NULL;
+    long n = ir_shape_size(node->shape);
+    switch (ir_op_class(node->op)) {
+    case OPC_UNARY: eval_unary(node, out, a, n); break;
+    case OPC_BINARY: eval_binary(node, out, a, b, n); break;
+    case OPC_SELECT: eval_select(out, a, b, it->values[node->in[2]], n); break;
+    case OPC_LEAF: case OPC_CONST: abort(); /* never computed */
+    default: evaluate_call(it, id, out); break;
+    }
+    /* comparisons and stop_grad: frozen like a mask, since to autodiff their value is a constant */
+    if (ir_op_blocks_gradient(node->op))
+        apply_comparison_mask(it, id, out, n);
     if (it->round_to_f32)
         round_to_float(out, n);
 }
@@ -485,7 +481,7 @@ static void evaluate_node(Interp *it, int id)
 void interp_run_after(Interp *it, int first)
 {
     for (int id = first + 1; id < it->graph->nnodes; id++)
-        if (!is_leaf(it->graph->nodes[id].op))
+        if (is_computed(it->graph->nodes[id].op))
             evaluate_node(it, id);
 }
 
@@ -494,7 +490,7 @@ void interp_run_after(Interp *it, int first)
 void interp_run(Interp *it)
 {
     for (int id = 0; it->round_to_f32 && id < it->graph->nnodes; id++)
-        if (is_leaf(it->graph->nodes[id].op))
+        if (!is_computed(it->graph->nodes[id].op))
             round_to_float(it->values[id], node_size(it, id));
     interp_run_after(it, -1);
 }
@@ -516,7 +512,7 @@ Interp *interp_new(const IrGraph *g, int round_to_f32)
         const IrNode *node = &g->nodes[id];
         long n = node_size(it, id);
         it->values[id] = checked_calloc((size_t)n, sizeof(double));
-        if (is_comparison(node->op) || node->op == OP_STOP_GRAD)
+        if (ir_op_blocks_gradient(node->op))
             it->recorded_masks[id] = checked_calloc((size_t)n, sizeof(double));
         if (node->op == OP_MAX) {
             it->recorded_argmax[id] = checked_calloc((size_t)n, sizeof(long));

@@ -11,13 +11,23 @@
 #include <stdint.h>
 #include <string.h>
 
-static const struct { const char *name; int arity; } op_info[OP_COUNT] = {
-#define X(name, text, arity) {text, arity},
+static const struct { const char *name; int arity; IrOpClass cls; unsigned flags; } op_info[OP_COUNT] = {
+#define X(name, text, arity, cls, flags) {text, arity, OPC_##cls, flags},
     IR_OP_LIST(X)
 #undef X
 };
 
 const char *ir_op_name(IrOp op) { return op_info[op].name; }
+IrOpClass ir_op_class(IrOp op) { return op_info[op].cls; }
+int ir_op_arity(IrOp op) { return op_info[op].arity; }
+int ir_op_is_leaf(IrOp op) { return op_info[op].cls == OPC_LEAF; }
+int ir_op_is_comparison(IrOp op) { return (op_info[op].flags & OPF_CMP) != 0; }
+int ir_op_blocks_gradient(IrOp op) { return (op_info[op].flags & OPF_NOGRAD) != 0; }
+
+int ir_op_is_elementwise(IrOp op) {
+    IrOpClass c = op_info[op].cls;
+    return c == OPC_CONST || c == OPC_UNARY || c == OPC_BINARY || c == OPC_SELECT;
+}
 
 IrGraph *ir_new_graph(Arena *arena, const char *name, DType dtype) {
     IrGraph *g = ARENA_NEW(arena, IrGraph);
@@ -245,6 +255,7 @@ static int simplify_binary(IrGraph *g, IrOp op, int a, int b) {
 }
 
 int ir_binary(IrGraph *g, IrOp op, int a, int b) {
+    assert(ir_op_class(op) == OPC_BINARY);
     assert(ir_shape_equal(g->nodes[a].shape, g->nodes[b].shape));
     double ca, cb;
     if (ir_is_const(g, a, &ca) && ir_is_const(g, b, &cb))
@@ -260,6 +271,7 @@ int ir_mul(IrGraph *g, int a, int b) { return ir_binary(g, OP_MUL, a, b); }
 int ir_div(IrGraph *g, int a, int b) { return ir_binary(g, OP_DIV, a, b); }
 
 int ir_unary(IrGraph *g, IrOp op, int a) {
+    assert(ir_op_class(op) == OPC_UNARY && op != OP_POW);
     double c;
     if (ir_is_const(g, a, &c)) return ir_const_like(g, ir_unary_value(op, c, 0), a);
     if (op == OP_NEG && g->nodes[a].op == OP_NEG) return g->nodes[a].in[0];
@@ -483,8 +495,8 @@ static void print_axes(FILE *out, const char *label, unsigned axes, int ndim) {
 /* The op's attributes in the text form, e.g. " ta=0 tb=1" or " axes=[1]". */
 static void print_attributes(FILE *out, const IrGraph *g, const IrNode *n) {
     int in_ndim = n->nin ? g->nodes[n->in[0]].shape.ndim : 0;
+    if (ir_op_is_leaf(n->op)) fprintf(out, " \"%s\"", n->name);
     switch (n->op) {
-    case OP_PARAM: case OP_STATE: case OP_INPUT: fprintf(out, " \"%s\"", n->name); break;
     case OP_CONST: fprintf(out, " %.17g", n->value); break;
     case OP_POW: fprintf(out, " %.17g", n->value); break;
     case OP_SUM: case OP_MAX: print_axes(out, "axes", n->axes, in_ndim); break;

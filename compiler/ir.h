@@ -30,21 +30,63 @@ typedef struct Shape {
     int dim[IR_MAXDIM];
 } Shape;
 
-/* X(enum name, text name, number of inputs) */
-#define IR_OP_LIST(X)                                                                          \
-    X(PARAM, "param", 0) X(STATE, "state", 0) X(INPUT, "input", 0) X(CONST, "const", 0)          \
-    X(ADD, "add", 2) X(SUB, "sub", 2) X(MUL, "mul", 2) X(DIV, "div", 2)                          \
-    X(NEG, "neg", 1) X(EXP, "exp", 1) X(LOG, "log", 1) X(SQRT, "sqrt", 1) X(TANH, "tanh", 1)     \
-    X(SIGMOID, "sigmoid", 1) X(POW, "pow", 1)                                                    \
-    X(GT, "gt", 2) X(GE, "ge", 2) X(EQ, "eq", 2) X(SELECT, "select", 3)                          \
-    X(STOP_GRAD, "stop_grad", 1)                                                                 \
-    X(RESHAPE, "reshape", 1) X(PERMUTE, "permute", 1) X(BROADCAST, "broadcast", 1)               \
-    X(SUM, "sum", 1) X(MAX, "max", 1)                                                            \
-    X(SLICE, "slice", 1) X(PAD, "pad", 1) X(CONCAT, "concat", 2)                                 \
-    X(MATMUL, "matmul", 2) X(CONV, "conv", 2) X(CONV_BD, "conv_bd", 2) X(CONV_BF, "conv_bf", 2)
+/* Every op, with the columns the passes ask about instead of listing ops by hand (QBE's ops.h,
+ * Lua's luaP_opmodes): a new op is one row here plus its cases where its semantics live (ir.c's
+ * value functions, the interpreter, codegen, autodiff's VJP).
+ *
+ * X(enum name, text name, number of inputs, class, flags)
+ *
+ * Class, what the op computes:
+ *   LEAF    its value is set from outside the graph each step (param, state, input)
+ *   CONST   a tensor filled with one value
+ *   UNARY, BINARY, SELECT  elementwise with one, two, three inputs: output element i reads
+ *           element i of each input only, so the plan fuses them into one loop
+ *   SHAPE   moves or copies elements, computes nothing (reshape, permute, broadcast, ...)
+ *   REDUCE  sums or maxes over axes
+ *   BLAS    matmul and the convolutions: library calls on whole tensors
+ * Flags:
+ *   OPF_CMP     a comparison: the value is a 0/1 mask
+ *   OPF_NOGRAD  no gradient flows to the inputs (comparisons, stop_grad); the interpreter freezes
+ *               its value under finite differences, as autodiff treats it as a constant */
+#define IR_OP_LIST(X)                                          \
+    X(PARAM,     "param",     0, LEAF,   0)                    \
+    X(STATE,     "state",     0, LEAF,   0)                    \
+    X(INPUT,     "input",     0, LEAF,   0)                    \
+    X(CONST,     "const",     0, CONST,  0)                    \
+    X(ADD,       "add",       2, BINARY, 0)                    \
+    X(SUB,       "sub",       2, BINARY, 0)                    \
+    X(MUL,       "mul",       2, BINARY, 0)                    \
+    X(DIV,       "div",       2, BINARY, 0)                    \
+    X(NEG,       "neg",       1, UNARY,  0)                    \
+    X(EXP,       "exp",       1, UNARY,  0)                    \
+    X(LOG,       "log",       1, UNARY,  0)                    \
+    X(SQRT,      "sqrt",      1, UNARY,  0)                    \
+    X(TANH,      "tanh",      1, UNARY,  0)                    \
+    X(SIGMOID,   "sigmoid",   1, UNARY,  0)                    \
+    X(POW,       "pow",       1, UNARY,  0)                    \
+    X(GT,        "gt",        2, BINARY, OPF_CMP | OPF_NOGRAD) \
+    X(GE,        "ge",        2, BINARY, OPF_CMP | OPF_NOGRAD) \
+    X(EQ,        "eq",        2, BINARY, OPF_CMP | OPF_NOGRAD) \
+    X(SELECT,    "select",    3, SELECT, 0)                    \
+    X(STOP_GRAD, "stop_grad", 1, UNARY,  OPF_NOGRAD)           \
+    X(RESHAPE,   "reshape",   1, SHAPE,  0)                    \
+    X(PERMUTE,   "permute",   1, SHAPE,  0)                    \
+    X(BROADCAST, "broadcast", 1, SHAPE,  0)                    \
+    X(SUM,       "sum",       1, REDUCE, 0)                    \
+    X(MAX,       "max",       1, REDUCE, 0)                    \
+    X(SLICE,     "slice",     1, SHAPE,  0)                    \
+    X(PAD,       "pad",       1, SHAPE,  0)                    \
+    X(CONCAT,    "concat",    2, SHAPE,  0)                    \
+    X(MATMUL,    "matmul",    2, BLAS,   0)                    \
+    X(CONV,      "conv",      2, BLAS,   0)                    \
+    X(CONV_BD,   "conv_bd",   2, BLAS,   0)                    \
+    X(CONV_BF,   "conv_bf",   2, BLAS,   0)
+
+typedef enum { OPC_LEAF, OPC_CONST, OPC_UNARY, OPC_BINARY, OPC_SELECT, OPC_SHAPE, OPC_REDUCE, OPC_BLAS } IrOpClass;
+enum { OPF_CMP = 1, OPF_NOGRAD = 2 };
 
 typedef enum {
-#define X(name, text, arity) OP_##name,
+#define X(name, text, arity, cls, flags) OP_##name,
     IR_OP_LIST(X)
 #undef X
     OP_COUNT
@@ -140,8 +182,8 @@ int ir_const(IrGraph *g, double value, Shape s);
 int ir_const_like(IrGraph *g, double value, int like); /* a const of like's shape */
 
 /* Elementwise: operands have equal shapes (broadcast explicitly first). */
-int ir_binary(IrGraph *g, IrOp op, int a, int b); /* ADD SUB MUL DIV GT GE EQ */
-int ir_unary(IrGraph *g, IrOp op, int a);         /* NEG EXP LOG SQRT TANH SIGMOID STOP_GRAD */
+int ir_binary(IrGraph *g, IrOp op, int a, int b); /* a BINARY op */
+int ir_unary(IrGraph *g, IrOp op, int a);         /* a UNARY op but POW (ir_pow) */
 int ir_add(IrGraph *g, int a, int b);
 int ir_sub(IrGraph *g, int a, int b);
 int ir_mul(IrGraph *g, int a, int b);
@@ -173,12 +215,20 @@ int ir_conv_bf(IrGraph *g, int x, int y, int stride, int pad, Shape wshape);
 int ir_conv_out_size(int in, int kernel, int stride, int pad);
 
 /* The scalar semantics of the elementwise ops, shared by constant folding and the interpreter */
-double ir_binary_value(IrOp op, double a, double b);   /* ADD SUB MUL DIV GT GE EQ */
-double ir_unary_value(IrOp op, double x, double exponent); /* NEG EXP LOG SQRT TANH SIGMOID POW STOP_GRAD */
+double ir_binary_value(IrOp op, double a, double b);   /* a BINARY op */
+double ir_unary_value(IrOp op, double x, double exponent); /* a UNARY op; exponent: POW's */
 
 /* Queries used by simplification and by the printers */
 int ir_is_const(const IrGraph *g, int id, double *value);
 const char *ir_op_name(IrOp op);
+
+/* The columns of IR_OP_LIST */
+IrOpClass ir_op_class(IrOp op);
+int ir_op_arity(IrOp op);
+int ir_op_is_leaf(IrOp op);           /* LEAF: param, state, input                           */
+int ir_op_is_elementwise(IrOp op);    /* CONST, UNARY, BINARY, SELECT: fusable into one loop */
+int ir_op_is_comparison(IrOp op);     /* OPF_CMP                                             */
+int ir_op_blocks_gradient(IrOp op);   /* OPF_NOGRAD                                          */
 
 /* A copy holding only the nodes the outputs need, renumbered in order. old_to_new (may be NULL)
  * receives, for each old id, the new id or -1. */

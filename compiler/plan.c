@@ -5,19 +5,6 @@
 
 enum { ALIGNMENT = 64 };
 
-int plan_is_elementwise(IrOp op) {
-    switch (op) {
-    case OP_CONST: case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_NEG: case OP_EXP:
-    case OP_LOG: case OP_SQRT: case OP_TANH: case OP_SIGMOID: case OP_POW: case OP_GT: case OP_GE:
-    case OP_EQ: case OP_SELECT: case OP_STOP_GRAD:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-static int is_leaf(IrOp op) { return op == OP_PARAM || op == OP_STATE || op == OP_INPUT; }
-
 /* A node is fused into its consumer when recomputing it there costs nothing extra: it has one
  * reader (or is a constant), every reader is an elementwise loop over the same shape, and it is
  * not an output of the graph. */
@@ -28,15 +15,15 @@ static void decide_kinds(GraphPlan *p, const int *uses, const char *is_output) {
     for (int id = 0; id < g->nnodes; id++) {
         const IrNode *n = &g->nodes[id];
         for (int k = 0; k < n->nin; k++)
-            if (!plan_is_elementwise(n->op) || !ir_shape_equal(n->shape, g->nodes[n->in[k]].shape))
+            if (!ir_op_is_elementwise(n->op) || !ir_shape_equal(n->shape, g->nodes[n->in[k]].shape))
                 readers_elementwise[n->in[k]] = 0;
     }
     for (int id = g->nnodes - 1; id >= 0; id--) {
         const IrNode *n = &g->nodes[id];
         NodePlan *np = &p->nodes[id];
         np->root = id;
-        if (is_leaf(n->op)) np->kind = PLAN_LEAF;
-        else if (!plan_is_elementwise(n->op)) np->kind = PLAN_CALL;
+        if (ir_op_is_leaf(n->op)) np->kind = PLAN_LEAF;
+        else if (!ir_op_is_elementwise(n->op)) np->kind = PLAN_CALL;
         else if (!is_output[id] && uses[id] > 0 && readers_elementwise[id] && (uses[id] == 1 || n->op == OP_CONST))
             np->kind = PLAN_FUSED;
         else np->kind = PLAN_LOOP;

@@ -31,7 +31,6 @@ typedef struct GraphPlan {
     int nloops, ncalls, nfused;
 } GraphPlan;
 
-int plan_is_elementwise(IrOp op);
 GraphPlan *plan_graph(const IrGraph *g);
 /* --emit=ir-opt: the graph with each node's kernel, fusion and arena slot. */
 void plan_print(FILE *out, const GraphPlan *p);

@@ -681,6 +681,32 @@ static void expect_failure(const char *what, const char *op, const char *variant
            detected ? "detected" : "NOT detected", res.maxerr[order - 1]);
 }
 
+/* The op table: every computed op of IR_OP_LIST occurs in some case's graph, so a new op cannot
+ * land without its derivative checks, and each row's class agrees with its number of inputs. */
+static void check_op_table(void)
+{
+    char seen[OP_COUNT] = {0};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Arena arena = {0};
+        Ctx c = {ir_new_graph(&arena, cases[i].op, DT_F64), {{0}}, {{0}}, 0, 0};
+        cases[i].build(&c);
+        for (int id = 0; id < c.g->nnodes; id++) seen[c.g->nodes[id].op] = 1;
+        arena_free(&arena);
+    }
+    static const int class_arity[] = {[OPC_LEAF] = 0, [OPC_CONST] = 0, [OPC_UNARY] = 1, [OPC_BINARY] = 2,
+                                      [OPC_SELECT] = 3, [OPC_SHAPE] = -1, [OPC_REDUCE] = 1, [OPC_BLAS] = 2};
+    for (int op = 0; op < OP_COUNT; op++) {
+        int want = class_arity[ir_op_class(op)];
+        if (want >= 0 && ir_op_arity(op) != want)
+            report(0, "op table: %s has %d inputs, its class %d takes %d", ir_op_name(op), ir_op_arity(op),
+                   ir_op_class(op), want);
+        if (ir_op_is_comparison(op) && (ir_op_class(op) != OPC_BINARY || !ir_op_blocks_gradient(op)))
+            report(0, "op table: comparison %s must be BINARY and block the gradient", ir_op_name(op));
+        if (ir_op_arity(op) > 0)
+            report(seen[op], "op table: %s occurs in a derivative case", ir_op_name(op));
+    }
+}
+
 int main(int argc, char **argv)
 {
     Options opt = default_options;
@@ -696,6 +722,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    check_op_table();
     double worst[2] = {0, 0};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         Result res;
