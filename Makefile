@@ -13,7 +13,7 @@ B := build
 DEB_PACKAGES := llvm-19-dev flex bison libopenblas-dev zlib1g-dev libpng-dev pkg-config valgrind dataset-fashion-mnist
 
 COMPILER_C := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
-SHARED_RT_C := runtime/rng.c runtime/samplers.c runtime/safetensors.c runtime/fill.c runtime/metrics.c runtime/dataset.c runtime/png.c
+SHARED_RT_C := runtime/policy.c runtime/rng.c runtime/samplers.c runtime/safetensors.c runtime/fill.c runtime/metrics.c runtime/dataset.c runtime/png.c
 GEN_C := $(B)/parser.c $(B)/lexer.c $(B)/stdlib_embed.c
 LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(COMPILER_C) $(SHARED_RT_C)) \
            $(B)/parser.o $(B)/lexer.o $(B)/stdlib_embed.o
@@ -60,12 +60,12 @@ $(patsubst %.c,$(B)/%.o,$(COMPILER_C)) $(B)/compiler/main.o: $(B)/parser.h $(B)/
 $(B)/libganc.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
-$(B)/compiler/codegen.o: compiler/codegen.c
+$(B)/compiler/codegen.o $(B)/compiler/modeldata.o: $(B)/compiler/%.o: compiler/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LLVM_CFLAGS) -MMD -MP -c $< -o $@
 
 # libganrt: what every generated executable links with.
-RUNTIME_C := $(SHARED_RT_C) runtime/kernels.c runtime/fid.c runtime/ganrt.c runtime/describe.c runtime/options.c runtime/train.c runtime/logs.c runtime/checkpoint.c
+RUNTIME_C := $(SHARED_RT_C) runtime/kernels.c runtime/fid.c runtime/ganrt.c runtime/load.c runtime/options.c runtime/train.c runtime/logs.c runtime/checkpoint.c
 $(B)/libganrt.a: $(patsubst %.c,$(B)/%.o,$(RUNTIME_C))
 	ar rcs $@ $^
 

@@ -6,8 +6,8 @@
  * and the nodes fused into it in registers, every CALL node is a call to a libganrt kernel
  * (cblas for matmul; im2col + GEMM for convolutions; shape ops), and the outputs are copied out
  * at the end, after every read, so the runtime can let an update overwrite its parameter in
- * place. The module also holds the model's description (runtime/ganrt.h) and a main() that
- * hands both to libganrt. LLVM's O1-O3 pipelines vectorise the loops for the target CPU. */
+ * place. The module also holds the model as constant data (runtime/contract.h, emitted by
+ * modeldata.c) and a main() that hands it to libganrt. LLVM's O1-O3 pipelines vectorise the loops for the target CPU. */
 #include "codegen.h"
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "diag.h"
+#include "modeldata.h"
 #include "plan.h"
 
 typedef struct Codegen {
@@ -25,6 +26,7 @@ typedef struct Codegen {
     LLVMModuleRef mod;
     LLVMBuilderRef b;
     LLVMTypeRef T, ptr, i32, i64, graph_fn;
+    LLVMTargetDataRef layout;
     DType dtype;
     const char *suffix;  /* kernel name suffix: f32 or f64 */
 } Codegen;
@@ -285,98 +287,110 @@ static LLVMValueRef emit_graph(Codegen *cg, const IrGraph *g, const GraphPlan *p
     return f.fn;
 }
 
-/* ---- the model description (format in runtime/ganrt.h) --------------------------------- */
+/* ---- the model handed to libganrt (runtime/contract.h) ----------------------------------- */
 
-static const char *leaf_kind(IrOp op) { return op == OP_PARAM ? "param" : op == OP_STATE ? "state" : "input"; }
+/* The contract's records of one model, in an arena until modeldata.c has emitted them. */
+typedef struct Contract {
+    Arena *arena;
+    GanModel model;
+    GanLeaf *leaves;
+    GanGraph *graphs;
+    GanLog *logs;
+    GanSample *samples;
+} Contract;
 
-static void describe_shape(FILE *out, Shape s) {
-    fprintf(out, " %d", s.ndim);
-    for (int i = 0; i < s.ndim; i++) fprintf(out, " %d", s.dim[i]);
+static GanDims gan_dims(Shape s) {
+    GanDims d = {s.ndim, {0}};
+    for (int i = 0; i < s.ndim; i++) d.dim[i] = s.dim[i];
+    return d;
 }
 
-static void describe_leaf(FILE *out, const IrNode *n) {
-    static const char *kinds[] = {"zeros", "constant", "uniform", "normal", "data", "copy", "progress", "file", "labels", "tensor"};
-    fprintf(out, "leaf %s %s", n->name, leaf_kind(n->op));
-    describe_shape(out, n->shape);
-    fprintf(out, " %s %.17g %.17g %s %d", kinds[n->init.kind], n->init.a, n->init.b,
-            n->init.sampler ? n->init.sampler : "-", n->init.kind == INIT_DATA ? n->init.nargs : 0);
-    for (int i = 0; n->init.kind == INIT_DATA && i < n->init.nargs; i++) fprintf(out, " %.17g", n->init.args[i]);
-    fprintf(out, " %ld %d %s %s %s %d\n", n->init.points, n->init.fixed, n->init.source ? n->init.source : "-",
-            n->init.file ? n->init.file : "-", n->init.order ? n->init.order : "-", n->init.classes);
+static int leaf_index(const Contract *c, const char *name) {
+    for (int i = 0; i < c->model.nleaves; i++)
+        if (strcmp(c->leaves[i].name, name) == 0) return i;
+    return -1;
 }
 
 /* Every leaf once, in the order graphs first mention them. */
-static void describe_leaves(FILE *out, const IrGraph **graphs, int ngraphs) {
+static void contract_leaves(Contract *c, const IrGraph **graphs, int ngraphs) {
+    int cap = 0;
+    for (int k = 0; k < ngraphs; k++) cap += graphs[k]->nnodes;
+    c->leaves = ARENA_ARRAY(c->arena, GanLeaf, cap);
     for (int k = 0; k < ngraphs; k++)
         for (int id = 0; id < graphs[k]->nnodes; id++) {
             const IrNode *n = &graphs[k]->nodes[id];
-            if (!n->name) continue;
-            int seen = 0;
-            for (int j = 0; j <= k && !seen; j++)
-                for (int m = 0; m < (j == k ? id : graphs[j]->nnodes) && !seen; m++)
-                    seen = graphs[j]->nodes[m].name && strcmp(graphs[j]->nodes[m].name, n->name) == 0;
-            if (!seen) describe_leaf(out, n);
+            if (!n->name || leaf_index(c, n->name) >= 0) continue;
+            LeafRole role = n->op == OP_PARAM ? ROLE_PARAM : n->op == OP_STATE ? ROLE_STATE : ROLE_INPUT;
+            c->leaves[c->model.nleaves++] = (GanLeaf){n->name, role, gan_dims(n->shape), n->init};
         }
 }
 
-static void describe_graph(FILE *out, const IrGraph *g, const GraphPlan *plan, const char *role,
+/* Graph k: its leaves in argument order (the plan's leaves) and its outputs. */
+static void contract_graph(Contract *c, int k, const IrGraph *g, const GraphPlan *plan, GraphRole role,
                            const char *net, int times) {
+    int32_t *use = ARENA_ARRAY(c->arena, int32_t, g->nnodes);
+    GanOutput *out = ARENA_ARRAY(c->arena, GanOutput, g->noutputs);
     int nuse = 0;
-    for (int id = 0; id < g->nnodes; id++) nuse += plan->nodes[id].kind == PLAN_LEAF;
-    fprintf(out, "graph %s %s %s %d %d %d %ld\n", g->name, role, net, times, nuse, g->noutputs, plan->arena_bytes);
     for (int id = 0; id < g->nnodes; id++)
-        if (plan->nodes[id].kind == PLAN_LEAF) fprintf(out, "use %s\n", g->nodes[id].name);
-    for (int k = 0; k < g->noutputs; k++) {
-        fprintf(out, "out %s %s", g->outputs[k].kind == OUT_VALUE ? "value" : "update", g->outputs[k].name);
-        describe_shape(out, g->nodes[g->outputs[k].node].shape);
-        fputc('\n', out);
+        if (plan->nodes[id].kind == PLAN_LEAF) use[nuse++] = leaf_index(c, g->nodes[id].name);
+    for (int i = 0; i < g->noutputs; i++) {
+        const IrOutput *o = &g->outputs[i];
+        int update = o->kind == OUT_UPDATE;
+        out[i] = (GanOutput){o->name, update, update ? leaf_index(c, o->name) : -1, gan_dims(g->nodes[o->node].shape)};
+    }
+    c->graphs[k] = (GanGraph){g->name, net, role, times, nuse, g->noutputs, plan->arena_bytes, use, out, NULL};
+}
+
+/* The index of output `name` in graph k of the contract. */
+static int output_index(const Contract *c, int k, const char *name) {
+    for (int i = 0; i < c->graphs[k].nout; i++)
+        if (strcmp(c->graphs[k].out[i].name, name) == 0) return i;
+    diag_fatal("internal error: graph %s has no output %s", c->graphs[k].name, name);
+}
+
+/* A loss is logged from the step graph that computes it; any other value from the eval graph. */
+static void contract_logs(Contract *c, const Model *m, int eval, int sample) {
+    c->logs = ARENA_ARRAY(c->arena, GanLog, m->nlogs);
+    for (int i = 0; i < m->nlogs; i++) {
+        int graph = eval;
+        for (int k = 0; k < m->nschedule && m->logs[i].is_loss; k++)
+            if (ir_find_output(m->schedule[k].graph, m->logs[i].output) >= 0) graph = k;
+        c->logs[i] = (GanLog){m->logs[i].label, graph, output_index(c, graph, m->logs[i].output)};
+    }
+    c->samples = ARENA_ARRAY(c->arena, GanSample, m->nsample_labels);
+    for (int i = 0; i < m->nsample_labels && sample >= 0; i++) {
+        const char *output = arena_printf(c->arena, "sample/%s", m->sample_labels[i]);
+        c->samples[i] = (GanSample){m->sample_labels[i], output_index(c, sample, output)};
     }
 }
 
-static char *describe_model(const Model *m, const IrGraph **graphs, const GraphPlan **plans, int ngraphs) {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
-    fprintf(out, "ganc-model 1\nname %s\ndtype %s\nbatch %d\nseed %llu\niters %ld\nlog_every %ld\nsample_every %ld\n",
-            m->name, m->dtype == DT_F64 ? "f64" : "f32", m->batch, m->seed, m->train_iters, m->log_every,
-            m->sample_every);
-    if (m->fid) fprintf(out, "fid_every %ld\n", m->fid_every);
-    describe_leaves(out, graphs, ngraphs);
-    for (int k = 0; k < ngraphs; k++) {
+static void contract_build(Contract *c, const Model *m, const IrGraph **graphs, const GraphPlan **plans, int n) {
+    contract_leaves(c, graphs, n);
+    c->graphs = ARENA_ARRAY(c->arena, GanGraph, n);
+    int eval = -1, sample = -1;
+    for (int k = 0; k < n; k++) {
         int step = k < m->nschedule;
-        describe_graph(out, graphs[k], plans[k], step ? "step" : graphs[k] == m->eval ? "eval" : graphs[k] == m->fid ? "fid" : "sample",
-                       step ? graphs[k]->name + strlen("step_") : "-", step ? m->schedule[k].times : 1);
+        GraphRole role = step ? GRAPH_STEP : graphs[k] == m->eval ? GRAPH_EVAL : graphs[k] == m->fid ? GRAPH_FID : GRAPH_SAMPLE;
+        if (role == GRAPH_EVAL) eval = k;
+        if (role == GRAPH_SAMPLE) sample = k;
+        contract_graph(c, k, graphs[k], plans[k], role, step ? graphs[k]->name + strlen("step_") : NULL,
+                       step ? m->schedule[k].times : 1);
     }
-    for (int i = 0; i < m->nlogs; i++) {
-        const char *graph = "eval";
-        for (int k = 0; k < m->nschedule && m->logs[i].is_loss; k++)
-            if (ir_find_output(m->schedule[k].graph, m->logs[i].output) >= 0) graph = m->schedule[k].graph->name;
-        fprintf(out, "log %s %s %s\n", graph, m->logs[i].output, m->logs[i].label);
-    }
-    for (int i = 0; i < m->nsample_labels; i++)
-        fprintf(out, "sample sample/%s %s\n", m->sample_labels[i], m->sample_labels[i]);
-    fprintf(out, "end\n");
-    fclose(out);
-    return text;
+    contract_logs(c, m, eval, sample);
+    c->model = (GanModel){GANC_MODEL_FORMAT_VERSION, m->name, m->dtype == DT_F64, m->batch, m->seed,
+                          m->train_iters, m->log_every, m->sample_every, m->fid ? m->fid_every : 0,
+                          c->model.nleaves, n, m->nlogs, sample >= 0 ? m->nsample_labels : 0,
+                          c->leaves, c->graphs, c->logs, c->samples};
 }
 
 /* ---- the module ------------------------------------------------------------------------ */
 
-static LLVMValueRef const_string_global(Codegen *cg, const char *name, const char *text) {
-    LLVMValueRef init = LLVMConstStringInContext(cg->ctx, text, (unsigned)strlen(text), 0);
-    LLVMValueRef g = LLVMAddGlobal(cg->mod, LLVMTypeOf(init), name);
-    LLVMSetInitializer(g, init);
-    LLVMSetGlobalConstant(g, 1);
-    LLVMSetLinkage(g, LLVMPrivateLinkage);
-    return g;
-}
-
-static void emit_main(Codegen *cg, LLVMValueRef desc, LLVMValueRef fns) {
+static void emit_main(Codegen *cg, LLVMValueRef model) {
     LLVMTypeRef params[] = {cg->i32, cg->ptr};
     LLVMValueRef main_fn = LLVMAddFunction(cg->mod, "main", LLVMFunctionType(cg->i32, params, 2, 0));
     LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, main_fn, "entry"));
-    LLVMValueRef args[] = {desc, fns, LLVMGetParam(main_fn, 0), LLVMGetParam(main_fn, 1)};
-    LLVMBuildRet(cg->b, call(cg, "ganrt_main", cg->i32, args, 4));
+    LLVMValueRef args[] = {model, LLVMGetParam(main_fn, 0), LLVMGetParam(main_fn, 1)};
+    LLVMBuildRet(cg->b, call(cg, "ganrt_main", cg->i32, args, 3));
 }
 
 static void build_module(Codegen *cg, const Model *m, const CodegenOptions *opt) {
@@ -396,15 +410,11 @@ static void build_module(Codegen *cg, const Model *m, const CodegenOptions *opt)
         snprintf(symbol, sizeof symbol, "ganc_%s", graphs[k]->name);
         fns[k] = emit_graph(cg, graphs[k], plans[k], symbol);
     }
-    char *desc = describe_model(m, graphs, plans, n);
-    LLVMValueRef desc_global = const_string_global(cg, "ganc_model_desc", desc);
-    free(desc);
-    LLVMValueRef table_init = LLVMConstArray2(cg->ptr, fns, (uint64_t)n);
-    LLVMValueRef table = LLVMAddGlobal(cg->mod, LLVMTypeOf(table_init), "ganc_graph_fns");
-    LLVMSetInitializer(table, table_init);
-    LLVMSetGlobalConstant(table, 1);
-    LLVMSetLinkage(table, LLVMPrivateLinkage);
-    emit_main(cg, desc_global, table);
+    Arena arena = {0};
+    Contract contract = {.arena = &arena};
+    contract_build(&contract, m, graphs, plans, n);
+    emit_main(cg, modeldata_emit(cg->mod, cg->layout, &contract.model, fns));
+    arena_free(&arena);
 }
 
 static LLVMTargetMachineRef target_machine(const CodegenOptions *opt) {
@@ -459,6 +469,7 @@ int codegen_model(const Model *m, const CodegenOptions *opt) {
     LLVMDisposeMessage(triple);
     LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(tm);
     LLVMSetModuleDataLayout(cg.mod, layout);
+    cg.layout = layout;
     build_module(&cg, m, opt);
 
     char *err = NULL;

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include "arena.h"
 #include "diag.h"
+#include "fill.h"
 
 enum { IR_MAXDIM = 4 };
 
@@ -92,33 +93,8 @@ typedef enum {
     OP_COUNT
 } IrOp;
 
-/* How a leaf gets its value before a step: params are initialised once, inputs drawn each step. */
-typedef enum {
-    INIT_ZEROS,    /* state, and params declared "= zeros"              */
-    INIT_CONSTANT, /* a = value                                         */
-    INIT_UNIFORM,  /* U[a, b)                                           */
-    INIT_NORMAL,   /* N(a, b^2)                                         */
-    INIT_DATA,     /* a data sampler or file; sampler names the kind    */
-    INIT_COPY,     /* the initial value of the leaf named source        */
-    INIT_PROGRESS, /* the run's progress, (iteration - 1) / iterations  */
-    INIT_FILE,     /* items of a data set file, one per row             */
-    INIT_LABELS,   /* one-hot class labels of a data set file           */
-    INIT_TENSOR,   /* the tensor of the leaf's name in a safetensors file (pretrained weights) */
-} InitKind;
-
-typedef struct LeafInit {
-    InitKind kind;
-    double a, b;
-    const char *sampler; /* INIT_DATA: "gaussians8", ...            */
-    double args[8];      /* INIT_DATA: the sampler's arguments       */
-    int nargs;
-    long points;         /* INIT_DATA: a fixed set of that many points, minibatched; 0: fresh */
-    int fixed;           /* inputs: the same draw at every step (a fixed noise batch) */
-    const char *source;  /* INIT_COPY */
-    const char *file;    /* INIT_FILE, INIT_LABELS: the data set's path */
-    const char *order;   /* INIT_LABELS: the file whose shuffle the rows follow (its images) */
-    int classes;         /* INIT_LABELS: the one-hot width */
-} LeafInit;
+/* How a leaf gets its value before a step (params are initialised once, inputs drawn each
+ * step): LeafInit and its kinds INIT_* are the runtime's (runtime/fill.h), shared with libganrt. */
 
 typedef struct IrNode {
     IrOp op;

@@ -3,19 +3,42 @@
  * eval replays one evaluation of every loss and its gradients on values a user supplies (a
  * safetensors file: parameters, data, noise, random draws by name), which is how a result is
  * compared with another framework. run trains with the schedule of the .gan file; it is slow
- * and exists for debugging and as the reference the native code is tested against. */
+ * and exists for debugging and as the reference the native code is tested against. What a run
+ * starts from, draws, logs and overlays is the policy libganrt follows too (runtime/policy.h). */
 #include "run.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "interp.h"
+#include "policy.h"
 #include "store.h"
 
-static int is_leaf_of(const IrGraph *g, const char *name) {
-    for (int id = 0; id < g->nnodes; id++)
-        if (g->nodes[id].name && strcmp(g->nodes[id].name, name) == 0) return 1;
-    return 0;
+/* `ganc eval IN`'s view of the model for the overlay (runtime/policy.h): the eval graph's
+ * leaves, with their values in the store. */
+typedef struct Overlay {
+    const IrGraph *g;
+    StFile *store;
+} Overlay;
+
+static int overlay_find(void *ctx, const char *name, GanDims *dims) {
+    const Overlay *o = ctx;
+    for (int id = 0; id < o->g->nnodes; id++) {
+        const IrNode *n = &o->g->nodes[id];
+        if (!n->name || strcmp(n->name, name) != 0) continue;
+        *dims = (GanDims){n->shape.ndim, {0}};
+        for (int k = 0; k < n->shape.ndim; k++) dims->dim[k] = n->shape.dim[k];
+        return 1;
+    }
+    return -1;
+}
+
+static void overlay_set(void *ctx, const char *name, const double *values) {
+    const Overlay *o = ctx;
+    StTensor *slot = store_find(o->store, name);
+    long n = 1;
+    for (int k = 0; k < slot->ndim; k++) n *= slot->shape[k];
+    memcpy(slot->data, values, sizeof(double) * (size_t)n);
 }
 
 static void output_shape(const IrGraph *g, int node, int *ndim, long *shape) {
@@ -25,34 +48,16 @@ static void output_shape(const IrGraph *g, int node, int *ndim, long *shape) {
 
 int run_eval(const Model *m, const char *in_path, const char *out_path) {
     const IrGraph *g = m->eval;
-    StFile store = {0}, given = {0}, out = {0};
+    StFile store = {0}, out = {0};
     char err[512];
     store_init_leaves(&store, g, m->seed);
     store_draw_inputs(&store, g, m->seed, 0, 0);
-    if (in_path) {
-        if (st_read(in_path, &given, err, sizeof err) != 0) {
-            fprintf(stderr, "ganc: error: %s\n", err);
-            return 1;
-        }
-        for (int i = 0; i < given.count; i++) {
-            const StTensor *t = &given.tensors[i];
-            if (!is_leaf_of(g, t->name)) {
-                fprintf(stderr, "ganc: error: %s: '%s' is not a parameter, state or input of this experiment\n",
-                        in_path, t->name);
-                return 1;
-            }
-            StTensor *slot = store_find(&store, t->name);
-            long n = 1, want = 1;
-            int same = slot->ndim == t->ndim;
-            for (int k = 0; k < t->ndim; k++) n *= t->shape[k], same &= slot->shape[k] == t->shape[k];
-            for (int k = 0; k < slot->ndim; k++) want *= slot->shape[k];
-            if (!same || n != want) {
-                fprintf(stderr, "ganc: error: %s: '%s' has the wrong shape (%ld elements, expected %ld)\n",
-                        in_path, t->name, n, want);
-                return 1;
-            }
-            memcpy(slot->data, t->data, sizeof(double) * (size_t)n);
-        }
+    Overlay overlay = {g, &store};
+    const PolicyLeaves leaves = {&overlay, overlay_find, overlay_set};
+    if (in_path && policy_overlay(in_path, &leaves, err, sizeof err) != 0) {
+        fprintf(stderr, "ganc: error: %s\n", err);
+        st_free(&store);
+        return 1;
     }
     Interp *it = interp_new(g, g->dtype == DT_F32);
     store_load(&store, it, g);
@@ -67,7 +72,6 @@ int run_eval(const Model *m, const char *in_path, const char *out_path) {
     if (rc != 0) fprintf(stderr, "ganc: error: %s\n", err);
     interp_free(it);
     st_free(&store);
-    st_free(&given);
     st_free(&out);
     return rc != 0;
 }
@@ -105,9 +109,8 @@ int run_train(const Model *m, long iters, const char *save_path) {
     }
     uint64_t draw = 0;
     int rc = 0;
-    long every = m->log_every > 0 ? m->log_every : 100;
     for (long iter = 1; iter <= iters && rc == 0; iter++) {
-        double progress = (double)(iter - 1) / (double)iters;
+        double progress = policy_progress(iter, iters);
         for (int i = 0; i < m->nschedule && rc == 0; i++) {
             const IrGraph *g = m->schedule[i].graph;
             for (int k = 0; k < m->schedule[i].times && rc == 0; k++) {
@@ -118,7 +121,7 @@ int run_train(const Model *m, long iters, const char *save_path) {
                 if (rc == 0) store_apply_updates(&store, its[i], g);
             }
         }
-        if (rc == 0 && (iter == 1 || iter % every == 0 || iter == iters)) print_log(m, iter, last_loss);
+        if (rc == 0 && policy_is_log_point(iter, m->log_every, iters)) print_log(m, iter, last_loss);
     }
     if (rc == 0 && save_path) {
         char err[512];

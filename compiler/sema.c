@@ -1231,10 +1231,9 @@ static LeafInit label_source(Lower *L, Value *slots, SrcLoc *locs, Shape *shape)
 
 /* The data file of a load() or labels() leaf, checked now so a bad file is a compile error. */
 static void check_file_leaf(const LeafInit *init, Shape shape, SrcLoc loc) {
-    FillSpec spec = store_fill_spec(init);
     char err[512];
     long rows = shape.dim[0];
-    if (fill_check_shape(&spec, "", rows, ir_shape_size(shape) / rows, err, sizeof err) != 0) diag_error(loc, "%s", err);
+    if (fill_check_shape(init, "", rows, ir_shape_size(shape) / rows, err, sizeof err) != 0) diag_error(loc, "%s", err);
 }
 
 static int data_input(Lower *L, const Item *it) {

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "diag.h"
-#include "fill.h"
+#include "policy.h"
 
 StTensor *store_find(StFile *st, const char *name) { return (StTensor *)st_find(st, name); }
 
@@ -20,49 +20,30 @@ static StTensor *slot_for(StFile *st, const IrNode *n) {
     return store_find(st, n->name);
 }
 
-/* The runtime's description of how a leaf gets its values. */
-FillSpec store_fill_spec(const LeafInit *init) {
-    static const FillKind kinds[] = {[INIT_ZEROS] = FILL_ZEROS, [INIT_CONSTANT] = FILL_CONSTANT,
-                                     [INIT_UNIFORM] = FILL_UNIFORM, [INIT_NORMAL] = FILL_NORMAL,
-                                     [INIT_DATA] = FILL_DATA, [INIT_COPY] = FILL_COPY,
-                                     [INIT_PROGRESS] = FILL_PROGRESS, [INIT_FILE] = FILL_FILE,
-                                     [INIT_LABELS] = FILL_LABELS, [INIT_TENSOR] = FILL_TENSOR};
-    FillSpec f = {kinds[init->kind], init->a, init->b, init->sampler, {0}, init->nargs, init->points, init->fixed,
-                  init->source, init->file, init->order, init->classes};
-    memcpy(f.args, init->args, sizeof f.args);
-    return f;
-}
+static LeafRole role_of(IrOp op) { return op == OP_PARAM ? ROLE_PARAM : op == OP_STATE ? ROLE_STATE : ROLE_INPUT; }
 
-static void fill_leaf(const IrNode *n, uint64_t seed, uint64_t draw, double *out) {
-    FillSpec spec = store_fill_spec(&n->init);
-    fill_values(&spec, seed, n->name, draw, out, ir_shape_size(n->shape), n->shape.ndim ? n->shape.dim[0] : 1);
-}
+static long rows_of(const IrNode *n) { return n->shape.ndim ? n->shape.dim[0] : 1; }
 
 void store_init_leaves(StFile *st, const IrGraph *g, uint64_t seed) {
-    for (int pass = 0; pass < 2; pass++) /* params first: a state may start as a copy of one */
+    for (int pass = 0; pass < POLICY_INIT_PASSES; pass++)
     for (int id = 0; id < g->nnodes; id++) {
         const IrNode *n = &g->nodes[id];
-        if (n->op != (pass == 0 ? OP_PARAM : OP_STATE) || store_find(st, n->name)) continue;
-        if (n->init.kind == INIT_COPY) {
-            const StTensor *source = store_find(st, n->init.source);
-            if (!source) diag_fatal("internal error: '%s' copies '%s', which has no value yet", n->name, n->init.source);
-            long size = ir_shape_size(n->shape);
-            memcpy(slot_for(st, n)->data, source->data, sizeof(double) * (size_t)size);
-            continue;
-        }
-        fill_leaf(n, seed, 0, slot_for(st, n)->data);
+        if (!n->name || policy_init_pass(role_of(n->op)) != pass || store_find(st, n->name)) continue;
+        double *values = slot_for(st, n)->data; /* first: adding a tensor may move the others' records */
+        const StTensor *source = n->init.kind == INIT_COPY ? store_find(st, n->init.source) : NULL;
+        if (n->init.kind == INIT_COPY && !source)
+            diag_fatal("internal error: '%s' copies '%s', which has no value yet", n->name, n->init.source);
+        policy_initial_value(&n->init, n->name, seed, source ? source->data : NULL, values, ir_shape_size(n->shape),
+                             rows_of(n));
     }
 }
 
 void store_draw_inputs(StFile *st, const IrGraph *g, uint64_t seed, uint64_t draw, double progress) {
     for (int id = 0; id < g->nnodes; id++) {
         const IrNode *n = &g->nodes[id];
-        if (n->op != OP_INPUT) continue;
-        if (n->init.kind == INIT_PROGRESS) {
-            slot_for(st, n)->data[0] = progress;
-            continue;
-        }
-        fill_leaf(n, seed, draw, slot_for(st, n)->data);
+        if (n->op == OP_INPUT)
+            policy_draw_input(&n->init, n->name, seed, draw, progress, slot_for(st, n)->data, ir_shape_size(n->shape),
+                              rows_of(n));
     }
 }
 

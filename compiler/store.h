@@ -23,8 +23,6 @@ void store_draw_inputs(StFile *st, const IrGraph *g, uint64_t seed, uint64_t dra
 void store_load(const StFile *st, Interp *it, const IrGraph *g);
 /* Write the step's OUT_UPDATE outputs back into the store. */
 void store_apply_updates(StFile *st, Interp *it, const IrGraph *g);
-/* How the runtime fills a leaf with this initialiser (fill.h). */
-FillSpec store_fill_spec(const LeafInit *init);
 /* The store's tensor of that name (NULL if none). */
 StTensor *store_find(StFile *st, const char *name);
 

@@ -71,8 +71,8 @@ static int read_counter(Runtime *rt, const StFile *f, const char *path, const ch
 
 Dims tensor_dims(const StTensor *t)
 {
-    Dims d = {t->ndim, {0}};
-    for (int k = 0; k < t->ndim; k++)
+    Dims d = {t->ndim, {0}}; /* more axes than a leaf has: never equal to its dims */
+    for (int k = 0; k < t->ndim && k < MAXDIM; k++)
         d.dim[k] = t->shape[k];
     return d;
 }

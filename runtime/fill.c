@@ -39,7 +39,7 @@ static uint64_t epoch_index(uint64_t position, uint64_t n, uint64_t seed, uint64
 }
 
 /* rows samples of a fixed set of `points`: row r of draw d is position d * rows + r. */
-static void draw_from_set(const FillSpec *spec, uint64_t seed, uint64_t stream, uint64_t draw, double *out,
+static void draw_from_set(const LeafInit *spec, uint64_t seed, uint64_t stream, uint64_t draw, double *out,
                           long rows, long per_row) {
     const SamplerInfo *s = sampler_find(spec->sampler);
     for (long r = 0; r < rows; r++) {
@@ -50,15 +50,15 @@ static void draw_from_set(const FillSpec *spec, uint64_t seed, uint64_t stream, 
 
 /* ----- data set files (FILE, LABELS) ----- */
 
-static long file_items(const FillSpec *spec, const Dataset *d) { return spec->points ? spec->points : d->count; }
+static long file_items(const LeafInit *spec, const Dataset *d) { return spec->points ? spec->points : d->count; }
 
 /* The shuffle key: the order file's, so that leaves sharing it stay paired (fill.h). */
-static uint64_t file_stream(const FillSpec *spec) { return rng_stream_id(spec->order ? spec->order : spec->file); }
+static uint64_t file_stream(const LeafInit *spec) { return rng_stream_id(spec->order ? spec->order : spec->file); }
 
 /* The data set of a leaf, read on its first draw when only fill_check_shape ran (the
  * interpreter's case): a file that turns out corrupt past its header ends the program with a
  * message naming it. */
-static const Dataset *checked_dataset(const FillSpec *spec) {
+static const Dataset *checked_dataset(const LeafInit *spec) {
     char err[512];
     const Dataset *d = dataset_load(spec->file, err, sizeof err);
     if (!d) {
@@ -69,8 +69,8 @@ static const Dataset *checked_dataset(const FillSpec *spec) {
 }
 
 /* One row: the item's values, or the one-hot row of its label. */
-static void write_row(const FillSpec *spec, const double *item, double *row, long per_row) {
-    if (spec->kind == FILL_FILE) {
+static void write_row(const LeafInit *spec, const double *item, double *row, long per_row) {
+    if (spec->kind == INIT_FILE) {
         memcpy(row, item, sizeof(double) * (size_t)per_row);
         return;
     }
@@ -78,7 +78,7 @@ static void write_row(const FillSpec *spec, const double *item, double *row, lon
     row[(long)item[0]] = 1;
 }
 
-static void draw_from_file(const FillSpec *spec, uint64_t seed, uint64_t draw, double *out, long rows, long per_row) {
+static void draw_from_file(const LeafInit *spec, uint64_t seed, uint64_t draw, double *out, long rows, long per_row) {
     const Dataset *d = checked_dataset(spec);
     uint64_t n = (uint64_t)file_items(spec, d), stream = file_stream(spec);
     for (long r = 0; r < rows; r++) {
@@ -111,7 +111,7 @@ static const char *item_shape(const Dataset *d, char *buf, size_t len) {
 }
 
 /* The order file decides the permutation over n items: it must have as many (fill.h). */
-static int check_order(const FillSpec *spec, const Dataset *d, char *err, int errlen) {
+static int check_order(const LeafInit *spec, const Dataset *d, char *err, int errlen) {
     if (!spec->order || strcmp(spec->order, spec->file) == 0)
         return 0;
     const Dataset *o = dataset_header(spec->order, err, errlen);
@@ -123,7 +123,7 @@ static int check_order(const FillSpec *spec, const Dataset *d, char *err, int er
     return 0;
 }
 
-static int check_items(const FillSpec *spec, const Dataset *d, long per_row, char *err, int errlen) {
+static int check_items(const LeafInit *spec, const Dataset *d, long per_row, char *err, int errlen) {
     char shape[128];
     if (d->item_size != per_row)
         return check_fail(err, errlen, "%s: its items have %ld values (shape %s), but the leaf's rows have %ld",
@@ -132,7 +132,7 @@ static int check_items(const FillSpec *spec, const Dataset *d, long per_row, cha
 }
 
 /* One whole number per item, in 0..classes-1, for the one-hot rows of `classes` values. */
-static int check_labels(const FillSpec *spec, const Dataset *d, long per_row, char *err, int errlen) {
+static int check_labels(const LeafInit *spec, const Dataset *d, long per_row, char *err, int errlen) {
     if (spec->classes < 1)
         return check_fail(err, errlen, "%s: a labels leaf needs the number of classes", spec->file);
     if (per_row != spec->classes)
@@ -173,7 +173,7 @@ static const StFile *tensor_file(const char *path, char *err, int errlen) {
 }
 
 /* A pretrained tensor: `name` in the safetensors file, with rows * per_row values. */
-static int check_tensor(const FillSpec *spec, const char *name, long size, char *err, int errlen) {
+static int check_tensor(const LeafInit *spec, const char *name, long size, char *err, int errlen) {
     const StFile *f = tensor_file(spec->file, err, errlen);
     if (!f) return -1;
     const StTensor *t = st_find(f, name);
@@ -182,7 +182,7 @@ static int check_tensor(const FillSpec *spec, const char *name, long size, char 
     return t && n == size ? 0 : check_fail(err, errlen, "%s: no tensor '%s' of %ld values", spec->file, name, size);
 }
 
-static void copy_tensor(const FillSpec *spec, const char *name, double *out, long size) {
+static void copy_tensor(const LeafInit *spec, const char *name, double *out, long size) {
     char err[256];
     const StFile *f = tensor_file(spec->file, err, sizeof err);
     const StTensor *t = f ? st_find(f, name) : NULL;
@@ -191,15 +191,15 @@ static void copy_tensor(const FillSpec *spec, const char *name, double *out, lon
 
 /* Both checks; `read`: the data of a FILE leaf is read too (labels always are: they are checked
  * one by one). */
-static int check_leaf(const FillSpec *spec, const char *name, long rows, long per_row, int read, char *err,
+static int check_leaf(const LeafInit *spec, const char *name, long rows, long per_row, int read, char *err,
                       int errlen) {
-    if (spec->kind == FILL_TENSOR)
+    if (spec->kind == INIT_TENSOR)
         return check_tensor(spec, name, rows * per_row, err, errlen);
-    if (spec->kind != FILL_FILE && spec->kind != FILL_LABELS)
+    if (spec->kind != INIT_FILE && spec->kind != INIT_LABELS)
         return 0;
     if (!spec->file)
-        return check_fail(err, errlen, "a %s leaf without a file", spec->kind == FILL_FILE ? "file" : "labels");
-    const Dataset *d = read || spec->kind == FILL_LABELS ? dataset_load(spec->file, err, errlen)
+        return check_fail(err, errlen, "a %s leaf without a file", init_kind_name(spec->kind));
+    const Dataset *d = read || spec->kind == INIT_LABELS ? dataset_load(spec->file, err, errlen)
                                                           : dataset_header(spec->file, err, errlen);
     if (!d)
         return -1;
@@ -210,50 +210,59 @@ static int check_leaf(const FillSpec *spec, const char *name, long rows, long pe
                           d->count);
     if (check_order(spec, d, err, errlen) != 0)
         return -1;
-    return spec->kind == FILL_FILE ? check_items(spec, d, per_row, err, errlen)
+    return spec->kind == INIT_FILE ? check_items(spec, d, per_row, err, errlen)
                                    : check_labels(spec, d, per_row, err, errlen);
 }
 
-int fill_check(const FillSpec *spec, const char *name, long rows, long per_row, char *err, int errlen) {
+int fill_check(const LeafInit *spec, const char *name, long rows, long per_row, char *err, int errlen) {
     return check_leaf(spec, name, rows, per_row, 1, err, errlen);
 }
 
-int fill_check_shape(const FillSpec *spec, const char *name, long rows, long per_row, char *err, int errlen) {
+int fill_check_shape(const LeafInit *spec, const char *name, long rows, long per_row, char *err, int errlen) {
     return check_leaf(spec, name, rows, per_row, 0, err, errlen);
+}
+
+const char *init_kind_name(InitKind kind) {
+    static const char *const names[] = {
+#define X(kind, text) text,
+        INIT_KIND_LIST(X)
+#undef X
+    };
+    return (unsigned)kind < INIT_KIND_COUNT ? names[kind] : "?";
 }
 
 /* ----- fill_values ----- */
 
-void fill_values(const FillSpec *spec, uint64_t seed, const char *name, uint64_t draw, double *out,
+void fill_values(const LeafInit *spec, uint64_t seed, const char *name, uint64_t draw, double *out,
                  long size, long rows) {
     if (spec->fixed) draw = 0;
     uint64_t stream = rng_stream_id(name), index0 = draw * (uint64_t)size;
     switch (spec->kind) {
-    case FILL_ZEROS: memset(out, 0, sizeof(double) * (size_t)size); break;
-    case FILL_CONSTANT:
+    case INIT_ZEROS: memset(out, 0, sizeof(double) * (size_t)size); break;
+    case INIT_CONSTANT:
         for (long i = 0; i < size; i++) out[i] = spec->a;
         break;
-    case FILL_UNIFORM:
+    case INIT_UNIFORM:
         rng_uniform(seed, stream, index0, out, size);
         for (long i = 0; i < size; i++) out[i] = spec->a + (spec->b - spec->a) * out[i];
         break;
-    case FILL_NORMAL:
+    case INIT_NORMAL:
         rng_normal(seed, stream, index0, out, size);
         for (long i = 0; i < size; i++) out[i] = spec->a + spec->b * out[i];
         break;
-    case FILL_DATA:
+    case INIT_DATA:
         if (spec->points)
             draw_from_set(spec, seed, stream, draw, out, rows, size / rows);
         else
             sampler_find(spec->sampler)->draw(spec->args, seed, stream, draw * (uint64_t)rows, out, (int)rows);
         break;
-    case FILL_FILE: case FILL_LABELS:
+    case INIT_FILE: case INIT_LABELS:
         draw_from_file(spec, seed, draw, out, rows, size / rows);
         break;
-    case FILL_TENSOR:
+    case INIT_TENSOR:
         copy_tensor(spec, name, out, size); /* fill_check saw it there */
         break;
-    case FILL_COPY: case FILL_PROGRESS:
+    case INIT_COPY: case INIT_PROGRESS: case INIT_KIND_COUNT:
         break; /* the caller's (see fill.h) */
     }
 }

@@ -1,14 +1,14 @@
 /* ganrt.c: libganrt's entry point, ganrt_main: everything a compiled experiment does besides
  * computing its graphs.
  *
- * An executable built by ganc holds a model description and one native function per graph
- * (ganrt.h); its main() calls ganrt_main, which reads the description and the command line,
+ * An executable built by ganc holds the model as constant data, with one native function per
+ * graph (contract.h); its main() calls ganrt_main, which checks the model and reads the command line,
  * checks the data sets, allocates every tensor once, initialises parameters, and then either
  * trains (train.c, with logs.c and checkpoint.c) or evaluates once (--eval, --eval-values, the
  * twin of `ganc eval`). The files of the driver share rt.h:
  *
  *   ganrt.c       the entry point, tensors and their storage
- *   describe.c    the model description
+ *   load.c        the model from the compiler (contract.h), checked
  *   options.c     the command line
  *   train.c       initial values, draws, steps, the training loop, evaluation
  *   logs.c        the output directory, log.jsonl, the progress line, samples, FID
@@ -58,7 +58,7 @@ int dims_equal(const Dims *a, const Dims *b)
 const char *dims_text(char *buf, size_t len, const Dims *d)
 {
     size_t used = (size_t)snprintf(buf, len, "[");
-    for (int k = 0; k < d->ndim && used < len; k++)
+    for (int k = 0; k < d->ndim && k < MAXDIM && used < len; k++)
         used += (size_t)snprintf(buf + used, len - used, k ? ",%ld" : "%ld", d->dim[k]);
     if (used < len)
         snprintf(buf + used, len - used, "]");
@@ -143,7 +143,7 @@ int rt_error(Runtime *rt, const char *fmt, ...)
 
 /* Storage for every leaf and value output, the shared arena, and the argument arrays of each
  * graph function, which never change afterwards. */
-static void allocate(Runtime *rt, GanGraphFn const *fns)
+static void allocate(Runtime *rt)
 {
     Model *m = &rt->m;
     long largest = 1, arena = 0;
@@ -154,7 +154,6 @@ static void allocate(Runtime *rt, GanGraphFn const *fns)
     }
     for (int i = 0; i < m->ngraphs; i++) {
         Graph *g = &m->graphs[i];
-        g->fn = fns[i];
         g->leaf_args = xcalloc((size_t)g->nuse, sizeof(void *));
         g->out_args = xcalloc((size_t)g->nout, sizeof(void *));
         for (int k = 0; k < g->nuse; k++)
@@ -228,13 +227,13 @@ static int check_data_sets(Runtime *rt)
 
 /* After the options: data sets, storage, initial values or a checkpoint, then evaluate or
  * train. */
-static int run(Runtime *rt, GanGraphFn const *fns)
+static int run(Runtime *rt)
 {
     if (check_data_sets(rt) != 0)
         return 1;
     if (rt->opt.has_threads)
         openblas_set_num_threads(rt->opt.threads);
-    allocate(rt, fns);
+    allocate(rt);
     rt->seed = rt->opt.has_seed ? rt->opt.seed : rt->m.seed;
     rt->steps = rt->opt.has_steps ? rt->opt.steps : rt->m.iters;
     rt->first_iter = 1;
@@ -256,21 +255,34 @@ static int run(Runtime *rt, GanGraphFn const *fns)
     return 0;
 }
 
-int ganrt_main(const char *desc, GanGraphFn const *fns, int argc, char **argv)
+/* The format version first: the rest of the struct may mean something else in another one. */
+static int check_version(const Runtime *rt, const GanModel *model)
+{
+    if (model->version == GANC_MODEL_FORMAT_VERSION)
+        return 0;
+    fprintf(stderr, "%s: error: the model was compiled with model format version %lld, but this libganrt "
+            "reads version %d: rebuild the executable with the ganc of this libganrt\n", rt->exe,
+            (long long)model->version, GANC_MODEL_FORMAT_VERSION);
+    return 1;
+}
+
+int ganrt_main(const GanModel *model, int argc, char **argv)
 {
     Runtime rt;
     memset(&rt, 0, sizeof rt);
     rt.exe = program_name(argc > 0 ? argv[0] : NULL);
-    char err[300];
+    char err[512];
     int rc;
-    if (model_parse(&rt.m, desc, err, sizeof err) != 0) {
-        fprintf(stderr, "%s: internal error: the model description is malformed: %s\n", rt.exe, err);
+    if ((rc = check_version(&rt, model)) != 0)
+        ;
+    else if (model_load(&rt.m, model, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: internal error: the model is malformed: %s\n", rt.exe, err);
         rc = 1;
     } else if ((rc = parse_options(&rt, argc, argv)) == 0) {
         if (rt.opt.help)
             print_usage(&rt, stdout);
         else
-            rc = run(&rt, fns);
+            rc = run(&rt);
     }
     runtime_free(&rt);
     return rc;

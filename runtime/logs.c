@@ -15,6 +15,7 @@
 #include "fid.h"
 #include "metrics.h"
 #include "png.h"
+#include "policy.h"
 #include "samplers.h"
 
 /* ----- files and directories --------------------------------------------------------------- */
@@ -58,9 +59,11 @@ const char *out_path(Runtime *rt, const char *fmt, ...)
 
 /* ----- the log and the progress line ------------------------------------------------------- */
 
-static void json_string(FILE *f, const char *s)
+/* ", \"PREFIXLABEL\": ": a key of a log line, the label escaped as JSON wants (labels are any
+ * source text: quotes, backslashes, newlines). */
+static void json_key(FILE *f, const char *prefix, const char *s)
 {
-    fputc('"', f);
+    fprintf(f, ", \"%s", prefix);
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == '"' || c == '\\')
@@ -70,18 +73,17 @@ static void json_string(FILE *f, const char *s)
         else
             fputc(c, f);
     }
-    fputc('"', f);
+    fputs("\": ", f);
 }
 
-static double log_value(const Runtime *rt, const LogRecord *r)
+static double log_value(const Runtime *rt, const GanLog *r)
 {
     return value_at(rt->m.is_f64, rt->m.graphs[r->graph].out[r->output].data, 0);
 }
 
 int is_log_point(const Runtime *rt, long iter)
 {
-    long every = rt->m.log_every > 0 ? rt->m.log_every : 100; /* as `ganc run` */
-    return iter == 1 || iter % every == 0 || iter == rt->steps;
+    return policy_is_log_point(iter, rt->m.log_every, rt->steps);
 }
 
 /* {"step": N, "LABEL": v, ...}: a step graph's values from its latest execution; the eval graph
@@ -96,12 +98,11 @@ void write_log_line(Runtime *rt, long iter)
     fprintf(rt->log, "{\"step\": %ld", iter);
     for (int i = 0; i < rt->m.nlogs; i++) {
         double v = log_value(rt, &rt->m.logs[i]);
-        fputs(", ", rt->log);
-        json_string(rt->log, rt->m.logs[i].label);
+        json_key(rt->log, "", rt->m.logs[i].label);
         if (isfinite(v))
-            fprintf(rt->log, ": %.9g", v);
+            fprintf(rt->log, "%.9g", v);
         else
-            fputs(": null", rt->log);
+            fputs("null", rt->log);
     }
     fputs("}\n", rt->log);
     fflush(rt->log);
@@ -249,7 +250,7 @@ static const Leaf *modal_data(const Runtime *rt, int dim)
 {
     for (int i = 0; i < rt->m.nleaves; i++) {
         const Leaf *l = &rt->m.leaves[i];
-        if (l->role != ROLE_INPUT || l->fill.kind != FILL_DATA || l->dims.ndim != 2 || l->dims.dim[1] != dim)
+        if (l->role != ROLE_INPUT || l->fill.kind != INIT_DATA || l->dims.ndim != 2 || l->dims.dim[1] != dim)
             continue;
         double centre[2];
         if (sampler_modes(sampler_find(l->fill.sampler), l->fill.args, centre, 1) > 0)
@@ -274,11 +275,16 @@ static void log_toy_metrics(Runtime *rt, long iter, const char *label, const Out
     to_double(rt->m.is_f64, o->data, rt->scratch, dims_count(&o->dims));
     ToyMetrics t;
     if (toy_metrics(rt->scratch, o->dims.dim[0], (int)o->dims.dim[1], centres, modes, sampler_mode_std(s, data->fill.args), &t)) {
-        fprintf(rt->log, "{\"step\": %ld, \"modes %s\": %d, \"modes total\": %d, \"high_quality %s\": %.6g, \"kl %s\": %.6g",
-                iter, label, t.covered, t.modes, label, t.quality, label, t.kl);
-        if (modes == 2)
-            fprintf(rt->log, ", \"count0 %s\": %.0f, \"count1 %s\": %.0f", label, t.count[0], label, t.count[1]);
-        fputs("}\n", rt->log);
+        FILE *f = rt->log;
+        fprintf(f, "{\"step\": %ld", iter);
+        json_key(f, "modes ", label), fprintf(f, "%d, \"modes total\": %d", t.covered, t.modes);
+        json_key(f, "high_quality ", label), fprintf(f, "%.6g", t.quality);
+        json_key(f, "kl ", label), fprintf(f, "%.6g", t.kl);
+        if (modes == 2) {
+            json_key(f, "count0 ", label), fprintf(f, "%.0f", t.count[0]);
+            json_key(f, "count1 ", label), fprintf(f, "%.0f", t.count[1]);
+        }
+        fputs("}\n", f);
         fflush(rt->log);
     }
     free(centres);

@@ -59,6 +59,21 @@ static const struct {
 };
 enum { OPTION_COUNT = sizeof option_table / sizeof option_table[0] };
 
+/* A count as text: decimal digits only (no sign, no space, no junk). */
+static int parse_count(const char *s, uint64_t *out)
+{
+    if (!*s)
+        return -1;
+    uint64_t v = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    *out = v;
+    return 0;
+}
+
 /* A whole number in [min, max] for option `name`. */
 static int option_count(Runtime *rt, const char *name, const char *text, uint64_t min, uint64_t max,
                         uint64_t *out)

@@ -11,7 +11,7 @@
 #include "safetensors.h"
 
 enum {
-    MAXDIM = ST_MAXDIM,
+    MAXDIM = GAN_MAXDIM,
     TENSOR_ALIGN = 64, /* leaves, outputs and the arena: whole cache lines, any vector width */
 };
 
@@ -23,20 +23,18 @@ enum {
 #define SAMPLE_KEY_SALT "ganrt/sample-grid" /* draw number 0: the same every time */
 #define MAX_EXACT_SEED (1ull << 53)          /* checkpoints hold it in a double   */
 
-/* ----- the model description -------------------------------------------------------------- */
+/* ----- the model with its storage --------------------------------------------------------- */
 
-typedef struct Dims {
-    int ndim;
-    long dim[MAXDIM];
-} Dims;
-
-typedef enum { ROLE_PARAM, ROLE_STATE, ROLE_INPUT } LeafRole;
+/* The model as the compiler gave it (contract.h), with the storage the driver allocates: leaves
+ * and outputs are copies of the contract's records plus their data, so that --set can change a
+ * hyperparameter's value in a model that is constant data. */
+typedef GanDims Dims;
 
 typedef struct Leaf {
     const char *name;
     LeafRole role;
     Dims dims;
-    FillSpec fill;
+    LeafInit fill;
     void *data; /* model dtype, TENSOR_ALIGN-aligned */
 } Leaf;
 
@@ -48,33 +46,20 @@ typedef struct Output {
     void *data;       /* a value's own buffer, or the updated leaf's storage */
 } Output;
 
-typedef enum { GRAPH_STEP, GRAPH_EVAL, GRAPH_SAMPLE, GRAPH_FID } GraphKind;
-
 typedef struct Graph {
     const char *name, *net;
-    GraphKind kind;
+    GraphRole kind;
     int times;
     long arena_bytes;
     int nuse, nout;
-    int *use;          /* leaf indices, in argument order */
+    const int32_t *use; /* leaf indices, in argument order */
     Output *out;
-    void **leaf_args;  /* what the graph function receives: fixed once storage exists */
+    void **leaf_args;   /* what the graph function receives: fixed once storage exists */
     void **out_args;
     GanGraphFn fn;
 } Graph;
 
-typedef struct LogRecord {
-    int graph, output;
-    const char *label;
-} LogRecord;
-
-typedef struct SampleRecord {
-    int output; /* of the sample graph */
-    const char *label;
-} SampleRecord;
-
 typedef struct Model {
-    char *text; /* the description, split in place: every name points into it */
     const char *name;
     int is_f64;
     long batch, iters, log_every, sample_every, fid_every;
@@ -83,9 +68,9 @@ typedef struct Model {
     int nleaves;
     Graph *graphs;
     int ngraphs;
-    LogRecord *logs;
+    const GanLog *logs;
     int nlogs;
-    SampleRecord *samples;
+    const GanSample *samples;
     int nsamples;
     int eval, sample, fid; /* graph indices, -1 when absent */
 } Model;
@@ -138,13 +123,12 @@ void to_double(int is_f64, const void *src, double *dst, long n);
 /* "EXE: error: ..." on stderr (after the progress line, if one is shown); returns 1. */
 __attribute__((format(printf, 2, 3))) int rt_error(Runtime *rt, const char *fmt, ...);
 
-/* ----- describe.c ----------------------------------------------------------------------------- */
+/* ----- load.c ------------------------------------------------------------------------------- */
 
-/* 0, or -1 with "line N: reason" in err. */
-int model_parse(Model *m, const char *desc, char *err, size_t errlen);
+/* The compiler's model, checked for consistency and copied into m (storage not yet allocated):
+ * 0, or -1 with the reason in err. The format version is checked before (ganrt_main). */
+int model_load(Model *m, const GanModel *model, char *err, size_t errlen);
 void model_free(Model *m);
-/* a count: decimal digits only */
-int parse_count(const char *s, uint64_t *out);
 
 /* ----- options.c ---------------------------------------------------------------------------- */
 

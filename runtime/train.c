@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "rt.h"
+#include "policy.h"
 #include "rng.h"
 
 
@@ -54,44 +55,50 @@ static long first_nonfinite(int is_f64, const void *p, long n)
 
 /* ----- draws and graph execution ----------------------------------------------------------- */
 
-static void fill_leaf(Runtime *rt, Leaf *l, uint64_t key, uint64_t draw)
+static long leaf_rows(const Leaf *l) { return l->dims.ndim ? l->dims.dim[0] : 1; }
+
+/* Where a leaf's values are computed in double: its own storage in a float64 model, else
+ * `spare` (then stored with store_values). */
+static double *values_of(Runtime *rt, Leaf *l, double *spare) { return rt->m.is_f64 ? l->data : spare; }
+
+static void store_values(Runtime *rt, Leaf *l, const double *values)
 {
-    long n = dims_count(&l->dims), rows = l->dims.ndim ? l->dims.dim[0] : 1;
-    double *values = rt->m.is_f64 ? l->data : rt->scratch;
-    fill_values(&l->fill, key, l->name, draw, values, n, rows);
     if (!rt->m.is_f64)
-        from_double(0, l->data, values, n);
+        from_double(0, l->data, values, dims_count(&l->dims));
 }
 
-/* Parameters and state at their initial values (draw 0 of the seed), as the interpreter does;
- * parameters first, since a state may start as a copy of one (the running average of `ema`). */
+/* Parameters and state at their initial values, in the passes of the policy (policy.h). */
 void init_leaves(Runtime *rt)
 {
-    for (int pass = 0; pass < 2; pass++)
+    for (int pass = 0; pass < POLICY_INIT_PASSES; pass++)
         for (int i = 0; i < rt->m.nleaves; i++) {
             Leaf *l = &rt->m.leaves[i];
-            if (l->role != (pass == 0 ? ROLE_PARAM : ROLE_STATE))
+            if (policy_init_pass(l->role) != pass)
                 continue;
-            int source = l->fill.kind == FILL_COPY ? find_leaf(&rt->m, l->fill.source) : -1;
-            if (source >= 0)
-                memcpy(l->data, rt->m.leaves[source].data, (size_t)dims_count(&l->dims) * (rt->m.is_f64 ? 8 : 4));
-            else
-                fill_leaf(rt, l, rt->seed, 0);
+            long n = dims_count(&l->dims);
+            double *source = NULL;
+            if (l->fill.kind == INIT_COPY) { /* load.c checked the source exists with this shape */
+                source = xcalloc((size_t)n, sizeof(double));
+                to_double(rt->m.is_f64, rt->m.leaves[find_leaf(&rt->m, l->fill.source)].data, source, n);
+            }
+            double *values = values_of(rt, l, rt->scratch);
+            policy_initial_value(&l->fill, l->name, rt->seed, source, values, n, leaf_rows(l));
+            store_values(rt, l, values);
+            free(source);
         }
 }
 
 /* Every input leaf of g at one draw: one execution's inputs share a draw number. */
 void draw_inputs(Runtime *rt, const Graph *g, uint64_t key, uint64_t draw)
 {
+    double progress = policy_progress(rt->iter, rt->steps);
     for (int k = 0; k < g->nuse; k++) {
         Leaf *l = &rt->m.leaves[g->use[k]];
         if (l->role != ROLE_INPUT)
             continue;
-        if (l->fill.kind == FILL_PROGRESS) { /* (iteration - 1) / iterations, for learning-rate decay */
-            double progress = rt->steps > 0 && rt->iter > 0 ? (double)(rt->iter - 1) / (double)rt->steps : 0;
-            from_double(rt->m.is_f64, l->data, &progress, 1);
-        } else
-            fill_leaf(rt, l, key, draw);
+        double *values = values_of(rt, l, rt->scratch);
+        policy_draw_input(&l->fill, l->name, key, draw, progress, values, dims_count(&l->dims), leaf_rows(l));
+        store_values(rt, l, values);
     }
 }
 
@@ -132,38 +139,37 @@ uint64_t derived_key(const Runtime *rt, const char *salt) { return rt->seed ^ rn
 /* ----- evaluation (--eval, --eval-values) -------------------------------------------------- */
 
 /* The tensors of `path` replace the values of the eval graph's leaves they name. */
+/* The overlay's view of the model (policy.h): a leaf is used if g reads it. */
+typedef struct Overlay {
+    Runtime *rt;
+    const Graph *g;
+} Overlay;
+
+static int overlay_find(void *ctx, const char *name, GanDims *dims)
+{
+    const Overlay *o = ctx;
+    int leaf = find_leaf(&o->rt->m, name), used = 0;
+    if (leaf < 0)
+        return -1;
+    for (int k = 0; k < o->g->nuse; k++)
+        used |= o->g->use[k] == leaf;
+    *dims = o->rt->m.leaves[leaf].dims;
+    return used;
+}
+
+static void overlay_set(void *ctx, const char *name, const double *values)
+{
+    const Overlay *o = ctx;
+    Leaf *l = &o->rt->m.leaves[find_leaf(&o->rt->m, name)];
+    from_double(o->rt->m.is_f64, l->data, values, dims_count(&l->dims));
+}
+
 static int overlay_values(Runtime *rt, const Graph *g, const char *path)
 {
-    StFile f = {0};
-    char err[512], have[96], want[96];
-    int rc = 0;
-    if (st_read(path, &f, err, sizeof err) != 0)
-        rc = rt_error(rt, "%s", err);
-    for (int i = 0; rc == 0 && i < f.count; i++) {
-        const StTensor *t = &f.tensors[i];
-        int leaf = find_leaf(&rt->m, t->name), used = 0;
-        for (int k = 0; k < g->nuse && leaf >= 0; k++)
-            used |= g->use[k] == leaf;
-        if (leaf < 0) {
-            rc = rt_error(rt, "%s: '%s' is not a parameter, state or input of this experiment", path,
-                          t->name);
-            break;
-        }
-        if (!used) {
-            rc = rt_error(rt, "%s: the evaluation does not use '%s' (to evaluate a checkpoint, use "
-                          "--resume CKPT --eval)", path, t->name);
-            break;
-        }
-        Leaf *l = &rt->m.leaves[leaf];
-        Dims d = tensor_dims(t);
-        if (!dims_equal(&d, &l->dims))
-            rc = rt_error(rt, "%s: '%s' has shape %s, but the model's is %s", path, t->name,
-                          dims_text(have, sizeof have, &d), dims_text(want, sizeof want, &l->dims));
-        else
-            from_double(rt->m.is_f64, l->data, t->data, dims_count(&l->dims));
-    }
-    st_free(&f);
-    return rc;
+    Overlay o = {rt, g};
+    const PolicyLeaves leaves = {&o, overlay_find, overlay_set};
+    char err[512];
+    return policy_overlay(path, &leaves, err, sizeof err) != 0 ? rt_error(rt, "%s", err) : 0;
 }
 
 /* One run of the eval graph on the seeded values at draw 0 (as `ganc eval`), overridden by the

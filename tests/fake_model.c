@@ -1,8 +1,8 @@
 /* fake_model.c: a hand-written stand-in for what ganc generates, so libganrt (runtime/ganrt.c)
  * can be tested before and independently of code generation. tests/test_ganrt.c drives it.
  *
- * It defines the two symbols of the contract (runtime/ganrt.h), ganc_model_desc and
- * ganc_graph_fns, for a tiny linear GAN on 8 Gaussians, batch 8:
+ * It defines the model of the contract (runtime/contract.h) as a C initialiser, for a tiny
+ * linear GAN on 8 Gaussians, batch 8:
  *   G(z) = z W          (W [2,2])                 z ~ N(0, 1) [8,2], x ~ gaussians8 [8,2]
  *   D(v) = v a          (a [2,1])
  *   loss D = mean D(G(z)) - mean D(x)     SGD with momentum 0.9 on a (state D.a/m), lr 0.05, x2
@@ -21,53 +21,15 @@
 
 #ifdef FAKE_F64
 typedef double real;
-#define DTYPE "f64"
+#define IS_F64 1
 #else
 typedef float real;
-#define DTYPE "f32"
+#define IS_F64 0
 #endif
 
 enum { BATCH = 8, LATENT = 2, FEATURES = 2 };
 #define LR ((real)0.05)
 #define MOMENTUM ((real)0.9)
-
-const char ganc_model_desc[] =
-    "ganc-model 1\n"
-    "name fake\n"
-    "dtype " DTYPE "\n"
-    "batch 8\n"
-    "seed 7\n"
-    "iters 20\n"
-    "log_every 5\n"
-    "sample_every 10\n"
-    "leaf x input 2 8 2 data 0 0 gaussians8 3 2 0.02 1.414 0 0 - - - 0\n"
-    "leaf z input 2 8 2 normal 0 1 - 0 0 0 - - - 0\n"
-    "leaf G.w param 2 2 2 normal 0 0.5 - 0 0 0 - - - 0\n"
-    "leaf D.a param 2 2 1 uniform -0.5 0.5 - 0 0 0 - - - 0\n"
-    "leaf D.a/m state 2 2 1 zeros 0 0 - 0 0 0 - - - 0\n"
-    "graph step_D step D 2 5 3 256\n"
-    "use x\nuse z\nuse G.w\nuse D.a\nuse D.a/m\n"
-    "out value loss/D 0\n"
-    "out update D.a 2 2 1\n"
-    "out update D.a/m 2 2 1\n"
-    "graph step_G step G 1 3 2 256\n"
-    "use z\nuse G.w\nuse D.a\n"
-    "out value loss/G 0\n"
-    "out update G.w 2 2 2\n"
-    "graph eval eval - 1 4 4 256\n"
-    "use x\nuse z\nuse G.w\nuse D.a\n"
-    "out value loss/D 0\n"
-    "out value loss/G 0\n"
-    "out value grad/D/D.a 2 2 1\n"
-    "out value grad/G/G.w 2 2 2\n"
-    "graph sample sample - 1 2 1 256\n"
-    "use z\nuse G.w\n"
-    "out value sample/fake 2 8 2\n"
-    "log step_D loss/D loss D\n"
-    "log step_G loss/G loss G\n"
-    "log eval loss/D eval loss D\n"
-    "sample sample/fake fake\n"
-    "end\n";
 
 /* ----- the model's math ------------------------------------------------------------------- */
 
@@ -190,6 +152,44 @@ static void sample(void **leaves, void **outputs, char *arena)
     generate(leaves[0], leaves[1], outputs[0]);
 }
 
-void (*const ganc_graph_fns[])(void **, void **, char *) = {step_D, step_G, eval, sample};
+/* ----- the model (contract.h) --------------------------------------------------------------- */
 
-int main(int argc, char **argv) { return ganrt_main(ganc_model_desc, ganc_graph_fns, argc, argv); }
+#define DIMS0 {0, {0}}
+#define DIMS2(a, b) {2, {a, b}}
+enum { X, Z, G_W, D_A, D_A_M }; /* leaf indices */
+
+static const GanLeaf leaves[] = {
+    {"x", ROLE_INPUT, DIMS2(8, 2), {.kind = INIT_DATA, .sampler = "gaussians8", .nargs = 3, .args = {2, 0.02, 1.414}}},
+    {"z", ROLE_INPUT, DIMS2(8, 2), {.kind = INIT_NORMAL, .a = 0, .b = 1}},
+    {"G.w", ROLE_PARAM, DIMS2(2, 2), {.kind = INIT_NORMAL, .a = 0, .b = 0.5}},
+    {"D.a", ROLE_PARAM, DIMS2(2, 1), {.kind = INIT_UNIFORM, .a = -0.5, .b = 0.5}},
+    {"D.a/m", ROLE_STATE, DIMS2(2, 1), {.kind = INIT_ZEROS}},
+};
+
+static const int32_t step_D_use[] = {X, Z, G_W, D_A, D_A_M}, step_G_use[] = {Z, G_W, D_A},
+                     eval_use[] = {X, Z, G_W, D_A}, sample_use[] = {Z, G_W};
+static const GanOutput step_D_out[] = {
+    {"loss/D", 0, -1, DIMS0}, {"D.a", 1, D_A, DIMS2(2, 1)}, {"D.a/m", 1, D_A_M, DIMS2(2, 1)}};
+static const GanOutput step_G_out[] = {{"loss/G", 0, -1, DIMS0}, {"G.w", 1, G_W, DIMS2(2, 2)}};
+static const GanOutput eval_out[] = {{"loss/D", 0, -1, DIMS0}, {"loss/G", 0, -1, DIMS0},
+                                     {"grad/D/D.a", 0, -1, DIMS2(2, 1)}, {"grad/G/G.w", 0, -1, DIMS2(2, 2)}};
+static const GanOutput sample_out[] = {{"sample/fake", 0, -1, DIMS2(8, 2)}};
+
+static const GanGraph graphs[] = {
+    {"step_D", "D", GRAPH_STEP, 2, 5, 3, 256, step_D_use, step_D_out, step_D},
+    {"step_G", "G", GRAPH_STEP, 1, 3, 2, 256, step_G_use, step_G_out, step_G},
+    {"eval", NULL, GRAPH_EVAL, 1, 4, 4, 256, eval_use, eval_out, eval},
+    {"sample", NULL, GRAPH_SAMPLE, 1, 2, 1, 256, sample_use, sample_out, sample},
+};
+
+static const GanLog logs[] = {{"loss D", 0, 0}, {"loss G", 1, 0}, {"eval loss D", 2, 0}};
+static const GanSample samples[] = {{"fake", 0}};
+
+static const GanModel model = {
+    .version = GANC_MODEL_FORMAT_VERSION, .name = "fake", .is_f64 = IS_F64, .batch = BATCH, .seed = 7,
+    .iters = 20, .log_every = 5, .sample_every = 10,
+    .nleaves = 5, .ngraphs = 4, .nlogs = 3, .nsamples = 1,
+    .leaves = leaves, .graphs = graphs, .logs = logs, .samples = samples,
+};
+
+int main(int argc, char **argv) { return ganrt_main(&model, argc, argv); }

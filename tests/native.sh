@@ -6,7 +6,9 @@
 #    float64, one under 1e-4 in float32 (with Adam's and RMSProp's eps at 1e-4, see
 #    compare_native);
 #  - resume: N iterations straight equal N/2, stop, resume, N/2, bit for bit;
-#  - a truncated checkpoint, a bad flag and a NaN each stop with a clear error.
+#  - a truncated checkpoint, a bad flag and a NaN each stop with a clear error;
+#  - labels with any text the language accepts reach log.jsonl and the sample files intact, and
+#    `ganc run` logs at the executable's steps.
 # usage: sh tests/native.sh [FILE.gan ...]   (files named: only their comparisons)
 # Programs whose basenames coincide would share a work folder: keep them distinct.
 self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
@@ -119,6 +121,58 @@ GAN
 "$tmp/nan" --steps 5 --out "$tmp/nanrun" --quiet > "$tmp/out" 2>&1
 [ $? -eq 1 ] && grep -q "step 1: .*loss/D.* not finite" "$tmp/out" && [ ! -e "$tmp/nanrun/ckpt/last.safetensors" ]
 check $? "a NaN stops the run naming the step and the tensor, writing no checkpoint" "$tmp/out"
+
+# Labels reach the executable intact (the model is constant data, runtime/contract.h): log and
+# sample labels are source text, here with spaces, quotes, a backslash, a newline inside a
+# comment, non-ASCII text and 203 characters. Each must be a key of log.jsonl, escaped as JSON
+# wants, and name its sample files by the runtime's rule (bytes other than letters, digits, '-'
+# and '_' become '_'). `ganc run` logs at the same steps (runtime/policy.h: log every 3 of 7).
+nl='
+'
+l1='mean(fake * x)'
+l2="mean(fake # a \"quoted\" \\ backslash, ü, ∑, 😀${nl}    + x)"
+l3="$(printf 'mean(fake) + %.0s' 1 2 3 4 5 6 7 8 9 10 11 12 13 14)mean(fake * fake * x)"
+s2='concat(fake, x)'
+s3="concat(x, # ü \"q\" \\${nl}  fake)"
+cat > "$tmp/labels.gan" <<GAN
+use std
+batch 8
+data  x = gaussians8()
+noise z = normal(2)
+net G(z) { z -> dense(2) }
+net D(x) { x -> dense(1) }
+fake = G(z)
+loss D = ns_gan_d(D, x, fake)
+loss G = ns_gan_g(D, fake)
+train 7 {
+    D: sgd(lr: 0.01)
+    G: sgd(lr: 0.01)
+}
+log every 3: loss D, $l1, $l2, $l3
+sample every 7: fake, $s2, $s3
+GAN
+json_key() { # the label as the JSON string of a key, quotes included
+    printf '%s\n' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | awk 'NR > 1 { printf "\\u000a" } { printf "%s", $0 }' |
+        sed 's/.*/"&": /'
+}
+"$GANC" "$tmp/labels.gan" -o "$tmp/labels" > "$tmp/out" 2>&1 && "$tmp/labels" --out "$tmp/labels_run" --quiet >> "$tmp/out" 2>&1
+ok=$?
+for label in "loss D" "$l1" "$l2" "$l3"; do
+    [ "$(grep -cF -- "$(json_key "$label")" "$tmp/labels_run/log.jsonl")" -eq 4 ] || { ok=1; echo "missing in log.jsonl: $label" >> "$tmp/out"; }
+done
+for label in fake "$s2" "$s3"; do
+    stem=$(printf '%s' "$label" | LC_ALL=C tr -c 'A-Za-z0-9_-' '_')
+    for ext in npy csv; do
+        [ -s "$tmp/labels_run/samples/${stem}_7.$ext" ] || { ok=1; echo "missing: samples/${stem}_7.$ext" >> "$tmp/out"; }
+    done
+done
+[ ${#l3} -ge 200 ] || ok=1
+check $ok "log and sample labels with spaces, quotes, backslashes, newlines, unicode and ${#l3} characters reach the executable intact" "$tmp/out"
+"$GANC" run "$tmp/labels.gan" > "$tmp/interp_log" 2> "$tmp/out"
+grep -o '^{"step": [0-9]*' "$tmp/interp_log" > "$tmp/interp_steps"
+grep -o '^{"step": [0-9]*, "loss D"' "$tmp/labels_run/log.jsonl" | sed 's/, "loss D"//' > "$tmp/native_steps"
+[ "$(tr '\n' ' ' < "$tmp/native_steps")" = '{"step": 1 {"step": 3 {"step": 6 {"step": 7 ' ] && cmp -s "$tmp/interp_steps" "$tmp/native_steps"
+check $? "ganc run and the executable log at the same steps (1 3 6 7 of 7, every 3): $(tr '\n' ' ' < "$tmp/interp_steps" | tr -d '{"')" "$tmp/out"
 
 # The WGAN-GP 8-Gaussians toy trained natively covers all 8 modes (VEEGAN's definition: each mode
 # is the nearest of at least one sample within 3 standard deviations), as the demo shows.

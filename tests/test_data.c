@@ -332,20 +332,20 @@ static void test_npy(void)
 
 /* ----- file and labels leaves -------------------------------------------------------------- */
 
-static FillSpec file_spec(const char *file, const char *order)
+static LeafInit file_spec(const char *file, const char *order)
 {
-    FillSpec s;
+    LeafInit s;
     memset(&s, 0, sizeof s);
-    s.kind = FILL_FILE;
+    s.kind = INIT_FILE;
     s.file = file;
     s.order = order;
     return s;
 }
 
-static FillSpec labels_spec(const char *file, const char *order, int classes)
+static LeafInit labels_spec(const char *file, const char *order, int classes)
 {
-    FillSpec s = file_spec(file, order);
-    s.kind = FILL_LABELS;
+    LeafInit s = file_spec(file, order);
+    s.kind = INIT_LABELS;
     s.classes = classes;
     return s;
 }
@@ -446,7 +446,7 @@ static PairingStats draw_two_epochs(const char *images, const char *labels, long
 {
     char err[512];
     const Dataset *im = dataset_load(images, err, sizeof err), *lb = dataset_load(labels, err, sizeof err);
-    FillSpec fs = file_spec(images, NULL), ls = labels_spec(labels, images, 10);
+    LeafInit fs = file_spec(images, NULL), ls = labels_spec(labels, images, 10);
     ImageIndex ix = index_images(im);
     double *x = malloc(sizeof(double) * (size_t)(rows * im->item_size)), *y = malloc(sizeof(double) * (size_t)rows * 10);
     unsigned char *visited = calloc((size_t)im->count, 1);
@@ -475,7 +475,7 @@ static PairingStats draw_two_epochs(const char *images, const char *labels, long
 static void test_pairing(void)
 {
     char err[512];
-    FillSpec fs = file_spec(TEST_IMAGES, NULL), ls = labels_spec(TEST_LABELS, TEST_IMAGES, 10);
+    LeafInit fs = file_spec(TEST_IMAGES, NULL), ls = labels_spec(TEST_LABELS, TEST_IMAGES, 10);
     int ok = fill_check(&fs, "x", 64, 784, err, sizeof err) == 0 && fill_check(&ls, "y", 64, 10, err, sizeof err) == 0;
     if (!check(ok, "fill_check passes t10k images [64,1,28,28] and labels [64,10]", "%s", err))
         return;
@@ -492,8 +492,8 @@ static void test_pairing(void)
 /* Labels in their own order are not paired: the order key is what pairs them. */
 static void test_own_order(void)
 {
-    FillSpec fs = file_spec(TEST_IMAGES, NULL), own = labels_spec(TEST_LABELS, NULL, 10);
-    FillSpec paired = labels_spec(TEST_LABELS, TEST_IMAGES, 10);
+    LeafInit fs = file_spec(TEST_IMAGES, NULL), own = labels_spec(TEST_LABELS, NULL, 10);
+    LeafInit paired = labels_spec(TEST_LABELS, TEST_IMAGES, 10);
     double *x = malloc(sizeof(double) * 64 * 784), y[640], z[640];
     fill_values(&fs, 1, "x", 3, x, 64 * 784, 64);
     fill_values(&own, 1, "y", 3, y, 640, 64);
@@ -505,7 +505,7 @@ static void test_own_order(void)
 /* fill_values twice gives the same; the leaf's name does not matter, the seed and draw do. */
 static void test_determinism(void)
 {
-    FillSpec fs = file_spec(TEST_IMAGES, NULL);
+    LeafInit fs = file_spec(TEST_IMAGES, NULL);
     long n = 16 * 784;
     double *a = malloc(sizeof(double) * (size_t)n * 4), *b = a + n, *c = b + n, *e = c + n;
     fill_values(&fs, 9, "x", 5, a, n, 16);
@@ -527,7 +527,7 @@ static void test_points(void)
 {
     char err[512];
     const Dataset *d = dataset_load(TEST_IMAGES, err, sizeof err);
-    FillSpec fs = file_spec(TEST_IMAGES, NULL);
+    LeafInit fs = file_spec(TEST_IMAGES, NULL);
     fs.points = 100;
     ImageIndex ix = index_images(d);
     double x[10 * 784];
@@ -544,7 +544,7 @@ static void test_points(void)
 }
 
 /* fill_check fails with a message naming the file and holding `needle`. */
-static void expect_check_error(const char *name, const FillSpec *spec, long per_row, const char *file, const char *needle)
+static void expect_check_error(const char *name, const LeafInit *spec, long per_row, const char *file, const char *needle)
 {
     char err[512] = "";
     int rc = fill_check(spec, "leaf", 8, per_row, err, sizeof err);
@@ -555,27 +555,27 @@ static void expect_check_error(const char *name, const FillSpec *spec, long per_
 static void test_fill_check(void)
 {
     char path[128];
-    FillSpec fs = file_spec(TEST_IMAGES, NULL);
+    LeafInit fs = file_spec(TEST_IMAGES, NULL);
     expect_check_error("fill_check: items of 784 values in rows of 100", &fs, 100, TEST_IMAGES, "784 values (shape [28,28])");
-    FillSpec ls = labels_spec(TEST_LABELS, TEST_IMAGES, 5);
+    LeafInit ls = labels_spec(TEST_LABELS, TEST_IMAGES, 5);
     expect_check_error("fill_check: a label outside 0..classes-1", &ls, 5, TEST_LABELS, "outside 0..4");
     ls.classes = 10;
     expect_check_error("fill_check: one-hot rows wider than the leaf", &ls, 12, TEST_LABELS, "10 classes");
-    FillSpec as_labels = labels_spec(TEST_IMAGES, NULL, 10);
+    LeafInit as_labels = labels_spec(TEST_IMAGES, NULL, 10);
     expect_check_error("fill_check: images are not labels", &as_labels, 10, TEST_IMAGES, "not one class label");
-    FillSpec mismatch = labels_spec(TEST_LABELS, TRAIN_IMAGES, 10);
+    LeafInit mismatch = labels_spec(TEST_LABELS, TRAIN_IMAGES, 10);
     expect_check_error("fill_check: labels following a file of another size", &mismatch, 10, TRAIN_IMAGES, "whose order it follows");
     fs.points = 20000;
     expect_check_error("fill_check: more points than items", &fs, 784, TEST_IMAGES, "20000 points");
-    FillSpec missing = file_spec(tmp_file(path, sizeof path, "nowhere.idx"), NULL);
+    LeafInit missing = file_spec(tmp_file(path, sizeof path, "nowhere.idx"), NULL);
     expect_check_error("fill_check: a missing file", &missing, 784, path, "No such file");
     unsigned char buf[16];
     write_file(tmp_file(path, sizeof path, "none.idx"), buf, idx_bytes(buf, 0x08, 2, (const unsigned[]){0, 4}, buf, 0), 0);
-    FillSpec empty = file_spec(path, NULL);
+    LeafInit empty = file_spec(path, NULL);
     expect_check_error("fill_check: a file with no items", &empty, 4, path, "no items");
-    FillSpec normal;
+    LeafInit normal;
     memset(&normal, 0, sizeof normal);
-    normal.kind = FILL_NORMAL;
+    normal.kind = INIT_NORMAL;
     check(fill_check(&normal, "z", 8, 3, NULL, 0) == 0, "fill_check: other kinds pass", "failed");
 }
 

@@ -1,4 +1,4 @@
-/* test_ganrt.c: tests of libganrt's driver (runtime/ganrt.c) through tests/fake_model.c, a
+/* test_ganrt.c: tests of libganrt's driver (runtime/ganrt.c and the files it lists) through tests/fake_model.c, a
  * hand-written model that stands in for generated code, built twice (dtype f32 and f64).
  *
  * For each build it runs the executable and checks: flag errors (unknown option, bad or missing
@@ -8,8 +8,9 @@
  * give bit-identical checkpoints, samples and logs; a corrupt, truncated or mismatched
  * checkpoint is rejected with its file name; a NaN or infinity stops training with the step and
  * the tensor's name and leaves the previous checkpoint intact; --eval-values computes what it
- * should on given values and rejects unknown or misshapen tensors. In-process, it also feeds
- * ganrt_main malformed model descriptions, which must be rejected as internal errors.
+ * should on given values and rejects unknown or misshapen tensors. In-process, it also hands
+ * ganrt_main a model of another format version, which must stop with both versions named, and
+ * inconsistent models (contract.h), which must be rejected as internal errors.
  *
  * Prints `ok - ...` / `not ok - ...: detail`, then `N passed, M failed`; exits 1 on failure.
  * Usage: test_ganrt [FAKE_F32_EXE FAKE_F64_EXE] (default: fake_model_f32 and fake_model_f64 next
@@ -601,7 +602,7 @@ static void test_eval_values(const Build *b)
     st_add(&odd, "x", 2, (long[]){4, 4}, x);
     st_write(in_path, &odd, b->is_f64, err, sizeof err);
     rc = run(b->exe, "--eval-values %s -o %s", in_path, out_path);
-    check(rc == 1 && strstr(err_text, in_path) && strstr(err_text, "'x' has shape [4,4]"),
+    check(rc == 1 && strstr(err_text, in_path) && strstr(err_text, "'x' has the wrong shape [4,4]"),
           fmt("%s: --eval-values rejects a misshapen tensor", b->tag), "stderr '%s'", err_text);
     st_free(&odd);
 }
@@ -616,21 +617,37 @@ static void test_build(const Build *b)
     test_eval_values(b);
 }
 
-/* ----- malformed descriptions, in process --------------------------------------------------- */
+/* ----- the model's version and consistency, in process ------------------------------------- */
 
 static void no_graph(void **leaves, void **outputs, char *arena) { (void)leaves, (void)outputs, (void)arena; }
-static GanGraphFn const no_graphs[] = {no_graph, no_graph};
 
-static const char base_desc[] =
-    "ganc-model 1\nname t\ndtype f32\nseed 1\niters 2\nlog_every 1\nsample_every 0\n"
-    "leaf w param 1 2 zeros 0 0 - 0 0 0 - - - 0\n"
-    "leaf z input 2 4 2 normal 0 1 - 0 0 0 - - - 0\n"
-    "graph step_G step G 1 2 2 0\nuse z\nuse w\nout value loss/G 0\nout update w 1 2\n"
-    "log step_G loss/G loss G\n"
-    "end\n";
+/* A small model (one step graph, a param w and an input z) whose records a test may change. */
+typedef struct Base {
+    GanLeaf leaves[2];
+    int32_t use[2];
+    GanOutput out[2];
+    GanGraph graphs[1];
+    GanLog logs[1];
+    GanModel model;
+} Base;
 
-/* ganrt_main(desc, --help) with stderr and stdout captured; its return value. */
-static int main_on(const char *desc)
+static void base_model(Base *b)
+{
+    *b = (Base){
+        .leaves = {{"w", ROLE_PARAM, {1, {2}}, {.kind = INIT_ZEROS}},
+                   {"z", ROLE_INPUT, {2, {4, 2}}, {.kind = INIT_NORMAL, .a = 0, .b = 1}}},
+        .use = {1, 0},
+        .out = {{"loss/G", 0, -1, {0, {0}}}, {"w", 1, 0, {1, {2}}}},
+        .logs = {{"loss G", 0, 0}},
+        .model = {.version = GANC_MODEL_FORMAT_VERSION, .name = "t", .seed = 1, .iters = 2, .log_every = 1,
+                  .nleaves = 2, .ngraphs = 1, .nlogs = 1},
+    };
+    b->graphs[0] = (GanGraph){"step_G", "G", GRAPH_STEP, 1, 2, 2, 0, b->use, b->out, no_graph};
+    b->model.leaves = b->leaves, b->model.graphs = b->graphs, b->model.logs = b->logs;
+}
+
+/* ganrt_main(model, --help) with stderr and stdout captured; its return value. */
+static int main_on(const GanModel *model)
 {
     char *argv[] = {"t", "--help", NULL};
     fflush(stdout);
@@ -639,7 +656,7 @@ static int main_on(const char *desc)
     int out = open(fmt("%s/stdout", scratch), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int err = open(fmt("%s/stderr", scratch), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(out, 1), dup2(err, 2), close(out), close(err);
-    int rc = ganrt_main(desc, no_graphs, 2, argv);
+    int rc = ganrt_main(model, 2, argv);
     fflush(stdout);
     fflush(stderr);
     dup2(saved_out, 1), dup2(saved_err, 2), close(saved_out), close(saved_err);
@@ -647,48 +664,49 @@ static int main_on(const char *desc)
     return rc;
 }
 
-/* base_desc with `from` replaced by `to` must be rejected, the message containing `reason`. */
-static void expect_malformed(const char *from, const char *to, const char *reason)
-{
-    char desc[2048];
-    const char *at = strstr(base_desc, from);
-    if (!at) {
-        check(0, fmt("malformed description: '%s' is in the base", from), "it is not");
-        return;
-    }
-    snprintf(desc, sizeof desc, "%.*s%s%s", (int)(at - base_desc), base_desc, to, at + strlen(from));
-    int rc = main_on(desc);
-    check(rc == 1 && strstr(err_text, "t: internal error: the model description is malformed: line ") &&
-              strstr(err_text, reason),
-          fmt("malformed description rejected: %s", reason), "rc %d, stderr '%s'", rc, err_text);
-}
+/* The base model after `change` must be rejected, the message containing `reason`. */
+#define EXPECT_MALFORMED(change, reason)                                                       \
+    do {                                                                                       \
+        Base b;                                                                                \
+        base_model(&b);                                                                        \
+        change;                                                                                \
+        int rc = main_on(&b.model);                                                            \
+        check(rc == 1 && strstr(err_text, "t: internal error: the model is malformed: ") &&    \
+                  strstr(err_text, reason),                                                    \
+              "malformed model rejected: " reason, "rc %d, stderr '%s'", rc, err_text);       \
+    } while (0)
 
-static void test_descriptions(void)
+static void test_models(void)
 {
-    check(main_on(base_desc) == 0, "the base description parses", "stderr '%s'", err_text);
-    check(main_on("ganc-model 1\nname t dtype f32 seed 1 iters 2 log_every 1 sample_every 0\nend\n") == 0,
-          "header fields may share a line", "stderr '%s'", err_text);
-    expect_malformed("ganc-model 1", "ganc-model 2", "expected 'ganc-model 1'");
-    expect_malformed("end\n", "", "no 'end' line");
-    expect_malformed("end\n", "end\nleaf q param 0 zeros 0 0 - 0\n", "text after 'end'");
-    expect_malformed("dtype f32", "dtype f16", "unknown dtype 'f16'");
-    expect_malformed("seed 1\n", "", "the header has no 'seed'");
-    expect_malformed("seed 1\n", "seed -1\n", "seed");
-    expect_malformed("iters 2\n", "iters 2\niters 3\n", "'iters' given twice");
-    expect_malformed("use w\n", "use q\n", "undeclared leaf 'q'");
-    expect_malformed("param 1 2 zeros", "param 1 0 zeros", "a dimension");
-    expect_malformed("param 1 2 zeros", "param 1 2 ones", "unknown initialiser 'ones'");
-    expect_malformed("zeros 0 0 - 0 0 0 - - - 0", "zeros 0 0 - 0 0 0 - - - 0 7", "unexpected '7'");
-    expect_malformed("input 2 4 2 normal 0 1 - 0", "input 2 4 3 data 0 0 gaussians8 0", "does not fit z's shape");
-    expect_malformed("normal 0 1 - 0", "data 0 0 moons 0", "unknown sampler 'moons'");
-    expect_malformed("out update w 1 2", "out update z 2 4 2", "'z' is updated but is not a declared param");
-    expect_malformed("out update w 1 2", "out update w 1 3", "does not have its shape");
-    expect_malformed("step G 1 2 2 0", "step G 1 3 2 0", "expected a 'use' line");
-    expect_malformed("step G 1 2 2 0", "step G 0 2 2 0", "TIMES");
-    expect_malformed("log step_G loss/G", "log step_G loss/X", "no value output 'loss/X'");
-    expect_malformed("log step_G", "log step_H", "not a step or eval graph");
-    expect_malformed("leaf z", "leaf w", "declared twice");
-    expect_malformed("graph step_G", "frob step_G", "unknown record 'frob'");
+    Base b;
+    base_model(&b);
+    check(main_on(&b.model) == 0, "the base model loads", "stderr '%s'", err_text);
+    b.model.version = GANC_MODEL_FORMAT_VERSION + 1;
+    int rc = main_on(&b.model);
+    check(rc == 1 && strstr(err_text, fmt("t: error: the model was compiled with model format version %d, but this "
+                                          "libganrt reads version %d", GANC_MODEL_FORMAT_VERSION + 1,
+                                          GANC_MODEL_FORMAT_VERSION)),
+          "a model of another format version is an error naming both versions", "rc %d, stderr '%s'", rc, err_text);
+    EXPECT_MALFORMED(b.model.is_f64 = 2, "is_f64 is 2");
+    EXPECT_MALFORMED(b.model.seed = (1ull << 53) + 1, "above 2^53");
+    EXPECT_MALFORMED(b.model.name = NULL, "the model has no name");
+    EXPECT_MALFORMED(b.use[0] = 2, "graph step_G uses leaf 2 of 2");
+    EXPECT_MALFORMED(b.leaves[0].dims.dim[0] = 0, "'w' has dimension 0 on axis 0");
+    EXPECT_MALFORMED(b.leaves[0].dims.ndim = 5, "'w' has 5 axes");
+    EXPECT_MALFORMED(b.leaves[0].init.kind = INIT_KIND_COUNT, "initialiser kind");
+    EXPECT_MALFORMED(b.leaves[0].init.kind = INIT_LABELS, "'w' is a labels leaf but names no file");
+    EXPECT_MALFORMED((b.leaves[1].init.kind = INIT_DATA, b.leaves[1].init.sampler = "gaussians8",
+                      b.leaves[1].dims.dim[1] = 3), "does not fit z's shape");
+    EXPECT_MALFORMED((b.leaves[1].init.kind = INIT_DATA, b.leaves[1].init.sampler = "moons"), "unknown sampler 'moons'");
+    EXPECT_MALFORMED((b.leaves[0].init.kind = INIT_COPY, b.leaves[0].init.source = "q"), "'w' copies 'q'");
+    EXPECT_MALFORMED((b.out[1].leaf = 1, b.out[1].name = "z"), "'z' is updated but is not a param or state");
+    EXPECT_MALFORMED(b.out[1].dims.dim[0] = 3, "the update of 'w' does not have its shape");
+    EXPECT_MALFORMED(b.graphs[0].times = 0, "graph step_G: times 0");
+    EXPECT_MALFORMED(b.graphs[0].fn = NULL, "no function");
+    EXPECT_MALFORMED(b.logs[0].output = 1, "'loss G' names w of graph step_G, which is not a scalar value");
+    EXPECT_MALFORMED(b.logs[0].graph = 3, "'loss G' names output 0 of graph 3");
+    EXPECT_MALFORMED(b.leaves[1].name = "w", "leaf 'w' declared twice");
+    EXPECT_MALFORMED(b.graphs[0].role = GRAPH_SAMPLE, "graph step_G is not a step but updates 'w'");
 }
 
 int main(int argc, char **argv)
@@ -706,7 +724,7 @@ int main(int argc, char **argv)
     snprintf(f64_exe, sizeof f64_exe, "%s", argc > 2 ? argv[2] : fmt("%s/fake_model_f64", dir));
     const Build builds[] = {{f32_exe, "f32", "F32", 0, sizeof(float)}, {f64_exe, "f64", "F64", 1, sizeof(double)}};
 
-    test_descriptions();
+    test_models();
     for (int i = 0; i < 2; i++)
         test_build(&builds[i]);
 
