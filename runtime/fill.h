@@ -8,7 +8,7 @@
 
 /* How a leaf gets its values: X(kind, text name). The one list of initialiser kinds: the
  * compiler's IR (ir.h's leaves hold a LeafInit), the interpreter (compiler/store.c), the model
- * the compiler hands libganrt (model.h) and libganrt all use it; the names are for messages. */
+ * the compiler hands libganrt (contract.h) and libganrt all use it; the names are for messages. */
 #define INIT_KIND_LIST(X)                                                                       \
     X(ZEROS, "zeros")       /* state, and params declared `= zeros`                          */ \
     X(CONSTANT, "constant") /* a                                                             */ \
@@ -32,7 +32,7 @@ typedef enum {
 const char *init_kind_name(InitKind kind);
 
 /* A leaf's initialiser. The compiler builds it, the code generator emits it as constant data
- * (model.h), libganrt and the interpreter fill from it: one struct, nothing translated. Fields
+ * (contract.h), libganrt and the interpreter fill from it: one struct, nothing translated. Fields
  * are ordered so the struct has no padding (its layout is checked where it is emitted). */
 typedef struct LeafInit {
     InitKind kind;
@@ -57,7 +57,7 @@ _Static_assert(sizeof(LeafInit) == 4 * 4 + 11 * 8 + 4 * sizeof(const char *), "L
  * not by the leaf's name: leaves with the same order key, the same rows and the same n draw the
  * same item positions at every draw, which keeps images and their labels paired. */
 /* INIT_COPY (a copy of another leaf's initial value) and INIT_PROGRESS (the run's progress) are
- * filled by the caller, which knows the other leaves and the iteration. */
+ * not fill_values': policy.c fills them, given the other leaf's value or the iteration. */
 
 /* Loads and validates the file of leaf `name`, of `rows` rows of `per_row` values: a FILE or
  * LABELS data set (item size, labels in range, sizes of the order file) or a TENSOR's

@@ -14,11 +14,8 @@
  *
  * Prints `ok - ...` / `not ok - ...: detail`, then `N passed, M failed`; exits 1 on failure.
  * Usage: test_ganrt [FAKE_F32_EXE FAKE_F64_EXE] (default: fake_model_f32 and fake_model_f64 next
- * to test_ganrt). Build (RT = runtime/ganrt.c runtime/kernels.c runtime/fill.c runtime/rng.c
- * runtime/samplers.c runtime/safetensors.c; CFLAGS as the Makefile's):
- *   cc $CFLAGS tests/fake_model.c $RT -lopenblas -lm -o build/fake_model_f32
- *   cc $CFLAGS -DFAKE_F64 tests/fake_model.c $RT -lopenblas -lm -o build/fake_model_f64
- *   cc $CFLAGS tests/test_ganrt.c $RT -lopenblas -lm -o build/test_ganrt */
+ * to test_ganrt). Build: `make build/test_ganrt` (it builds both fakes, each linked with
+ * build/libganrt.a). */
 #include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
