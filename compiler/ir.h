@@ -20,7 +20,7 @@
 #include <stdio.h>
 #include "arena.h"
 #include "diag.h"
-#include "fill.h"
+#include "contract.h"
 
 enum { IR_MAXDIM = 4 };
 
@@ -94,7 +94,7 @@ typedef enum {
 } IrOp;
 
 /* How a leaf gets its value before a step (params are initialised once, inputs drawn each
- * step): LeafInit and its kinds INIT_* are the runtime's (runtime/fill.h), shared with libganrt. */
+ * step): LeafInit and its kinds INIT_* are the contract's (runtime/contract.h), shared with libganrt. */
 
 typedef struct IrNode {
     IrOp op;

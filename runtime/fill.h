@@ -6,52 +6,13 @@
 #define GANC_FILL_H
 #include <stdint.h>
 
-/* How a leaf gets its values: X(kind, text name). The one list of initialiser kinds: the
- * compiler's IR (ir.h's leaves hold a LeafInit), the interpreter (compiler/store.c), the model
- * the compiler hands libganrt (contract.h) and libganrt all use it; the names are for messages. */
-#define INIT_KIND_LIST(X)                                                                       \
-    X(ZEROS, "zeros")       /* state, and params declared `= zeros`                          */ \
-    X(CONSTANT, "constant") /* a                                                             */ \
-    X(UNIFORM, "uniform")   /* U[a, b)                                                       */ \
-    X(NORMAL, "normal")     /* N(a, b^2)                                                     */ \
-    X(DATA, "data")         /* a sampler of samplers.h: sampler, args                        */ \
-    X(COPY, "copy")         /* the initial value of the leaf named source                    */ \
-    X(PROGRESS, "progress") /* the run's progress, (iteration - 1) / iterations               */ \
-    X(FILE, "file")         /* items of a data set file (dataset.h), one per row             */ \
-    X(LABELS, "labels")     /* one-hot rows of the class labels in a data set file           */ \
-    X(TENSOR, "tensor")     /* the tensor of the leaf's name in the safetensors file `file`  */
+#include "contract.h"
 
-typedef enum {
-#define X(kind, text) INIT_##kind,
-    INIT_KIND_LIST(X)
-#undef X
-    INIT_KIND_COUNT
-} InitKind;
+/* The kinds of initialiser, INIT_KIND_LIST, and LeafInit are the contract's (contract.h). */
 
-/* "uniform", ...; "?" for a value outside the list */
+/* "uniform", ...: the text name of a kind; "?" for a value outside the list */
 const char *init_kind_name(InitKind kind);
 
-/* A leaf's initialiser. The compiler builds it, the code generator emits it as constant data
- * (contract.h), libganrt and the interpreter fill from it: one struct, nothing translated. Fields
- * are ordered so the struct has no padding (its layout is checked where it is emitted). */
-typedef struct LeafInit {
-    InitKind kind;
-    int32_t nargs;        /* DATA: the sampler's arguments given (the rest take its defaults) */
-    int32_t fixed;        /* inputs: every draw is draw 0, one fixed batch                   */
-    int32_t classes;      /* LABELS: the one-hot width; labels must lie in 0..classes-1       */
-    double a, b;          /* CONSTANT: a; UNIFORM: [a, b); NORMAL: mean a, std b             */
-    double args[8];       /* DATA: the sampler's arguments                                   */
-    int64_t points;       /* DATA: a fixed set of the sampler's first `points` samples, visited
-                             in a new random order each epoch; 0: a fresh sample every time.
-                             FILE, LABELS: the file's first `points` items; 0: all of them    */
-    const char *sampler;  /* DATA: "gaussians8", ...                                         */
-    const char *source;   /* COPY: the leaf whose initial value this one copies              */
-    const char *file;     /* FILE, LABELS, TENSOR: the file's path                           */
-    const char *order;    /* FILE, LABELS: the path whose shuffle the rows follow (NULL: file's
-                             own), so labels drawn with order = the images file stay paired  */
-} LeafInit;
-_Static_assert(sizeof(InitKind) == 4, "InitKind is emitted as a 32-bit integer");
-_Static_assert(sizeof(LeafInit) == 4 * 4 + 11 * 8 + 4 * sizeof(const char *), "LeafInit has no padding");
 /* FILE and LABELS visit their n items (points, or the file's count) like DATA with points, a
  * new permutation each epoch, but the permutation is keyed by the hash of `order` (or `file`),
  * not by the leaf's name: leaves with the same order key, the same rows and the same n draw the
