@@ -306,7 +306,7 @@ static void describe_leaf(FILE *out, const IrNode *n) {
 }
 
 /* Every leaf once, in the order graphs first mention them. */
-static void describe_leaves(FILE *out, const IrGraph **graphs, int ngraphs) {
+static void describe_leaves(FILE *out, const IrGraph *const *graphs, int ngraphs) {
     for (int k = 0; k < ngraphs; k++)
         for (int id = 0; id < graphs[k]->nnodes; id++) {
             const IrNode *n = &graphs[k]->nodes[id];
@@ -333,7 +333,7 @@ static void describe_graph(FILE *out, const IrGraph *g, const GraphPlan *plan, c
     }
 }
 
-static char *describe_model(const Model *m, const IrGraph **graphs, const GraphPlan **plans, int ngraphs) {
+static char *describe_model(const Model *m, const IrGraph *const *graphs, const GraphPlan *const *plans, int ngraphs) {
     char *text = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&text, &len);
@@ -379,19 +379,12 @@ static void emit_main(Codegen *cg, LLVMValueRef desc, LLVMValueRef fns) {
     LLVMBuildRet(cg->b, call(cg, "ganrt_main", cg->i32, args, 4));
 }
 
-static void build_module(Codegen *cg, const Model *m, const CodegenOptions *opt) {
-    const IrGraph *graphs[64];
-    const GraphPlan *plans[64];
-    int n = 0;
-    if (m->nschedule + 2 > 64) diag_fatal("too many networks (at most 62)");
-    for (int i = 0; i < m->nschedule; i++) graphs[n++] = m->schedule[i].graph;
-    graphs[n++] = m->eval;
-    if (m->sample) graphs[n++] = m->sample;
-    if (m->fid) graphs[n++] = m->fid;
-    LLVMValueRef fns[64];
+static void build_module(Codegen *cg, const Model *m, const ModelPlan *plan) {
+    const IrGraph *const *graphs = plan->graphs;
+    const GraphPlan *const *plans = plan->plans;
+    int n = plan->ngraphs;
+    LLVMValueRef fns[PLAN_MAX_GRAPHS];
     for (int k = 0; k < n; k++) {
-        plans[k] = plan_graph(graphs[k]);
-        if (opt->print_plan) plan_print(opt->print_plan, plans[k]);
         char symbol[128];
         snprintf(symbol, sizeof symbol, "ganc_%s", graphs[k]->name);
         fns[k] = emit_graph(cg, graphs[k], plans[k], symbol);
@@ -439,7 +432,7 @@ static void optimise(LLVMModuleRef mod, LLVMTargetMachineRef tm, int level) {
     }
 }
 
-int codegen_model(const Model *m, const CodegenOptions *opt) {
+int codegen_model(const Model *m, const ModelPlan *plan, const CodegenOptions *opt) {
     Codegen cg = {0};
     cg.ctx = LLVMContextCreate();
     cg.mod = LLVMModuleCreateWithNameInContext(m->name, cg.ctx);
@@ -459,7 +452,7 @@ int codegen_model(const Model *m, const CodegenOptions *opt) {
     LLVMDisposeMessage(triple);
     LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(tm);
     LLVMSetModuleDataLayout(cg.mod, layout);
-    build_module(&cg, m, opt);
+    build_module(&cg, m, plan);
 
     char *err = NULL;
     if (LLVMVerifyModule(cg.mod, LLVMReturnStatusAction, &err)) diag_fatal("internal error: invalid LLVM IR: %s", err);
