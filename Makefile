@@ -3,14 +3,18 @@
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -Wall -Wextra -D_GNU_SOURCE -Ibuild -Icompiler -Iruntime
+CFLAGS  += -std=c11 -Wall -Wextra -D_GNU_SOURCE
+# The walls (tests/walls.sh): the runtime is compiled seeing only runtime/, the compiler and the
+# tests see both; `make walls` checks what each file includes, and build/ganc needs it to pass.
+RT_CFLAGS := $(CFLAGS) -Iruntime
+CFLAGS  += -Ibuild -Icompiler -Iruntime
 LLVM_CONFIG ?= llvm-config-19
 LLVM_CFLAGS = $(shell $(LLVM_CONFIG) --cflags 2>/dev/null | sed 's/-std=[^ ]*//')
 LLVM_LIBS = $(shell $(LLVM_CONFIG) --ldflags --libs core native passes target 2>/dev/null)
 LDLIBS  += -lopenblas -lpng -lz -lm
 
 B := build
-DEB_PACKAGES := llvm-19-dev flex bison libopenblas-dev zlib1g-dev libpng-dev pkg-config valgrind dataset-fashion-mnist
+DEB_PACKAGES := llvm-19-dev flex bison libopenblas-dev zlib1g-dev libpng-dev pkg-config valgrind dataset-fashion-mnist strace
 
 COMPILER_C := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
 SHARED_RT_C := runtime/policy.c runtime/rng.c runtime/samplers.c runtime/safetensors.c runtime/fill.c runtime/metrics.c runtime/dataset.c runtime/png.c
@@ -18,7 +22,7 @@ GEN_C := $(B)/parser.c $(B)/lexer.c $(B)/stdlib_embed.c
 LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(COMPILER_C) $(SHARED_RT_C)) \
            $(B)/parser.o $(B)/lexer.o $(B)/stdlib_embed.o
 
-.PHONY: all deps test demo clean
+.PHONY: all deps test demo clean walls
 all: $(B)/ganc
 
 # Install the Debian packages the project needs, only when one is missing.
@@ -35,6 +39,17 @@ deps:
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/runtime/%.o: runtime/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(RT_CFLAGS) -MMD -MP -c $< -o $@
+
+walls:
+	WALLS_NO_SELFTEST=1 sh tests/walls.sh
+$(B)/walls.ok: tests/walls.sh $(wildcard compiler/*.[chly] runtime/*.[ch])
+	@mkdir -p $(B)
+	@WALLS_NO_SELFTEST=1 sh tests/walls.sh > $(B)/walls.out || { grep '^not ok' $(B)/walls.out; exit 1; }
+	@touch $@
 
 $(B)/parser.c $(B)/parser.h: compiler/parser.y
 	@mkdir -p $(B)
@@ -69,7 +84,7 @@ RUNTIME_C := $(SHARED_RT_C) runtime/kernels.c runtime/fid.c runtime/ganrt.c runt
 $(B)/libganrt.a: $(patsubst %.c,$(B)/%.o,$(RUNTIME_C))
 	ar rcs $@ $^
 
-$(B)/ganc: $(B)/compiler/main.o $(B)/libganc.a $(B)/libganrt.a
+$(B)/ganc: $(B)/compiler/main.o $(B)/libganc.a $(B)/libganrt.a $(B)/walls.ok
 	$(CC) $(CFLAGS) -o $@ $(B)/compiler/main.o $(B)/libganc.a $(LLVM_LIBS) $(LDLIBS)
 
 $(B)/test_ops: tests/test_ops.c $(B)/libganc.a

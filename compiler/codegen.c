@@ -312,7 +312,7 @@ static int leaf_index(const Contract *c, const char *name) {
 }
 
 /* Every leaf once, in the order graphs first mention them. */
-static void contract_leaves(Contract *c, const IrGraph **graphs, int ngraphs) {
+static void contract_leaves(Contract *c, const IrGraph *const *graphs, int ngraphs) {
     int cap = 0;
     for (int k = 0; k < ngraphs; k++) cap += graphs[k]->nnodes;
     c->leaves = ARENA_ARRAY(c->arena, GanLeaf, cap);
@@ -364,7 +364,8 @@ static void contract_logs(Contract *c, const Model *m, int eval, int sample) {
     }
 }
 
-static void contract_build(Contract *c, const Model *m, const IrGraph **graphs, const GraphPlan **plans, int n) {
+static void contract_build(Contract *c, const Model *m, const IrGraph *const *graphs, const GraphPlan *const *plans,
+                           int n) {
     contract_leaves(c, graphs, n);
     c->graphs = ARENA_ARRAY(c->arena, GanGraph, n);
     int eval = -1, sample = -1;
@@ -393,19 +394,12 @@ static void emit_main(Codegen *cg, LLVMValueRef model) {
     LLVMBuildRet(cg->b, call(cg, "ganrt_main", cg->i32, args, 3));
 }
 
-static void build_module(Codegen *cg, const Model *m, const CodegenOptions *opt) {
-    const IrGraph *graphs[64];
-    const GraphPlan *plans[64];
-    int n = 0;
-    if (m->nschedule + 2 > 64) diag_fatal("too many networks (at most 62)");
-    for (int i = 0; i < m->nschedule; i++) graphs[n++] = m->schedule[i].graph;
-    graphs[n++] = m->eval;
-    if (m->sample) graphs[n++] = m->sample;
-    if (m->fid) graphs[n++] = m->fid;
-    LLVMValueRef fns[64];
+static void build_module(Codegen *cg, const Model *m, const ModelPlan *plan) {
+    const IrGraph *const *graphs = plan->graphs;
+    const GraphPlan *const *plans = plan->plans;
+    int n = plan->ngraphs;
+    LLVMValueRef fns[PLAN_MAX_GRAPHS];
     for (int k = 0; k < n; k++) {
-        plans[k] = plan_graph(graphs[k]);
-        if (opt->print_plan) plan_print(opt->print_plan, plans[k]);
         char symbol[128];
         snprintf(symbol, sizeof symbol, "ganc_%s", graphs[k]->name);
         fns[k] = emit_graph(cg, graphs[k], plans[k], symbol);
@@ -449,7 +443,7 @@ static void optimise(LLVMModuleRef mod, LLVMTargetMachineRef tm, int level) {
     }
 }
 
-int codegen_model(const Model *m, const CodegenOptions *opt) {
+int codegen_model(const Model *m, const ModelPlan *plan, const CodegenOptions *opt) {
     Codegen cg = {0};
     cg.ctx = LLVMContextCreate();
     cg.mod = LLVMModuleCreateWithNameInContext(m->name, cg.ctx);
@@ -470,7 +464,7 @@ int codegen_model(const Model *m, const CodegenOptions *opt) {
     LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(tm);
     LLVMSetModuleDataLayout(cg.mod, layout);
     cg.layout = layout;
-    build_module(&cg, m, opt);
+    build_module(&cg, m, plan);
 
     char *err = NULL;
     if (LLVMVerifyModule(cg.mod, LLVMReturnStatusAction, &err)) diag_fatal("internal error: invalid LLVM IR: %s", err);

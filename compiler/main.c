@@ -7,8 +7,11 @@
  *   ganc compare A B [--tolerance T]                  two safetensors files, tensor by tensor
  *   ganc FILE.gan -o EXE [-O0..3] [--target-cpu CPU]  a native training executable
  *
- * It reads the source, runs the front end (lexer, parser, sema: see the pipeline in
- * docs/ir.md) and hands the Model to the command. docs/cli.md documents every flag. */
+ * compile() below is the pipeline on one screen, each stage one call in order (docs/ir.md,
+ * section 1): parse, sema, model (lower, autodiff, updates, optimise), the files check, plan,
+ * codegen. --emit=KIND stops after the stage it names and prints its result, so printing the
+ * plan never creates an LLVM module. The commands take the model the middle stages build.
+ * docs/cli.md documents every flag. */
 #include <errno.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -21,7 +24,10 @@
 #include "codegen.h"
 #include "compare.h"
 #include "diag.h"
+#include "files.h"
 #include "ir.h"
+#include "model.h"
+#include "plan.h"
 #include "run.h"
 #include "sema.h"
 
@@ -128,6 +134,11 @@ static Options parse_options(int argc, char **argv) {
             o.file = a;
         }
     }
+    static const char *kinds[] = {"tokens", "ast", "ir", "ir-grad", "dot", "ir-opt", "llvm", "asm"};
+    int known = !o.emit;
+    for (size_t k = 0; !known && k < sizeof kinds / sizeof kinds[0]; k++) known = !strcmp(o.emit, kinds[k]);
+    if (!known) usage_error("unknown --emit kind '%s'", o.emit);
+    if (o.command) o.emit = NULL;   /* a command runs the whole front end */
     if (!o.file) usage_error("no input file%s", "");
     if (o.command == commands[3] && !o.file2) usage_error("compare needs two files%s", "");
     return o;
@@ -159,34 +170,58 @@ static SourceFile *read_source(Arena *arena, const char *path) {
     return src;
 }
 
-static int emit(const Options *o, const SourceFile *src, Arena *arena) {
-    if (!strcmp(o->emit, "tokens")) {
-        lex_dump(stdout, src);
-        return 0;
-    }
-    const Program *prog = parse_program(arena, src);
-    if (!strcmp(o->emit, "ast")) {
-        ast_print(stdout, prog);
-        return 0;
-    }
-    int ir = !strcmp(o->emit, "ir"), grad = !strcmp(o->emit, "ir-grad"), dot = !strcmp(o->emit, "dot");
-    int native = !strcmp(o->emit, "ir-opt") || !strcmp(o->emit, "llvm") || !strcmp(o->emit, "asm");
-    if (!ir && !grad && !dot && !native) usage_error("unknown --emit kind '%s'", o->emit);
-    const Model *m = sema_build(arena, prog, o->dtype);
-    if (native) {
-        CodegenOptions co = {o->opt_level, o->target_cpu, NULL, NULL, NULL, NULL};
-        if (!strcmp(o->emit, "ir-opt")) co.print_plan = stdout;
-        if (!strcmp(o->emit, "llvm")) co.print_llvm = stdout;
-        if (!strcmp(o->emit, "asm")) co.print_asm = stdout;
-        return codegen_model(m, &co);
-    }
-    for (int i = 0; ir && i < m->nsteps; i++) ir_print(stdout, m->steps[i].forward);
-    for (int i = 0; !ir && i < m->nschedule; i++) {
+static int stops_at(const Options *o, const char *kind) { return o->emit && !strcmp(o->emit, kind); }
+
+/* --emit=ir: each network's loss alone, and the sampling graph. */
+static void print_losses(const Model *m) {
+    for (int i = 0; i < m->nsteps; i++) ir_print(stdout, m->steps[i].forward);
+    if (m->sample) ir_print(stdout, ir_compact(m->sample, NULL));
+}
+
+/* --emit=ir-grad and --emit=dot: the step graphs, as the schedule runs them. */
+static void print_steps(const Model *m, int dot) {
+    for (int i = 0; i < m->nschedule; i++) {
         if (dot) ir_print_dot(stdout, m->schedule[i].graph);
         else ir_print(stdout, m->schedule[i].graph);
     }
-    if (ir && m->sample) ir_print(stdout, m->sample);
-    return 0;
+}
+
+/* The stages up to a finished, checked model; NULL when --emit stopped before. */
+static Model *front_end(const Options *o, const SourceFile *src, Arena *arena, DType dtype) {
+    if (stops_at(o, "tokens")) return lex_dump(stdout, src), NULL;
+    const Program *prog = parse_program(arena, src);        /* parse: flex + bison, the AST        */
+    if (stops_at(o, "ast")) return ast_print(stdout, prog), NULL;
+    Model *m = ARENA_NEW(arena, Model);
+    Sema *sema = sema_check(arena, prog, dtype, m);          /* sema: names, checks, the train block */
+    model_lower(m, sema, arena);                             /* model: losses, logs, samples lowered */
+    if (stops_at(o, "ir")) return print_losses(m), NULL;
+    model_autodiff(m);                                       /* autodiff: every loss's gradients     */
+    model_update(m);                                         /* optimizer updates, projections, EMA  */
+    model_optimise(m);                                       /* optimise: dead code                  */
+    files_check(m);                                          /* data and weights files, each once    */
+    if (stops_at(o, "ir-grad") || stops_at(o, "dot")) return print_steps(m, stops_at(o, "dot")), NULL;
+    return m;
+}
+
+static int link_executable(Arena *arena, const char *object, const char *exe);
+
+/* The stages after the model: plan, then codegen to a printout, an object or an executable. */
+static int back_end(const Options *o, const Model *m, Arena *arena) {
+    const ModelPlan *plan = plan_model(m);                   /* plan: fusion, kernels, the arena     */
+    if (stops_at(o, "ir-opt")) return plan_print(stdout, plan), 0;
+    CodegenOptions co = {o->opt_level, o->target_cpu, NULL, NULL, NULL};
+    if (stops_at(o, "llvm")) co.print_llvm = stdout;
+    if (stops_at(o, "asm")) co.print_asm = stdout;
+    if (o->emit) return codegen_model(m, plan, &co);         /* codegen: LLVM                        */
+    size_t len = strlen(o->output);
+    int object_only = len > 2 && !strcmp(o->output + len - 2, ".o");
+    co.object_path = object_only ? o->output : arena_printf(arena, "%s.o", o->output);
+    int rc = codegen_model(m, plan, &co);
+    if (rc == 0 && !object_only) {
+        rc = link_executable(arena, co.object_path, o->output);   /* link: libganrt, OpenBLAS    */
+        remove(co.object_path);
+    }
+    return rc;
 }
 
 /* Sets hyper.NAME's value in every graph that reads it; 0 if no graph does. */
@@ -241,43 +276,29 @@ static int link_executable(Arena *arena, const char *object, const char *exe) {
     return 0;
 }
 
-static int compile_native(const Options *o, const Model *m, Arena *arena) {
-    size_t len = strlen(o->output);
-    int object_only = len > 2 && !strcmp(o->output + len - 2, ".o");
-    const char *object = object_only ? o->output : arena_printf(arena, "%s.o", o->output);
-    CodegenOptions co = {o->opt_level, o->target_cpu, object, NULL, NULL, NULL};
-    int rc = codegen_model(m, &co);
-    if (rc == 0 && !object_only) {
-        rc = link_executable(arena, object, o->output);
-        remove(object);
-    }
-    return rc;
-}
-
 int main(int argc, char **argv) {
     Options o = parse_options(argc, argv);
     if (o.command && !strcmp(o.command, "compare")) return compare_files(o.file, o.file2, o.tolerance, o.verbose);
     Arena arena = {0};
     const SourceFile *src = read_source(&arena, o.file);
+    int is_check = o.command && !strcmp(o.command, "check");
+    Model *m = front_end(&o, src, &arena, is_check ? DT_F64 : o.dtype);
     int rc = 0;
-    if (o.emit && !o.command) {
-        rc = emit(&o, src, &arena);
-    } else if (o.command && !strcmp(o.command, "check")) {
-        rc = check_model(sema_build(&arena, parse_program(&arena, src), DT_F64), 1e-6);
+    if (!m) {
+        /* --emit stopped before the model was done, having printed its stage */
+    } else if (is_check) {
+        rc = check_model(m, 1e-6);
     } else if (o.command && !strcmp(o.command, "eval")) {
         if (!o.output) usage_error("eval needs -o OUT.safetensors%s", "");
-        Model *m = sema_build(&arena, parse_program(&arena, src), o.dtype);
         apply_sets(&o, m, &arena);
         rc = run_eval(m, o.values, o.output);
     } else if (o.command && !strcmp(o.command, "run")) {
-        Model *m = sema_build(&arena, parse_program(&arena, src), o.dtype);
         apply_sets(&o, m, &arena);
         rc = run_train(m, o.steps ? o.steps : m->train_iters, o.output);
+    } else if (o.emit || o.output) {
+        rc = back_end(&o, m, &arena);
     } else {
-        /* Without a command: compile to a native executable, or just check the program. */
-        const Model *m = sema_build(&arena, parse_program(&arena, src), o.dtype);
-        if (o.output) rc = compile_native(&o, m, &arena);
-        else printf("%s: ok (%d trained network%s)\n", src->name, m->nsteps, m->nsteps == 1 ? "" : "s");
+        printf("%s: ok (%d trained network%s)\n", src->name, m->nsteps, m->nsteps == 1 ? "" : "s");
     }
     arena_free(&arena);
     return rc;

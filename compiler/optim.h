@@ -5,7 +5,17 @@
  * interpreter and fuses with the rest of the step in native code. */
 #ifndef GANC_OPTIM_H
 #define GANC_OPTIM_H
-#include "sema.h"
+#include "ir.h"
+
+typedef enum { OPT_SGD, OPT_ADAM, OPT_RMSPROP } OptimizerKind;
+
+typedef struct OptimizerSpec {
+    OptimizerKind kind;
+    double lr, beta1, beta2, eps, momentum, alpha;
+    const char *lr_input;   /* the learning rate is this hyperparameter's input leaf, or NULL */
+    LeafInit lr_init;
+    int linear_decay;       /* lr * (1 - progress): linear decay to 0 over the run */
+} OptimizerSpec;
 
 /* Adds OUT_UPDATE outputs for each params[i] and the optimizer state it needs. State leaves are
  * named "<param>.m", "<param>.v" (Adam), "<param>.momentum" (SGD), "<param>.square" (RMSProp)

@@ -116,7 +116,7 @@ GraphPlan *plan_graph(const IrGraph *g) {
     return p;
 }
 
-void plan_print(FILE *out, const GraphPlan *p) {
+static void print_graph_plan(FILE *out, const GraphPlan *p) {
     const IrGraph *g = p->g;
     fprintf(out, "plan %s: %d loops, %d kernel calls, %d nodes fused, arena %ld bytes\n", g->name,
             p->nloops, p->ncalls, p->nfused, p->arena_bytes);
@@ -134,4 +134,15 @@ void plan_print(FILE *out, const GraphPlan *p) {
             break;
         }
     }
+}
+
+ModelPlan *plan_model(const Model *m) {
+    ModelPlan *mp = ARENA_NEW(m->eval->arena, ModelPlan);
+    mp->ngraphs = model_graphs(m, mp->graphs, PLAN_MAX_GRAPHS);
+    for (int k = 0; k < mp->ngraphs; k++) mp->plans[k] = plan_graph(mp->graphs[k]);
+    return mp;
+}
+
+void plan_print(FILE *out, const ModelPlan *p) {
+    for (int k = 0; k < p->ngraphs; k++) print_graph_plan(out, p->plans[k]);
 }

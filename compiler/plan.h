@@ -12,7 +12,7 @@
 #ifndef GANC_PLAN_H
 #define GANC_PLAN_H
 #include <stdio.h>
-#include "ir.h"
+#include "model.h"
 
 typedef enum { PLAN_LEAF, PLAN_FUSED, PLAN_LOOP, PLAN_CALL } PlanKind;
 
@@ -32,7 +32,17 @@ typedef struct GraphPlan {
 } GraphPlan;
 
 GraphPlan *plan_graph(const IrGraph *g);
-/* --emit=ir-opt: the graph with each node's kernel, fusion and arena slot. */
-void plan_print(FILE *out, const GraphPlan *p);
+
+/* The plans of the graphs an executable runs, in model_graphs' order (the graph table's). */
+enum { PLAN_MAX_GRAPHS = 64 };
+typedef struct ModelPlan {
+    int ngraphs;
+    const IrGraph *graphs[PLAN_MAX_GRAPHS];
+    const GraphPlan *plans[PLAN_MAX_GRAPHS];
+} ModelPlan;
+
+ModelPlan *plan_model(const Model *m);
+/* --emit=ir-opt: each graph with each node's kernel, fusion and arena slot. */
+void plan_print(FILE *out, const ModelPlan *p);
 
 #endif

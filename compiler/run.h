@@ -1,7 +1,7 @@
 /* run.h: the interpreter-driven commands `ganc eval` and `ganc run` (see run.c). */
 #ifndef GANC_RUN_H
 #define GANC_RUN_H
-#include "sema.h"
+#include "model.h"
 
 /* Replay one evaluation: values from in_path (may be NULL) over seeded ones; write out_path. */
 int run_eval(const Model *m, const char *in_path, const char *out_path);

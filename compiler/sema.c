@@ -11,7 +11,11 @@
  *    shares the parameters: sharing falls out of naming.
  *  - a random draw is an input named <graph scope>.<def><k>...<uniform><k>, e.g.
  *    D_loss.gradient_penalty0.uniform0, so `ganc eval` can set it.
- * Every error is reported at the source with diag_error (exit 1). */
+ * Every error is reported at the source with diag_error (exit 1).
+ *
+ * sema_check checks the whole program and fills the model's plain facts; the rest of this file
+ * answers model.c, which decides which graphs there are and asks for a loss, a logged or
+ * sampled expression or a projection to be lowered into one (the end of this file). */
 #include "sema.h"
 #include <errno.h>
 #include <math.h>
@@ -20,11 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "autodiff.h"
-#include "optim.h"
-#include "dataset.h"
-#include "safetensors.h"
-#include "samplers.h"
-#include "store.h"
+#include "files.h"
 
 enum { MAX_ARGS = 16, MAX_CALL_DEPTH = 200, MAX_EVAL_DEPTH = 5000 };
 
@@ -127,10 +127,6 @@ typedef struct Sema {
     int nparams, params_cap;
 } Sema;
 
-typedef struct StateUpdate {
-    int leaf, value;
-} StateUpdate;
-
 /* The state of building one graph. */
 typedef struct Lower {
     Sema *s;
@@ -145,6 +141,7 @@ typedef struct Lower {
     int nupdates, updates_cap;
     const char **ema_nets;    /* networks whose parameters this graph reads as their averages */
     int nema;
+    Counter *log_counters;    /* the draws of `log` and `sample` items: one prefix, numbered on */
     int training;             /* training() in this graph: 1 in steps, 0 when sampling or evaluating */
     int eval_depth;           /* nesting of eval(), bounded so a deep expression cannot overflow the stack */
 } Lower;
@@ -311,14 +308,11 @@ static void require_numeric(Value v, SrcLoc loc, const char *op) {
         diag_error(loc, "%s needs numbers or tensors, not %s", op, kind_name(v.kind));
 }
 
+/* Numbers fold with the IR's own scalar functions, so a folded number and the node it would
+ * otherwise be cannot disagree. */
 static double fold(int op, double a, double b) {
-    switch (op) {
-    case '+': return a + b;
-    case '-': return a - b;
-    case '*': return a * b;
-    case '/': return a / b;
-    default: return pow(a, b);
-    }
+    if (op == '^') return ir_unary_value(OP_POW, a, b);
+    return ir_binary_value(op == '+' ? OP_ADD : op == '-' ? OP_SUB : op == '*' ? OP_MUL : OP_DIV, a, b);
 }
 
 static Value binary(Lower *L, int op, Value a, Value b, SrcLoc loc) {
@@ -451,17 +445,7 @@ static unsigned axes_mask(BuiltinCall *b, int i, int ndim) {
 static Value unary_op(BuiltinCall *b, IrOp op) {
     Value x = b->arg[0];
     require_numeric(x, b->loc[0], b->call->str);
-    if (x.kind == V_NUM) {
-        double v = x.num;
-        switch (op) {
-        case OP_EXP: return num_value(exp(v));
-        case OP_LOG: return num_value(log(v));
-        case OP_SQRT: return num_value(sqrt(v));
-        case OP_TANH: return num_value(tanh(v));
-        case OP_SIGMOID: return num_value(1 / (1 + exp(-v)));
-        default: return x;
-        }
-    }
+    if (x.kind == V_NUM) return num_value(ir_unary_value(op, x.num, 0));
     return tensor_value(ir_unary(b->L->g, op, x.node));
 }
 
@@ -496,7 +480,7 @@ static Value compare(BuiltinCall *b, IrOp op) {
     require_numeric(x, b->loc[0], b->call->str);
     require_numeric(y, b->loc[1], b->call->str);
     if (x.kind == V_NUM && y.kind == V_NUM)
-        return num_value(op == OP_GT ? x.num > y.num : op == OP_GE ? x.num >= y.num : x.num == y.num);
+        return num_value(ir_binary_value(op, x.num, y.num));
     int nx, ny;
     unify(b->L, &x, &y, b->call->loc, b->call->str, &nx, &ny);
     return tensor_value(ir_binary(b->L->g, op, nx, ny));
@@ -981,19 +965,12 @@ static const char *file_path(Arena *a, const char *path, SrcLoc loc) {
 }
 
 /* weights F = "file.safetensors": F's parameters start from the tensors of their names in the
- * file (a classifier trained by ganc, for FID), checked here so a missing one is a compile error. */
-static void pretrained_init(Sema *s, const char *net, const char *name, Shape shape, LeafInit *init, SrcLoc loc) {
+ * file (a classifier trained by ganc, for FID). files_check reads the file once the model is
+ * built, so a missing or misshapen tensor is still a compile error. */
+static void pretrained_init(Sema *s, const char *net, LeafInit *init) {
     const Item *w = find_item(s, net, 1 << IT_WEIGHTS);
     if (!w) return;
     if (w->value->kind != EX_STR) diag_error(w->value->loc, "weights takes a safetensors file's path as a string");
-    StFile f = {0};
-    char err[512];
-    if (st_read(w->value->str, &f, err, sizeof err) != 0) diag_error(w->value->loc, "%s", err);
-    const StTensor *t = st_find(&f, name);
-    int ok = t && t->ndim == shape.ndim;
-    for (int i = 0; ok && i < shape.ndim; i++) ok = t->shape[i] == shape.dim[i];
-    st_free(&f);
-    if (!ok) diag_error(loc, "%s has no tensor '%s' of this shape (weights of '%s' at line %d)", w->value->str, name, net, w->loc.line);
     *init = init_of(INIT_TENSOR, 0, 0);
     init->file = file_path(s->arena, w->value->str, w->value->loc);
 }
@@ -1017,7 +994,7 @@ static void declare_param(Lower *L, Scope *sc, const Stmt *st) {
     }
     LeafInit init = param_init(L, sc, st->value);
     const char *name = join(s->arena, sc->param_prefix, st->name);
-    if (st->kind == ST_PARAM) pretrained_init(s, sc->net, name, shape, &init, st->loc);
+    if (st->kind == ST_PARAM) pretrained_init(s, sc->net, &init);
     for (int i = 0; i < s->nparams; i++) {
         ParamInfo *p = &s->params[i];
         if (strcmp(p->name, name) != 0) continue;
@@ -1204,12 +1181,13 @@ static LeafInit file_source(Lower *L, const Item *it, const Expr *e, Value *slot
     LeafInit init = init_of(INIT_FILE, 0, 0);
     init.file = file_path(L->s->arena, slots[0].str, locs[0]);
     char err[512];
-    const Dataset *d = dataset_header(init.file, err, sizeof err);
-    if (!d) diag_error(locs[0], "%s", err);
-    if (d->ndim == 2) shape->dim[shape->ndim++] = 1;
-    if (shape->ndim + d->ndim > IR_MAXDIM || d->ndim == 0)
-        diag_error(e->loc, "%s: items of %d axes are not supported (a vector, an image or [C, H, W])", init.file, d->ndim);
-    for (int i = 0; i < d->ndim; i++) shape->dim[shape->ndim++] = (int)d->dims[i];
+    int ndim;
+    long dims[IR_MAXDIM];
+    if (files_data_item(init.file, &ndim, dims, IR_MAXDIM, err, sizeof err) != 0) diag_error(locs[0], "%s", err);
+    if (ndim == 2) shape->dim[shape->ndim++] = 1;
+    if (shape->ndim + ndim > IR_MAXDIM || ndim == 0)
+        diag_error(e->loc, "%s: items of %d axes are not supported (a vector, an image or [C, H, W])", init.file, ndim);
+    for (int i = 0; i < ndim; i++) shape->dim[shape->ndim++] = (int)dims[i];
     (void)L, (void)it;
     return init;
 }
@@ -1227,13 +1205,6 @@ static LeafInit label_source(Lower *L, Value *slots, SrcLoc *locs, Shape *shape)
     init.order = L->g->nodes[slots[2].node].init.file;
     shape->dim[shape->ndim++] = init.classes;
     return init;
-}
-
-/* The data file of a load() or labels() leaf, checked now so a bad file is a compile error. */
-static void check_file_leaf(const LeafInit *init, Shape shape, SrcLoc loc) {
-    char err[512];
-    long rows = shape.dim[0];
-    if (fill_check_shape(init, "", rows, ir_shape_size(shape) / rows, err, sizeof err) != 0) diag_error(loc, "%s", err);
 }
 
 static int data_input(Lower *L, const Item *it) {
@@ -1264,31 +1235,20 @@ static int data_input(Lower *L, const Item *it) {
         int load = !strcmp(e->str, "load");
         bind_fixed(e->str, load ? "file" : "file classes=10 pair", &args, e->loc, slots, locs, &n);
         init = load ? file_source(L, it, e, slots, locs, &shape) : label_source(L, slots, locs, &shape);
-        init.points = options.points;
-        check_file_leaf(&init, shape, e->loc);
+        init.points = options.points;   /* files_check checks the file against it once the model is built */
     } else {
-        const SamplerInfo *info = sampler_find(e->str);
-        if (!info) {
-            int n_samplers;
-            const SamplerInfo *table = sampler_table(&n_samplers);
-            char known[256] = "";
-            for (int i = 0; i < n_samplers; i++) {
-                size_t len = strlen(known);
-                snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "", table[i].name);
-            }
+        char signature[256];
+        int dim;
+        if (!files_sampler(e->str, &init.sampler, &dim, signature, sizeof signature)) {
+            char known[256];
+            files_sampler_names(known, sizeof known);
             diag_error(e->loc, "unknown data source '%s' (the samplers are %s)", e->str, known);
-        }
-        char signature[256] = "";
-        for (int i = 0; i < info->nparams; i++) {
-            size_t len = strlen(signature);
-            snprintf(signature + len, sizeof signature - len, "%s=%.17g ", info->param_names[i], info->defaults[i]);
         }
         bind_fixed(e->str, signature, &args, e->loc, slots, locs, &n);
         init.kind = INIT_DATA;
-        init.sampler = info->name;
         init.nargs = n;
         for (int i = 0; i < n; i++) init.args[i] = expect_number(slots[i], locs[i], "a sampler parameter");
-        shape.dim[shape.ndim++] = info->dim;
+        shape.dim[shape.ndim++] = dim;
     }
     init.points = options.points;
     init.fixed = options.fixed;
@@ -1305,7 +1265,9 @@ static int hyper_input(Lower *L, const Item *it) {
     return ir_input(L->g, arena_printf(L->s->arena, "hyper.%s", it->name), ir_shape_scalar(), init_of(INIT_CONSTANT, v.num, 0));
 }
 
-/* ---- the model ------------------------------------------------------------------------- */
+/* ---- lowering what the model asks for ---------------------------------------------------- */
+
+static const Item *find_kind(const Program *p, ItemKind kind);
 
 static Lower new_lower(Sema *s, IrGraph *g) {
     Lower L = {.s = s, .g = g};
@@ -1316,6 +1278,13 @@ static Lower new_lower(Sema *s, IrGraph *g) {
     L.let_state = arena_alloc(s->arena, (size_t)n + 1);
     for (int i = 0; i < s->user->nitems; i++)
         if (s->user->items[i]->kind == IT_LET) L.let_items[L.nlets++] = s->user->items[i];
+    return L;
+}
+
+Lower *sema_lower_into(Sema *s, IrGraph *g, int training) {
+    Lower *L = ARENA_NEW(s->arena, Lower);
+    *L = new_lower(s, g);
+    L->training = training;
     return L;
 }
 
@@ -1358,15 +1327,41 @@ static const Item *find_loss(const Sema *s, const char *net) {
     return NULL;
 }
 
-/* The trained parameters of a net that a graph uses, in creation order. */
-static int collect_params(const IrGraph *g, const char *net, int *nodes) {
-    int n = 0;
-    size_t len = strlen(net);
-    for (int id = 0; id < g->nnodes; id++) {
-        const IrNode *node = &g->nodes[id];
-        if (node->op == OP_PARAM && strncmp(node->name, net, len) == 0 && node->name[len] == '.') nodes[n++] = id;
+int sema_lower_loss(Lower *L, const char *net) { return lower_loss(L, find_loss(L->s, net)); }
+
+/* The i-th logged expression (a loss is logged from its step graph, not lowered here). */
+int sema_lower_log(Lower *L, int i) {
+    const Item *log = find_kind(L->s->user, IT_LOG);
+    const LogItem *item = &log->logs[i];
+    Scope sc = {.draw_prefix = "log"};   /* one prefix for all: each draw gets its own name */
+    sc.counters = L->log_counters;
+    int node = require_scalar(L, eval(L, &sc, item->expr), item->loc, "a logged value");
+    L->log_counters = sc.counters;
+    return node;
+}
+
+int sema_lower_sample(Lower *L, int i) {
+    const LogItem *item = &find_kind(L->s->user, IT_SAMPLE)->logs[i];
+    Scope sc = {.draw_prefix = "sample"};   /* one prefix for all: each draw gets its own name */
+    sc.counters = L->log_counters;
+    int node = expect_tensor(eval(L, &sc, item->expr), item->loc, "a sampled value");
+    L->log_counters = sc.counters;
+    return node;
+}
+
+/* fid every N: features(fake), features(real): two batches of feature vectors of one width. */
+void sema_lower_fid(Lower *L, int nodes[2]) {
+    const Item *it = find_kind(L->s->user, IT_FID);
+    IrGraph *g = L->g;
+    for (int i = 0; i < 2; i++) {
+        Scope sc = {.draw_prefix = arena_printf(L->s->arena, "fid/%d", i)};
+        nodes[i] = expect_tensor(eval(L, &sc, it->logs[i].expr), it->logs[i].loc, "a feature batch");
+        Shape sh = ir_shape_of(g, nodes[i]);
+        if (sh.ndim != 2) diag_error(it->logs[i].loc, "features are a batch of vectors [N, d], not %s", shape_text(L, sh));
     }
-    return n;
+    if (ir_shape_of(g, nodes[0]).dim[1] != ir_shape_of(g, nodes[1]).dim[1])
+        diag_error(it->logs[1].loc, "the two feature batches have different widths: %s and %s",
+                   node_shape_text(L, nodes[0]), node_shape_text(L, nodes[1]));
 }
 
 static OptimizerSpec optimizer_spec(Sema *s, const TrainEntry *entry) {
@@ -1414,42 +1409,6 @@ static OptimizerSpec optimizer_spec(Sema *s, const TrainEntry *entry) {
     diag_error(e->loc, "unknown optimizer '%s' (use sgd, adam or rmsprop)", e->str);
 }
 
-/* The forward graph (--emit=ir) and the check graph (ganc check) of one network's loss. */
-static void build_net_graphs(Sema *s, NetStep *st, const Item *loss) {
-    Arena *a = s->arena;
-    IrGraph *g = ir_new_graph(a, arena_printf(a, "loss_%s", st->net), s->dtype);
-    Lower L = new_lower(s, g);
-    L.training = 1;
-    int value = lower_loss(&L, loss);
-    ir_add_output(g, OUT_VALUE, arena_printf(a, "loss/%s", st->net), value);
-    st->forward = ir_compact(g, NULL);
-
-    int *params = ARENA_ARRAY(a, int, g->nnodes), *grads = ARENA_ARRAY(a, int, g->nnodes);
-    int n = collect_params(g, st->net, params);
-    if (n == 0)
-        diag_error(loss->loc, "the loss of '%s' does not depend on any parameter of '%s', so training cannot change it",
-                   st->net, st->net);
-    ad_grad(g, value, n, params, grads);
-    st->nparams = n;
-    st->params = ARENA_ARRAY(a, const char *, n);
-    for (int i = 0; i < n; i++) {
-        st->params[i] = g->nodes[params[i]].name;
-        ir_add_output(g, OUT_VALUE, arena_printf(a, "grad/%s/%s", st->net, st->params[i]), grads[i]);
-    }
-    for (int i = 0; i < L.ngrads; i++) {
-        ir_add_output(g, OUT_VALUE, arena_printf(a, "check/y%d", i), L.grads[i].y);
-        ir_add_output(g, OUT_VALUE, arena_printf(a, "check/x%d", i), L.grads[i].x);
-        ir_add_output(g, OUT_VALUE, arena_printf(a, "check/g%d", i), L.grads[i].g);
-    }
-    g->name = arena_printf(a, "check_%s", st->net);
-    int *map = ARENA_ARRAY(a, int, g->nnodes);
-    st->check = ir_compact(g, map);
-    st->ngrads = L.ngrads;
-    st->grads = ARENA_ARRAY(a, GradRecord, L.ngrads + 1);
-    for (int i = 0; i < L.ngrads; i++)
-        st->grads[i] = (GradRecord){map[L.grads[i].y], map[L.grads[i].x], map[L.grads[i].g], L.grads[i].loc};
-}
-
 static int is_projection(const Sema *s, const Item *constraint) {
     return constraint->value->kind == EX_CALL && find_item(s, constraint->value->str, 1 << IT_PROJECTION);
 }
@@ -1462,11 +1421,11 @@ static int update_output(const IrGraph *g, const char *leaf) {
 
 /* constrain D: clip(0.01) with `projection clip(w, c)`: each updated parameter of D (or only the
  * one named by only: "dense3.w") is replaced by the projection of its new value. */
-static void apply_projections(Lower *L, const NetStep *st) {
+void sema_project(Lower *L, const char *net, const char *const *params, int nparams) {
     Arena *a = L->s->arena;
     for (int i = 0; i < L->s->user->nitems; i++) {
         const Item *it = L->s->user->items[i];
-        if (it->kind != IT_CONSTRAIN || strcmp(it->name, st->net) != 0 || !is_projection(L->s, it)) continue;
+        if (it->kind != IT_CONSTRAIN || strcmp(it->name, net) != 0 || !is_projection(L->s, it)) continue;
         Expr call_expr = *it->value;
         const char *only = NULL;
         call_expr.args = ARENA_ARRAY(a, Arg, it->value->nargs + 1);
@@ -1475,161 +1434,37 @@ static void apply_projections(Lower *L, const NetStep *st) {
             const Arg *arg = &it->value->args[k];
             if (arg->name && strcmp(arg->name, "only") == 0) {
                 if (arg->value->kind != EX_STR) diag_error(arg->loc, "only: names a parameter as a string, such as \"dense3.w\"");
-                only = arena_printf(a, "%s.%s", st->net, arg->value->str);
+                only = arena_printf(a, "%s.%s", net, arg->value->str);
             } else {
                 call_expr.args[call_expr.nargs++] = *arg;
             }
         }
         int matched = 0;
-        for (int k = 0; k < st->nparams; k++) {
-            if (only && strcmp(only, st->params[k]) != 0) continue;
-            int out = update_output(L->g, st->params[k]);
-            Scope sc = {.draw_prefix = arena_printf(a, "%s_project", st->net)};
+        for (int k = 0; k < nparams; k++) {
+            if (only && strcmp(only, params[k]) != 0) continue;
+            int out = update_output(L->g, params[k]);
+            Scope sc = {.draw_prefix = arena_printf(a, "%s_project", net)};
             Value updated = tensor_value(L->g->outputs[out].node);
             Value v = call(L, &sc, &call_expr, &updated);
             int node = expect_tensor(v, it->value->loc, "a projection's result");
             if (!ir_shape_equal(ir_shape_of(L->g, node), ir_shape_of(L->g, updated.node)))
-                diag_error(it->value->loc, "the projection changes the shape of %s from %s to %s", st->params[k],
+                diag_error(it->value->loc, "the projection changes the shape of %s from %s to %s", params[k],
                            node_shape_text(L, updated.node), node_shape_text(L, node));
             L->g->outputs[out].node = node;
             matched++;
         }
-        if (!matched) diag_error(it->value->loc, "no parameter of '%s' is named '%s'", st->net, only);
+        if (!matched) diag_error(it->value->loc, "no parameter of '%s' is named '%s'", net, only);
     }
 }
 
-/* ema 0.999: a running average of each parameter, updated after the network's step and read by
- * the sampling graph instead of the parameter. */
-static void update_averages(IrGraph *g, const NetStep *st) {
-    for (int k = 0; k < st->nparams; k++) {
-        int out = update_output(g, st->params[k]), p1 = g->outputs[out].node;
-        LeafInit copy = init_of(INIT_COPY, 0, 0);
-        copy.source = st->params[k];
-        int avg = ir_state(g, arena_printf(g->arena, "%s.ema", st->params[k]), ir_shape_of(g, p1), copy);
-        int next = ir_add(g, ir_mul(g, ir_const_like(g, st->ema, avg), avg), ir_mul(g, ir_const_like(g, 1 - st->ema, p1), p1));
-        ir_add_output(g, OUT_UPDATE, g->nodes[avg].name, next);
-    }
+int sema_inner_grads(const Lower *L, const GradRecord **grads) {
+    *grads = L->grads;
+    return L->ngrads;
 }
 
-/* The step that trains nets steps[0..n): every loss is taken at the same parameters, then each
- * net's optimizer, projections and averages update it, and its states take their next values. */
-static IrGraph *build_step_graph(Sema *s, NetStep *steps, int n) {
-    Arena *a = s->arena;
-    const char *name = "step";
-    for (int i = 0; i < n; i++) name = arena_printf(a, "%s_%s", name, steps[i].net);
-    IrGraph *g = ir_new_graph(a, name, s->dtype);
-    Lower L = new_lower(s, g);
-    L.training = 1;
-    int *values = ARENA_ARRAY(a, int, n);
-    for (int i = 0; i < n; i++) {
-        values[i] = lower_loss(&L, find_loss(s, steps[i].net));
-        ir_add_output(g, OUT_VALUE, arena_printf(a, "loss/%s", steps[i].net), values[i]);
-    }
-    for (int i = 0; i < n; i++) {
-        NetStep *st = &steps[i];
-        int *params = ARENA_ARRAY(a, int, g->nnodes), *grads = ARENA_ARRAY(a, int, g->nnodes);
-        int np = collect_params(g, st->net, params);
-        ad_grad(g, values[i], np, params, grads);
-        g->cur_loc = st->loc;
-        optim_build_update(g, &st->opt, st->net, np, params, grads);
-        apply_projections(&L, st);
-        if (st->ema) update_averages(g, st);
-    }
-    for (int k = 0; k < L.nupdates; k++) {
-        const char *leaf = g->nodes[L.updates[k].leaf].name;
-        for (int i = 0; i < n; i++) {
-            size_t len = strlen(steps[i].net);
-            if (strncmp(leaf, steps[i].net, len) == 0 && leaf[len] == '.')
-                ir_add_output(g, OUT_UPDATE, leaf, L.updates[k].value);
-        }
-    }
-    return ir_compact(g, NULL);
-}
-
-/* The schedule: each net alone, or the nets of a `together` group in one step. */
-static void build_steps(Sema *s, Model *m) {
-    m->schedule = ARENA_ARRAY(s->arena, ScheduleStep, m->nsteps + 1);
-    for (int i = 0; i < m->nsteps;) {
-        int n = 1;
-        while (m->steps[i].group && i + n < m->nsteps && m->steps[i + n].group == m->steps[i].group) {
-            if (m->steps[i + n].times != m->steps[i].times)
-                diag_error(m->steps[i + n].loc, "the networks of one 'together' group must repeat as often ('times')");
-            n++;
-        }
-        IrGraph *step = build_step_graph(s, &m->steps[i], n);
-        for (int k = 0; k < n; k++) m->steps[i + k].step = step;
-        m->schedule[m->nschedule++] = (ScheduleStep){step, m->steps[i].times};
-        i += n;
-    }
-}
-
-/* One graph with every loss and its gradients (ganc eval) and the logged expressions. */
-static IrGraph *build_eval(Sema *s, Model *m) {
-    Arena *a = s->arena;
-    IrGraph *g = ir_new_graph(a, "eval", s->dtype);
-    Lower L = new_lower(s, g);
-    for (int i = 0; i < m->nsteps; i++) {
-        NetStep *st = &m->steps[i];
-        int value = lower_loss(&L, find_loss(s, st->net));
-        ir_add_output(g, OUT_VALUE, arena_printf(a, "loss/%s", st->net), value);
-        int *params = ARENA_ARRAY(a, int, g->nnodes), *grads = ARENA_ARRAY(a, int, g->nnodes);
-        int n = collect_params(g, st->net, params);
-        ad_grad(g, value, n, params, grads);
-        for (int k = 0; k < n; k++)
-            ir_add_output(g, OUT_VALUE, arena_printf(a, "grad/%s/%s", st->net, g->nodes[params[k]].name), grads[k]);
-    }
-    Scope sc = {.draw_prefix = "log"};   /* one scope for all: each draw gets its own name */
-    for (int i = 0; i < m->nlogs; i++) {
-        if (m->logs[i].is_loss) continue;
-        const LogItem *item = NULL;
-        for (int k = 0; k < s->user->nitems && !item; k++) {
-            const Item *it = s->user->items[k];
-            for (int j = 0; it->kind == IT_LOG && j < it->nlogs; j++)
-                if (it->logs[j].label == m->logs[i].label) item = &it->logs[j];
-        }
-        int node = require_scalar(&L, eval(&L, &sc, item->expr), item->loc, "a logged value");
-        ir_add_output(g, OUT_VALUE, m->logs[i].output, node);
-    }
-    return ir_compact(g, NULL);
-}
-
-/* fid every N: features(fake), features(real): the graph whose two outputs the runtime draws in
- * batches to compare their statistics (FID, KID), with running batch-norm statistics. */
-static IrGraph *build_fid(Sema *s, const Item *it) {
-    IrGraph *g = ir_new_graph(s->arena, "fid", s->dtype);
-    Lower L = new_lower(s, g);
-    if (it->nlogs != 2) diag_error(it->loc, "fid compares two feature batches: fid every N: F(fake), F(real)");
-    int nodes[2];
-    for (int i = 0; i < 2; i++) {
-        Scope sc = {.draw_prefix = arena_printf(s->arena, "fid/%d", i)};
-        nodes[i] = expect_tensor(eval(&L, &sc, it->logs[i].expr), it->logs[i].loc, "a feature batch");
-        Shape sh = ir_shape_of(g, nodes[i]);
-        if (sh.ndim != 2) diag_error(it->logs[i].loc, "features are a batch of vectors [N, d], not %s", shape_text(&L, sh));
-    }
-    if (ir_shape_of(g, nodes[0]).dim[1] != ir_shape_of(g, nodes[1]).dim[1])
-        diag_error(it->logs[1].loc, "the two feature batches have different widths: %s and %s",
-                   node_shape_text(&L, nodes[0]), node_shape_text(&L, nodes[1]));
-    ir_add_output(g, OUT_VALUE, "fid/fake", nodes[0]);
-    ir_add_output(g, OUT_VALUE, "fid/real", nodes[1]);
-    return ir_compact(g, NULL);
-}
-
-static IrGraph *build_sample(Sema *s, const Item *it, Model *m) {
-    IrGraph *g = ir_new_graph(s->arena, "sample", s->dtype);
-    Lower L = new_lower(s, g);
-    m->nsample_labels = it->nlogs;
-    m->sample_labels = ARENA_ARRAY(s->arena, const char *, it->nlogs);
-    Scope sc = {.draw_prefix = "sample"};   /* one scope for all: each draw gets its own name */
-    for (int i = 0; i < it->nlogs; i++) {
-        const LogItem *item = &it->logs[i];
-        if (item->is_loss)
-            diag_error(item->loc, "'sample' takes tensors, not losses (log a loss with: log every N: %s)", item->label);
-        Value v = eval(&L, &sc, item->expr);
-        int node = expect_tensor(v, item->loc, "a sampled value");
-        m->sample_labels[i] = item->label;
-        ir_add_output(g, OUT_VALUE, arena_printf(s->arena, "sample/%s", item->label), node);
-    }
-    return ir_compact(g, NULL);
+int sema_next_states(const Lower *L, const StateUpdate **updates) {
+    *updates = L->updates;
+    return L->nupdates;
 }
 
 /* ---- checks over the whole program ----------------------------------------------------- */
@@ -1721,8 +1556,8 @@ static void build_schedule(Sema *s, Model *m) {
         if (!loss) diag_error(e->loc, "network '%s' is trained but has no loss (add: loss %s = ...)", e->net, e->net);
         for (int k = 0; k < i; k++)
             if (strcmp(m->steps[k].net, e->net) == 0) diag_error(e->loc, "network '%s' appears twice in 'train'", e->net);
-        m->steps[i] = (NetStep){.net = e->net, .loc = e->loc, .times = e->times, .group = e->group, .ema = e->ema,
-                                .opt = optimizer_spec(s, e)};
+        m->steps[i] = (NetStep){.net = e->net, .loc = e->loc, .loss_loc = loss->loc, .times = e->times,
+                                .group = e->group, .ema = e->ema, .opt = optimizer_spec(s, e)};
     }
     for (int i = 0; i < s->user->nitems; i++) {
         const Item *it = s->user->items[i];
@@ -1772,7 +1607,7 @@ static const char *model_name(Arena *a, const char *path) {
 
 /* Definitions no graph uses are checked all the same: each data, noise, hyper and top-level
  * definition is evaluated once into a scratch graph. */
-static void check_unused_items(Sema *s) {
+void sema_check_unused(Sema *s) {
     IrGraph *g = ir_new_graph(s->arena, "unused", s->dtype);
     Lower L = new_lower(s, g);
     for (int i = 0; i < s->user->nitems; i++) {
@@ -1783,28 +1618,35 @@ static void check_unused_items(Sema *s) {
     }
 }
 
-Model *sema_build(Arena *arena, const Program *prog, DType dtype) {
-    Sema s = {arena, dtype, 64, prog, {0}, 0, NULL, 0, 0};
+Sema *sema_check(Arena *arena, const Program *prog, DType dtype, Model *m) {
+    Sema *s = ARENA_NEW(arena, Sema);
+    *s = (Sema){arena, dtype, 64, prog, {0}, 0, NULL, 0, 0};
     user_file = prog->file;
     nframes = 0;
-    Model *m = ARENA_NEW(arena, Model);
     m->name = model_name(arena, prog->file->name);
     m->dtype = dtype;
     check_duplicates(prog);
-    load_modules(&s);
+    load_modules(s);
     const Item *batch = find_kind(prog, IT_BATCH), *seed = find_kind(prog, IT_SEED);
-    if (batch) s.batch = (int)batch->num;
-    m->batch = s.batch;
+    if (batch) s->batch = (int)batch->num;
+    m->batch = s->batch;
     m->seed = seed ? (unsigned long long)seed->num : 0;
-    build_schedule(&s, m);
-    collect_logs(&s, m);
-    for (int i = 0; i < m->nsteps; i++) build_net_graphs(&s, &m->steps[i], find_loss(&s, m->steps[i].net));
-    build_steps(&s, m);
-    m->eval = build_eval(&s, m);
-    const Item *sample = find_kind(prog, IT_SAMPLE);
-    if (sample) m->sample = build_sample(&s, sample, m);
-    const Item *fid = find_kind(prog, IT_FID);
-    if (fid) m->fid = build_fid(&s, fid), m->fid_every = (long)fid->num;
-    check_unused_items(&s);
-    return m;
+    build_schedule(s, m);
+    collect_logs(s, m);
+    const Item *sample = find_kind(prog, IT_SAMPLE), *fid = find_kind(prog, IT_FID);
+    if (sample) {
+        m->nsample_labels = sample->nlogs;
+        m->sample_labels = ARENA_ARRAY(arena, const char *, sample->nlogs);
+        for (int i = 0; i < sample->nlogs; i++) {
+            if (sample->logs[i].is_loss)
+                diag_error(sample->logs[i].loc, "'sample' takes tensors, not losses (log a loss with: log every N: %s)",
+                           sample->logs[i].label);
+            m->sample_labels[i] = sample->logs[i].label;
+        }
+    }
+    if (fid) {
+        if (fid->nlogs != 2) diag_error(fid->loc, "fid compares two feature batches: fid every N: F(fake), F(real)");
+        m->fid_every = (long)fid->num;
+    }
+    return s;
 }

@@ -2,83 +2,39 @@
  *
  * sema resolves names across the user's file and the stdlib, checks arities and shapes, inlines
  * user functions and network applications (a network applied twice shares its parameters,
- * because parameters are named by where they are declared, not by the call), expands grad()
- * through autodiff, and builds the model: the step graphs with their optimizer updates, the
- * sampling graph and the evaluation graph. Everything after it (interpreter, checks, codegen)
- * works on the Model alone. */
+ * because parameters are named by where they are declared, not by the call) and expands grad()
+ * through autodiff. It lowers what the model stage (model.c) asks for into the graph it gives:
+ * a network's loss, a logged or sampled expression, a projection of updated parameters. Nothing
+ * after model.c sees the AST. */
 #ifndef GANC_SEMA_H
 #define GANC_SEMA_H
 #include "ast.h"
-#include "ir.h"
+#include "model.h"
 
-typedef enum { OPT_SGD, OPT_ADAM, OPT_RMSPROP } OptimizerKind;
+typedef struct Sema Sema;
+typedef struct Lower Lower; /* the lowering of expressions into one graph */
 
-typedef struct OptimizerSpec {
-    OptimizerKind kind;
-    double lr, beta1, beta2, eps, momentum, alpha;
-    const char *lr_input;   /* the learning rate is this hyperparameter's input leaf, or NULL */
-    LeafInit lr_init;
-    int linear_decay;       /* lr * (1 - progress): linear decay to 0 over the run */
-} OptimizerSpec;
+/* The whole-program checks (names, duplicates, the train block), and the model's plain facts:
+ * name, batch, seed, steps with their optimizers, logs, sample labels. */
+Sema *sema_check(Arena *arena, const Program *prog, DType dtype, Model *m);
+/* Evaluates the definitions no graph used, so their errors are reported all the same. */
+void sema_check_unused(Sema *s);
 
-/* A grad(y, x) met while lowering: kept so `ganc check` can test it against finite differences. */
-typedef struct GradRecord {
-    int y, x, g;   /* output names check/y<i>, check/x<i>, check/g<i> in the check graph */
-    SrcLoc loc;
-} GradRecord;
+Lower *sema_lower_into(Sema *s, IrGraph *g, int training);
+int sema_lower_loss(Lower *L, const char *net);           /* the loss plus its penalties */
+int sema_lower_log(Lower *L, int i);                      /* the i-th item of `log` */
+int sema_lower_sample(Lower *L, int i);                   /* the i-th item of `sample` */
+void sema_lower_fid(Lower *L, int features[2]);           /* fid's features of fake and real */
+/* Replaces each update output of params by its projection (`constrain NET: clip(0.01)`). */
+void sema_project(Lower *L, const char *net, const char *const *params, int nparams);
+/* The grad() calls met so far, node ids of the graph. */
+int sema_inner_grads(const Lower *L, const GradRecord **grads);
+/* The `next` statements met so far: a state leaf and its next value, the first per state. */
+typedef struct StateUpdate {
+    int leaf, value;
+} StateUpdate;
+int sema_next_states(const Lower *L, const StateUpdate **updates);
 
-/* One trained network: its loss, the graphs built from it, and its optimizer. */
-typedef struct NetStep {
-    const char *net;
-    SrcLoc loc;
-    int times;             /* consecutive updates per round of the schedule */
-    int group;             /* a nonzero group trains with the other nets of its `together` */
-    double ema;            /* decay of the running average of the weights; 0: none */
-    OptimizerSpec opt;
-    IrGraph *forward;      /* the loss alone (--emit=ir)                                    */
-    IrGraph *check;        /* loss, gradient per trained param, inner grads (ganc check)      */
-    IrGraph *step;         /* its update: loss, params, optimizer state; for a `together`
-                              group, the first net's step updates every net of the group     */
-    const char **params;   /* the trained parameters' names                                   */
-    int nparams;
-    GradRecord *grads;     /* inner grad() records, node ids of `check`                        */
-    int ngrads;
-} NetStep;
-
-typedef struct LogSpec {
-    const char *label;     /* "loss D" or an expression's name */
-    const char *output;    /* output name: "loss/D" in the step graph, or "log/<label>" in `eval` */
-    int is_loss;
-} LogSpec;
-
-/* One entry of the training schedule: a step graph run `times` times in a row. */
-typedef struct ScheduleStep {
-    IrGraph *graph;
-    int times;
-} ScheduleStep;
-
-typedef struct Model {
-    const char *name;      /* the file name without directory and .gan */
-    int batch;
-    unsigned long long seed;
-    DType dtype;
-    long train_iters;
-    NetStep *steps;        /* in schedule order */
-    int nsteps;
-    ScheduleStep *schedule;/* what a training iteration runs, in order */
-    int nschedule;
-    IrGraph *sample;       /* outputs sample/<label> */
-    IrGraph *eval;         /* outputs loss/<net>, grad/<net>/<param>, log/<label> */
-    IrGraph *fid;          /* outputs fid/fake and fid/real: the features FID compares, or NULL */
-    long fid_every;
-    LogSpec *logs;
-    int nlogs;
-    long log_every, sample_every;
-    const char **sample_labels;
-    int nsample_labels;
-} Model;
-
-Model *sema_build(Arena *arena, const Program *prog, DType dtype);
 /* The embedded stdlib module of that name, parsed (NULL if there is none). */
 const SourceFile *stdlib_source(Arena *arena, const char *module);
 

@@ -2,7 +2,7 @@
 # run.sh: the whole test suite, what `make test` runs. Every part prints `ok - NAME` or
 # `not ok - NAME: why` lines; this script gathers them and ends with `N passed, M failed`.
 # Parts: runtime and kernel unit tests, first/second-order gradient checks of every op, golden
-# IR, malformed programs, mutated programs, the docs' examples, ganc check/eval/run on the
+# IR, the include walls, the pipeline's stages, malformed programs, mutated programs, the docs' examples, ganc check/eval/run on the
 # examples, the native backend against the interpreter, and valgrind on the compiler.
 cd "$(dirname "$0")/.." || exit 1
 GANC=build/ganc
@@ -66,6 +66,10 @@ for f in tests/golden/*.gan; do
     record $? "golden $(basename "$f")" "$(head -20 "$tmp/golden.diff")"
 done
 
+part "walls.sh"
+suite sh tests/walls.sh
+part "pipeline.sh"
+suite sh tests/pipeline.sh
 part "errors.sh"
 suite sh tests/errors.sh
 part "docs.sh"

@@ -7,7 +7,6 @@
  * crash (build with -fsanitize=address to make that check strict).
  * Prints `ok - NAME` / `not ok - NAME: why` lines and `N passed, M failed`; exits 1 on failure. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include "dataset.h"
 #include "fill.h"
 #include "png.h"
+#include "check.h"
 
 #define FASHION "/usr/share/datasets/fashion-mnist/"
 #define TRAIN_IMAGES FASHION "train-images-idx3-ubyte.gz"
@@ -24,26 +24,7 @@
 #define TEST_IMAGES FASHION "t10k-images-idx3-ubyte.gz"
 #define TEST_LABELS FASHION "t10k-labels-idx1-ubyte.gz"
 
-static int passed, failed;
 static char tmpdir[64];
-
-__attribute__((format(printf, 3, 4)))
-static int check(int ok, const char *name, const char *fmt, ...)
-{
-    if (ok) {
-        printf("ok - %s\n", name);
-        passed++;
-        return 1;
-    }
-    printf("not ok - %s: ", name);
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    failed++;
-    return 0;
-}
 
 /* ----- files -------------------------------------------------------------------------------- */
 
@@ -707,7 +688,7 @@ int main(void)
     test_fill_check();
     test_png();
     test_fuzz();
-    if (failed == 0) {
+    if (check_failed == 0) {
         char cmd[96];
         snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
         if (system(cmd) != 0)
@@ -715,6 +696,5 @@ int main(void)
     } else {
         printf("# files kept in %s\n", tmpdir);
     }
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_summary();
 }

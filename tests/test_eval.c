@@ -11,13 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "safetensors.h"
+#include "check.h"
 
-static int passed, failed;
-
-static void report(int ok, const char *what, const char *detail) {
-    if (ok) printf("ok - eval %s\n", what), passed++;
-    else printf("not ok - eval %s: %s\n", what, detail), failed++;
-}
 
 static void add(StFile *f, const char *name, double v0, double v1, int n) {
     long shape[2] = {n, 1};
@@ -40,9 +35,12 @@ static void expect(const StFile *out, const char *name, double want, double tol,
     char what[128], detail[128];
     snprintf(what, sizeof what, "%s %s = %g", label, name, want);
     const StTensor *t = st_find(out, name);
-    if (!t) return report(0, what, "missing from the output");
+    if (!t) {
+        check(0, what, "missing from the output");
+        return;
+    }
     snprintf(detail, sizeof detail, "got %.17g", t->data[0]);
-    report(fabs(t->data[0] - want) <= tol * fmax(1, fabs(want)), what, detail);
+    check(fabs(t->data[0] - want) <= tol * fmax(1, fabs(want)), what, "%s", detail);
 }
 
 static void check_values(const char *dtype, double tol) {
@@ -52,7 +50,7 @@ static void check_values(const char *dtype, double tol) {
     add(&in, "z", 1, 0, 2);
     add(&in, "D_loss.uniform0", 0.5, 0.25, 2);
     int rc = run_eval(&in, dtype, "build/test_eval_out.safetensors");
-    report(rc == 0, dtype, "ganc eval failed");
+    check(rc == 0, dtype, "ganc eval failed");
     if (rc == 0 && st_read("build/test_eval_out.safetensors", &out, err, sizeof err) == 0) {
         expect(&out, "loss/D", -1.125, tol, dtype);
         expect(&out, "grad/D/D.a", -0.5, tol, dtype);
@@ -84,20 +82,20 @@ static void check_errors(void) {
     StFile in = {0};
     add(&in, "D.b", 1, 0, 1);
     int rc = run_eval(&in, "f64", "build/test_eval_out.safetensors");
-    report(rc != 0 && stderr_mentions("test_eval_in.safetensors", "'D.b' is not a parameter"),
-           "rejects an unknown tensor name, naming the file and the tensor", "accepted or unclear message");
+    check(rc != 0 && stderr_mentions("test_eval_in.safetensors", "'D.b' is not a parameter"),
+          "rejects an unknown tensor name, naming the file and the tensor", "accepted or unclear message");
     st_free(&in);
     add(&in, "x", 1, 2, 1);
     rc = run_eval(&in, "f64", "build/test_eval_out.safetensors");
-    report(rc != 0 && stderr_mentions("test_eval_in.safetensors", "'x' has the wrong shape"),
-           "rejects a tensor of the wrong shape", "accepted or unclear message");
+    check(rc != 0 && stderr_mentions("test_eval_in.safetensors", "'x' has the wrong shape"),
+          "rejects a tensor of the wrong shape", "accepted or unclear message");
     st_free(&in);
 }
 
 int main(void) {
+    check_prefix = "eval ";
     check_values("f64", 1e-12);
     check_values("f32", 1e-6);
     check_errors();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_summary();
 }

@@ -15,18 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fid.h"
+#include "check.h"
 
-static int passed, failed;
-
-static void report(int ok, const char *what, double got, double want) {
-    if (ok) printf("ok - fid %s\n", what), passed++;
-    else printf("not ok - fid %s: got %.17g, want %.17g\n", what, got, want), failed++;
-}
 
 /* |got - want| <= tol * max(1, |want|) */
 static void check_close(const char *what, double got, double want, double tol) {
     double scale = fabs(want) > 1 ? fabs(want) : 1;
-    report(isfinite(got) && fabs(got - want) <= tol * scale, what, got, want);
+    check_got(isfinite(got) && fabs(got - want) <= tol * scale, what, got, want);
 }
 
 /* ---- a local generator ------------------------------------------------------------------ */
@@ -117,13 +112,13 @@ static void test_stats(void) {
     double mean_err = 0, cov_err = 0;
     for (int i = 0; i < D; i++) mean_err = fmax(mean_err, fabs(s.mean[i] - mu[i]) / fabs(mu[i]));
     for (int i = 0; i < D * D; i++) cov_err = fmax(cov_err, fabs(s.cov[i] - cov[i]));
-    report(s.dim == D && s.count == N, "stats: dim and count", s.count, N);
-    report(mean_err < 1e-12, "stats: mean matches a naive loop", mean_err, 0);
-    report(cov_err < 1e-9, "stats: covariance (3 chunks, mean 1e4) matches a naive loop", cov_err, 0);
-    report(s.cov[1] == s.cov[D] && s.cov[2] == s.cov[2 * D], "stats: covariance exactly symmetric", s.cov[1], s.cov[D]);
+    check_got(s.dim == D && s.count == N, "stats: dim and count", s.count, N);
+    check_got(mean_err < 1e-12, "stats: mean matches a naive loop", mean_err, 0);
+    check_got(cov_err < 1e-9, "stats: covariance (3 chunks, mean 1e4) matches a naive loop", cov_err, 0);
+    check_got(s.cov[1] == s.cov[D] && s.cov[2] == s.cov[2 * D], "stats: covariance exactly symmetric", s.cov[1], s.cov[D]);
     fid_stats_free(&s);
     fid_stats_free(&s);  /* twice: a no-op */
-    report(!s.mean && !s.cov, "stats: free zeroes the struct", 0, 0);
+    check_got(!s.mean && !s.cov, "stats: free zeroes the struct", 0, 0);
     free(x);
 }
 
@@ -256,7 +251,7 @@ static void test_self(void) {
     double *x = correlated(N, D, 0);
     FeatureStats a = stats_of(x, N, D);
     double f = fid_of(&a, &a), tr = trace(a.cov, D);
-    report(fabs(f) < 1e-9 * tr, "fid(a, a) ~ 0 (|fid| < 1e-9 tr S)", f, 0);
+    check_got(fabs(f) < 1e-9 * tr, "fid(a, a) ~ 0 (|fid| < 1e-9 tr S)", f, 0);
     fid_stats_free(&a);
     free(x);
 }
@@ -271,7 +266,7 @@ static void test_invariances(void) {
     double *xa = correlated(NA, D, 0), *xb = correlated(NB, D, 0.5), shift[D];
     FeatureStats a = stats_of(xa, NA, D), b = stats_of(xb, NB, D);
     double ab = fid_of(&a, &b), ba = fid_of(&b, &a);
-    report(ab > 0, "fid of different distributions > 0", ab, 0);
+    check_got(ab > 0, "fid of different distributions > 0", ab, 0);
     check_close("symmetry fid(a, b) = fid(b, a)", ba, ab, 1e-10);
 
     for (int j = 0; j < D; j++) shift[j] = 100 * normal();  /* same shift to both sets */
@@ -305,8 +300,8 @@ static void test_singular(void) {
     double *xa = correlated(N, D, 0), *xb = correlated(N, D, 1);
     FeatureStats a = stats_of(xa, N, D), b = stats_of(xb, N, D);
     double self = fid_of(&a, &a), ab = fid_of(&a, &b), tr = trace(a.cov, D) + trace(b.cov, D);
-    report(fabs(self) < 1e-9 * tr, "singular covariance (5 samples, dim 10): fid(a, a) ~ 0", self, 0);
-    report(isfinite(ab) && ab > 0, "singular covariances: fid(a, b) finite and > 0", ab, 0);
+    check_got(fabs(self) < 1e-9 * tr, "singular covariance (5 samples, dim 10): fid(a, a) ~ 0", self, 0);
+    check_got(isfinite(ab) && ab > 0, "singular covariances: fid(a, b) finite and > 0", ab, 0);
     check_close("singular covariances: symmetric", fid_of(&b, &a), ab, 1e-10);
     fid_stats_free(&a);
     fid_stats_free(&b);
@@ -319,7 +314,7 @@ static void test_singular(void) {
 static void expect_error(const char *what, int rc, const char *err, const char *needle) {
     int ok = rc == -1 && strstr(err, needle);
     if (!ok) printf("# rc %d, message '%s'\n", rc, err);
-    report(ok, what, rc, -1);
+    check_got(ok, what, rc, -1);
 }
 
 static void test_errors(void) {
@@ -327,10 +322,10 @@ static void test_errors(void) {
     char err[200] = "";
     FeatureStats s, a, b;
     expect_error("error: fid_stats with count 1", fid_stats(x, 1, 3, &s, err, sizeof err), err, "at least 2");
-    report(!s.mean && !s.cov, "error: failed fid_stats leaves a zeroed struct", 0, 0);
+    check_got(!s.mean && !s.cov, "error: failed fid_stats leaves a zeroed struct", 0, 0);
     expect_error("error: fid_stats with NaN features", fid_stats(bad, 2, 3, &s, err, sizeof err), err, "non-finite");
     expect_error("error: fid_stats with dim 0", fid_stats(x, 2, 0, &s, err, sizeof err), err, "dimension");
-    report(fid_stats(x, 1, 3, &s, NULL, 0) == -1, "error: no message buffer is fine", 0, 0);
+    check_got(fid_stats(x, 1, 3, &s, NULL, 0) == -1, "error: no message buffer is fine", 0, 0);
     fid_stats(x, 3, 2, &a, err, sizeof err);
     fid_stats(x, 2, 3, &b, err, sizeof err);
     expect_error("error: fid_distance with differing dims", fid_distance(&a, &b, &f, err, sizeof err), err, "dimensions differ");
@@ -401,9 +396,9 @@ static void test_kid_behaviour(void) {
     double *x = gaussian(N, D, NULL, NULL, NULL), *y = gaussian(N, D, NULL, NULL, NULL);
     /* same set: KID(x, x) = -(1 / (n^2 (n-1))) sum_{i != j} ||phi_i - phi_j||^2 <= 0, O(1/n) */
     double self = kid_of(x, N, x, N, D), same = kid_of(x, N, y, N, D);
-    report(self <= 1e-12 && self > -0.01, "kid(x, x) ~ 0, slightly negative", self, 0);
+    check_got(self <= 1e-12 && self > -0.01, "kid(x, x) ~ 0, slightly negative", self, 0);
     /* over seeds this is 0 +- 0.002, heavy-tailed (1000 seeds: max 0.01); a shift of 0.25 gives 0.27 */
-    report(fabs(same) < 0.02, "kid of two samples of one distribution ~ 0", same, 0);
+    check_got(fabs(same) < 0.02, "kid of two samples of one distribution ~ 0", same, 0);
     double prev = same;
     int grows = 1;
     for (double shift = 0.25; shift <= 1.01; shift *= 2) {
@@ -415,12 +410,13 @@ static void test_kid_behaviour(void) {
         prev = k;
         free(z);
     }
-    report(grows, "kid grows with the shift (0, 0.25, 0.5, 1)", prev, 0);
+    check_got(grows, "kid grows with the shift (0, 0.25, 0.5, 1)", prev, 0);
     free(x);
     free(y);
 }
 
 int main(void) {
+    check_prefix = "fid ";
     test_stats();
     test_diagonal_exact();
     test_diagonal_sampled();
@@ -433,6 +429,5 @@ int main(void) {
     test_kid_hand();
     test_kid_naive();
     test_kid_behaviour();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_summary();
 }

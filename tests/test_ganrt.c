@@ -28,29 +28,10 @@
 
 #include "ganrt.h"
 #include "safetensors.h"
+#include "check.h"
 
-static int passed, failed;
 static char scratch[64] = "/tmp/test_ganrt.XXXXXX";
 static char out_text[1 << 16], err_text[1 << 16]; /* the last command's stdout and stderr */
-
-/* Records one check; detail (printf-style) is printed only on failure. */
-__attribute__((format(printf, 3, 4)))
-static int check(int ok, const char *description, const char *detail, ...)
-{
-    if (ok) {
-        passed++;
-        printf("ok - %s\n", description);
-        return 1;
-    }
-    failed++;
-    printf("not ok - %s: ", description);
-    va_list ap;
-    va_start(ap, detail);
-    vprintf(detail, ap);
-    va_end(ap);
-    printf("\n");
-    return 0;
-}
 
 /* A path, held by value so any number can be live at once. */
 typedef struct Path {
@@ -725,10 +706,9 @@ int main(int argc, char **argv)
     for (int i = 0; i < 2; i++)
         test_build(&builds[i]);
 
-    if (!failed)
+    if (!check_failed)
         system(fmt("rm -rf '%s'", scratch));
     else
         printf("# files kept in %s\n", scratch);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_summary();
 }

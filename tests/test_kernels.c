@@ -22,11 +22,11 @@
 #include "ganrt.h"
 #include "interp.h"
 #include "ir.h"
+#include "check.h"
 
 #define F64_TOLERANCE 1e-12
 #define F32_TOLERANCE 1e-5
 
-static int passed, failed;
 static Arena arena;
 
 /* ----- deterministic random numbers (splitmix64) ----------------------------------------- */
@@ -157,18 +157,14 @@ static double run_check(const IrGraph *g, int id, int as_f32)
 /* Checks node id of g (which must have op `op`: the constructors may simplify) in both types. */
 static void check_node(const IrGraph *g, int id, IrOp op, const char *label)
 {
-    if (g->nodes[id].op != op) {
-        failed++;
-        printf("not ok - %s: the IR built %s, not %s\n", label, ir_op_name(g->nodes[id].op),
-               ir_op_name(op));
+    if (!check(g->nodes[id].op == op, label, "the IR built %s, not %s", ir_op_name(g->nodes[id].op),
+               ir_op_name(op)))
         return;
-    }
     for (int as_f32 = 0; as_f32 <= 1; as_f32++) {
         double err = run_check(g, id, as_f32), tolerance = as_f32 ? F32_TOLERANCE : F64_TOLERANCE;
-        int ok = err < tolerance;
-        ok ? passed++ : failed++;
-        printf("%s - %s %s (max error %.3g, tolerance %g)\n", ok ? "ok" : "not ok",
-               as_f32 ? "f32" : "f64", label, err, tolerance);
+        char name[256];
+        snprintf(name, sizeof name, "%s %s", as_f32 ? "f32" : "f64", label);
+        check(err < tolerance, name, "max error %.3g, tolerance %g", err, tolerance);
     }
 }
 
@@ -357,6 +353,5 @@ int main(void)
     test_reduce();
     test_shape_ops();
     arena_free(&arena);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_summary();
 }

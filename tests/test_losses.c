@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "safetensors.h"
+#include "check.h"
 
 enum { B = 3 };                   /* the batch size of every tests/losses program */
 static const double EPS = 1e-12;  /* norm()'s and grad_norms()'s eps, mmd_gan's 1e-12 */
@@ -26,13 +27,6 @@ static const double Z[B] = {0.3, -0.8, 1.1};     /* the noise */
 static const double Z2[B] = {-0.5, 0.7, 1.9};    /* a second noise batch (Cramer GAN) */
 static const double U1[B] = {0.5, 0.25, 0.9};    /* interpolation weights, one per sample */
 static const double U2[B] = {0.1, 0.6, 0.35};    /* a second draw (DRAGAN) */
-
-static int passed, failed;
-
-static void report(int ok, const char *what, const char *detail) {
-    if (ok) printf("ok - losses %s\n", what), passed++;
-    else printf("not ok - losses %s: %s\n", what, detail), failed++;
-}
 
 /* ---- the input file and ganc eval ------------------------------------------------------- */
 
@@ -51,7 +45,7 @@ static void put1(StFile *f, const char *name, int rows, int cols, double v) {
 static int eval(const char *name, StFile *in, StFile *out) {
     char err[512], cmd[512];
     if (st_write("build/test_losses_in.safetensors", in, 1, err, sizeof err)) {
-        report(0, name, err);
+        check(0, name, "%s", err);
         return -1;
     }
     snprintf(cmd, sizeof cmd,
@@ -68,11 +62,11 @@ static int eval(const char *name, StFile *in, StFile *out) {
             line[strcspn(line, "\n")] = 0;
             fclose(f);
         }
-        report(0, name, line);
+        check(0, name, "%s", line);
         return -1;
     }
     if (st_read("build/test_losses_out.safetensors", out, err, sizeof err)) {
-        report(0, name, err);
+        check(0, name, "%s", err);
         return -1;
     }
     return 0;
@@ -82,14 +76,17 @@ static void expect(const char *name, const StFile *out, const char *output, doub
     char what[160], detail[160];
     snprintf(what, sizeof what, "%s %s = %.15g", name, output, want);
     const StTensor *t = st_find(out, output);
-    if (!t) return report(0, what, "missing from ganc eval's output");
+    if (!t) {
+        check(0, what, "missing from ganc eval's output");
+        return;
+    }
     double got = t->data[0];
     snprintf(detail, sizeof detail, "got %.17g, off by %.3g", got, got - want);
-    report(fabs(got - want) <= TOL * fmax(1, fabs(want)), what, detail);
+    check(fabs(got - want) <= TOL * fmax(1, fabs(want)), what, "%s", detail);
 }
 
 /* Evaluates NAME with the inputs in and checks loss/D (and loss/G unless it is NAN). */
-static void check(const char *name, StFile *in, double want_d, double want_g) {
+static void check_losses(const char *name, StFile *in, double want_d, double want_g) {
     StFile out = {0};
     if (eval(name, in, &out) == 0) {
         expect(name, &out, "loss/D", want_d);
@@ -145,18 +142,18 @@ static void separable_losses(void) {
     double js_d = mean(t) + mean(u), minimax_g = -mean(u);
     for (int i = 0; i < B; i++) u[i] = sp(-l.fy[i]);
     linear_inputs(&in, &l);
-    check("ns_gan", &in, js_d, mean(u));
+    check_losses("ns_gan", &in, js_d, mean(u));
     linear_inputs(&in, &l);
-    check("minimax_gan", &in, js_d, minimax_g);
+    check_losses("minimax_gan", &in, js_d, minimax_g);
 
     /* WGAN: D = f(y) - f(x); G = -f(y) */
     linear_inputs(&in, &l);
-    check("wgan", &in, mean(l.fy) - mean(l.fx), -mean(l.fy));
+    check_losses("wgan", &in, mean(l.fy) - mean(l.fx), -mean(l.fy));
 
     /* hinge: D = relu(1 - f(x)) + relu(1 + f(y)); G = -f(y) */
     for (int i = 0; i < B; i++) t[i] = relu(1 - l.fx[i]), u[i] = relu(1 + l.fy[i]);
     linear_inputs(&in, &l);
-    check("hinge", &in, mean(t) + mean(u), -mean(l.fy));
+    check_losses("hinge", &in, mean(t) + mean(u), -mean(l.fy));
 
     /* LS-GAN: D = 1/2 (f(x) - b)^2 + 1/2 (f(y) - a)^2; G = 1/2 (f(y) - c)^2 */
     double ab[2][3] = {{-1, 1, 0}, {0, 1, 1}};
@@ -165,22 +162,22 @@ static void separable_losses(void) {
         double a = ab[k][0], b = ab[k][1], c = ab[k][2], g[B];
         for (int i = 0; i < B; i++) t[i] = sq(l.fx[i] - b), u[i] = sq(l.fy[i] - a), g[i] = sq(l.fy[i] - c);
         linear_inputs(&in, &l);
-        check(ls_names[k], &in, 0.5 * mean(t) + 0.5 * mean(u), 0.5 * mean(g));
+        check_losses(ls_names[k], &in, 0.5 * mean(t) + 0.5 * mean(u), 0.5 * mean(g));
     }
 
     /* LGANs: D = E phi(f(y)) + E varphi(f(x)); G = -f(y) */
     double phi[B], varphi[B];
     linear_inputs(&in, &l);
-    check("lgan_x", &in, mean(l.fy) - mean(l.fx), -mean(l.fy));
+    check_losses("lgan_x", &in, mean(l.fy) - mean(l.fx), -mean(l.fy));
     for (int i = 0; i < B; i++) phi[i] = sp(l.fy[i]), varphi[i] = sp(-l.fx[i]);
     linear_inputs(&in, &l);
-    check("lgan_log_sigmoid", &in, mean(phi) + mean(varphi), -mean(l.fy));
+    check_losses("lgan_log_sigmoid", &in, mean(phi) + mean(varphi), -mean(l.fy));
     for (int i = 0; i < B; i++) phi[i] = exp(l.fy[i]), varphi[i] = exp(-l.fx[i]);
     linear_inputs(&in, &l);
-    check("lgan_exp", &in, mean(phi) + mean(varphi), -mean(l.fy));
+    check_losses("lgan_exp", &in, mean(phi) + mean(varphi), -mean(l.fy));
     for (int i = 0; i < B; i++) phi[i] = sqrt(sq(l.fy[i]) + 1) + l.fy[i], varphi[i] = sqrt(sq(l.fx[i]) + 1) - l.fx[i];
     linear_inputs(&in, &l);
-    check("lgan_sqrt", &in, mean(phi) + mean(varphi), -mean(l.fy));
+    check_losses("lgan_sqrt", &in, mean(phi) + mean(varphi), -mean(l.fy));
 }
 
 static void relativistic_losses(void) {
@@ -191,12 +188,12 @@ static void relativistic_losses(void) {
     /* RS-GAN: D = sp(f(y) - f(x)); G = sp(f(x) - f(y)), real and fake paired by position */
     for (int i = 0; i < B; i++) d[i] = sp(l.fy[i] - l.fx[i]), g[i] = sp(l.fx[i] - l.fy[i]);
     linear_inputs(&in, &l);
-    check("rs_gan", &in, mean(d), mean(g));
+    check_losses("rs_gan", &in, mean(d), mean(g));
 
     /* relativistic hinge: D = relu(1 + f(y) - f(x)); G = relu(1 + f(x) - f(y)) */
     for (int i = 0; i < B; i++) d[i] = relu(1 + l.fy[i] - l.fx[i]), g[i] = relu(1 + l.fx[i] - l.fy[i]);
     linear_inputs(&in, &l);
-    check("rel_hinge", &in, mean(d), mean(g));
+    check_losses("rel_hinge", &in, mean(d), mean(g));
 
     double mr = mean(l.fx), mf = mean(l.fy);
     /* RaSGAN: D = 1/2[sp(-(f(x) - m_f)) + sp(f(y) - m_r)]; G = 1/2[sp(f(x) - m_f) + sp(-(f(y) - m_r))] */
@@ -204,21 +201,21 @@ static void relativistic_losses(void) {
     double ra_d = 0.5 * (mean(t) + mean(u));
     for (int i = 0; i < B; i++) t[i] = sp(l.fx[i] - mf), u[i] = sp(-(l.fy[i] - mr));
     linear_inputs(&in, &l);
-    check("ra_sgan", &in, ra_d, 0.5 * (mean(t) + mean(u)));
+    check_losses("ra_sgan", &in, ra_d, 0.5 * (mean(t) + mean(u)));
 
     /* RaLSGAN: D = 1/2[(f(x) - m_f - 1)^2 + (f(y) - m_r + 1)^2]; G = 1/2[(f(y) - m_r - 1)^2 + (f(x) - m_f + 1)^2] */
     for (int i = 0; i < B; i++) t[i] = sq(l.fx[i] - mf - 1), u[i] = sq(l.fy[i] - mr + 1);
     ra_d = 0.5 * (mean(t) + mean(u));
     for (int i = 0; i < B; i++) t[i] = sq(l.fy[i] - mr - 1), u[i] = sq(l.fx[i] - mf + 1);
     linear_inputs(&in, &l);
-    check("ra_lsgan", &in, ra_d, 0.5 * (mean(t) + mean(u)));
+    check_losses("ra_lsgan", &in, ra_d, 0.5 * (mean(t) + mean(u)));
 
     /* RaHinge: D = 1/2[relu(1 - (f(x) - m_f)) + relu(1 + (f(y) - m_r))]; G = 1/2[relu(1 - (f(y) - m_r)) + relu(1 + (f(x) - m_f))] */
     for (int i = 0; i < B; i++) t[i] = relu(1 - (l.fx[i] - mf)), u[i] = relu(1 + (l.fy[i] - mr));
     ra_d = 0.5 * (mean(t) + mean(u));
     for (int i = 0; i < B; i++) t[i] = relu(1 - (l.fy[i] - mr)), u[i] = relu(1 + (l.fx[i] - mf));
     linear_inputs(&in, &l);
-    check("ra_hinge", &in, ra_d, 0.5 * (mean(t) + mean(u)));
+    check_losses("ra_hinge", &in, ra_d, 0.5 * (mean(t) + mean(u)));
 }
 
 /* ---- MMD GAN and Cramer GAN: D is a feature map h(t) = t a + b with two features -------- */
@@ -282,12 +279,12 @@ static void distance_losses(void) {
     /* MMD GAN: G = sqrt(relu(biased MMD^2) + 1e-12) with the RBF mixture; D = -G */
     double g = sqrt(relu(mmd2(k_rbf, hx, hy, 1)) + EPS);
     feature_inputs(&in, 0);
-    check("mmd_gan", &in, -g, g);
+    check_losses("mmd_gan", &in, -g, g);
 
     /* MMD GAN with mix_rq_1dot: G = unbiased MMD^2; D = -G */
     g = mmd2(k_rq_dot, hx, hy, 0);
     feature_inputs(&in, 0);
-    check("mmd_rq", &in, -g, g);
+    check_losses("mmd_rq", &in, -g, g);
 
     /* Cramer GAN with the anchor y2: critic(a) = |h(a) - h(y2)| - |h(a)|;
      * G = |hx - hy| + |hx - hy2| - |hy - hy2|; D = -(critic(x) - critic(y)) */
@@ -300,7 +297,7 @@ static void distance_losses(void) {
     }
     double cramer_d = -mean(dv), cramer_g = mean(gv);
     feature_inputs(&in, 1);
-    check("cramer", &in, cramer_d, cramer_g);
+    check_losses("cramer", &in, cramer_d, cramer_g);
 
     /* its penalty: 10 E(|d critic(x_hat) / d x_hat| - 1)^2, x_hat = u x + (1 - u) y, where
      * d critic / d t = sum_k a_k [(h_k(t) - h_k(y2)) / |h(t) - h(y2)| - h_k(t) / |h(t)|] */
@@ -313,7 +310,7 @@ static void distance_losses(void) {
     }
     feature_inputs(&in, 1);
     put(&in, "D_loss.cramer_penalty0.uniform0", B, 1, U1);
-    check("cramer_penalty", &in, cramer_d + 10 * mean(pen), cramer_g);
+    check_losses("cramer_penalty", &in, cramer_d + 10 * mean(pen), cramer_g);
 }
 
 /* ---- penalties on a linear D: the gradient of f is a, of s(f) s'(f) a -------------------- */
@@ -343,7 +340,7 @@ static void linear_penalties(void) {
             for (int i = 0; i < B; i++) t[i] = sq(n[i] - center);
             linear_inputs(&in, &l);
             if (prob) put(&in, GP_DRAW, B, 1, U1);   /* a linear f's gradient does not depend on x_hat */
-            check(name, &in, mean(l.fy) - mean(l.fx) + 10 * mean(t), -mean(l.fy));
+            check_losses(name, &in, mean(l.fy) - mean(l.fx) + 10 * mean(t), -mean(l.fy));
         }
 
     /* lipschitz_penalty: 10 E relu(|grad| - 1)^2; |a| > 1 for f, and s'(f) a crosses 1 at one sample */
@@ -351,13 +348,13 @@ static void linear_penalties(void) {
     interpolate_norms(&l, 0, n);
     for (int i = 0; i < B; i++) t[i] = sq(relu(n[i] - 1));
     linear_inputs(&in, &l);
-    check("lp", &in, mean(l.fy) - mean(l.fx) + 10 * mean(t), NAN);
+    check_losses("lp", &in, mean(l.fy) - mean(l.fx) + 10 * mean(t), NAN);
     l = linear(8, -3, 1.5);
     interpolate_norms(&l, 1, n);
     for (int i = 0; i < B; i++) t[i] = sq(relu(n[i] - 1));
     linear_inputs(&in, &l);
     put(&in, "D_loss.lipschitz_penalty0.interpolates0.uniform0", B, 1, U1);
-    check("lp_prob", &in, mean(l.fy) - mean(l.fx) + 10 * mean(t), NAN);
+    check_losses("lp_prob", &in, mean(l.fy) - mean(l.fx) + 10 * mean(t), NAN);
 
     /* max_gradient_penalty: 0.1 (max_i |grad_i|)^2 */
     for (int prob = 0; prob <= 1; prob++) {
@@ -366,7 +363,7 @@ static void linear_penalties(void) {
         double m = fmax(n[0], fmax(n[1], n[2]));
         linear_inputs(&in, &l);
         if (prob) put(&in, "D_loss.max_gradient_penalty0.interpolates0.uniform0", B, 1, U1);
-        check(prob ? "maxgp_prob" : "maxgp", &in, mean(l.fy) - mean(l.fx) + 0.1 * m * m, NAN);
+        check_losses(prob ? "maxgp_prob" : "maxgp", &in, mean(l.fy) - mean(l.fx) + 0.1 * m * m, NAN);
     }
 
     /* r1 / r2: 10 E |grad f|^2 at the real / fake samples (no eps, no 1/2) */
@@ -380,13 +377,13 @@ static void linear_penalties(void) {
             char name[32];
             snprintf(name, sizeof name, "r%d%s", fake + 1, prob ? "_prob" : "");
             linear_inputs(&in, &l);
-            check(name, &in, mean(l.fy) - mean(l.fx) + 10 * mean(t), NAN);
+            check_losses(name, &in, mean(l.fy) - mean(l.fx) + 10 * mean(t), NAN);
         }
 
     /* dragan_penalty: the gradient of a linear f is a wherever DRAGAN perturbs x */
     l = linear(0.6, -0.25, 1.5);
     linear_inputs(&in, &l);
-    check("dragan", &in, mean(l.fy) - mean(l.fx) + 10 * sq(enorm(sq(l.a)) - 1), NAN);
+    check_losses("dragan", &in, mean(l.fy) - mean(l.fx) + 10 * sq(enorm(sq(l.a)) - 1), NAN);
 }
 
 /* ---- penalties on a quadratic D: f(t) = a t + c t^2 + b, f'(t) = a + 2 c t --------------- */
@@ -415,24 +412,24 @@ static void quadratic_penalties(void) {
         for (int i = 0; i < B; i++) t[i] = sq(n[i] - center);
         quadratic_inputs(&in);
         put(&in, GP_DRAW, B, 1, U1);
-        check(center ? "quad_gp" : "quad_gp0", &in, wgan + 10 * mean(t), NAN);
+        check_losses(center ? "quad_gp" : "quad_gp0", &in, wgan + 10 * mean(t), NAN);
     }
     for (int i = 0; i < B; i++) t[i] = sq(relu(n[i] - 1));
     quadratic_inputs(&in);
     put(&in, "D_loss.lipschitz_penalty0.interpolates0.uniform0", B, 1, U1);
-    check("quad_lp", &in, wgan + 10 * mean(t), NAN);
+    check_losses("quad_lp", &in, wgan + 10 * mean(t), NAN);
 
     double m = fmax(n[0], fmax(n[1], n[2]));
     quadratic_inputs(&in);
     put(&in, "D_loss.max_gradient_penalty0.interpolates0.uniform0", B, 1, U1);
-    check("quad_maxgp", &in, wgan + 0.1 * m * m, NAN);
+    check_losses("quad_maxgp", &in, wgan + 0.1 * m * m, NAN);
 
     for (int i = 0; i < B; i++) t[i] = sq(qdf(X[i]));
     quadratic_inputs(&in);
-    check("quad_r1", &in, wgan + 10 * mean(t), NAN);
+    check_losses("quad_r1", &in, wgan + 10 * mean(t), NAN);
     for (int i = 0; i < B; i++) t[i] = sq(qdf(y[i]));
     quadratic_inputs(&in);
-    check("quad_r2", &in, wgan + 10 * mean(t), NAN);
+    check_losses("quad_r2", &in, wgan + 10 * mean(t), NAN);
 
     /* DRAGAN: x_p = x + c std(x) u1 (u1 per element), x_hat = x + u2 (x_p - x) (u2 per sample),
      * 10 E(|grad f(x_hat)| - 1)^2 with c = 0.5 and std the population std of the batch */
@@ -446,7 +443,7 @@ static void quadratic_penalties(void) {
     quadratic_inputs(&in);
     put(&in, "D_loss.dragan_penalty0.uniform0", B, 1, U1);
     put(&in, "D_loss.dragan_penalty0.uniform1", B, 1, U2);
-    check("quad_dragan", &in, wgan + 10 * mean(t), NAN);
+    check_losses("quad_dragan", &in, wgan + 10 * mean(t), NAN);
 }
 
 /* ---- 2-D data: the norm of a sample's gradient is over both coordinates ------------------ */
@@ -477,7 +474,7 @@ static void two_d_penalties(void) {
     put(&in, "D.a", 2, 1, a);
     put1(&in, "D.b", 1, 0, b);
     put(&in, GP_DRAW, B, 1, U1);
-    check("gp_2d_prob", &in, mean(fy) - mean(f) + 2 * mean(t), -mean(fy));
+    check_losses("gp_2d_prob", &in, mean(fy) - mean(f) + 2 * mean(t), -mean(fy));
 
     /* dragan_penalty(weight: 3, k: 0.5, c: 0.25) on f(v) = v . a + (v * v) . c + b: std over all
      * six values of the batch, u1 [3, 2] per element, u2 [3, 1] per sample */
@@ -504,16 +501,16 @@ static void two_d_penalties(void) {
     put1(&in, "D.b", 1, 0, b);
     put(&in, "D_loss.dragan_penalty0.uniform0", B, 2, u1);
     put(&in, "D_loss.dragan_penalty0.uniform1", B, 1, U2);
-    check("dragan_2d", &in, mean(fy) - mean(f) + 3 * mean(t), -mean(fy));
+    check_losses("dragan_2d", &in, mean(fy) - mean(f) + 3 * mean(t), -mean(fy));
 }
 
 int main(void) {
+    check_prefix = "losses ";
     separable_losses();
     relativistic_losses();
     distance_losses();
     linear_penalties();
     quadratic_penalties();
     two_d_penalties();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_summary();
 }

@@ -29,9 +29,9 @@
 #include "autodiff.h"
 #include "interp.h"
 #include "ir.h"
+#include "check.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -647,21 +647,7 @@ static int check_case(const Case *cs, const Options *opt, unsigned long seed, Re
     return ok[0] && ok[1];
 }
 
-/* ---- reporting ---------------------------------------------------------------------------- */
-
-static int passed, failed;
-
-static void report(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void report(int ok, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s - ", ok ? "ok" : "not ok");
-    vprintf(fmt, ap);
-    putchar('\n');
-    va_end(ap);
-    ok ? passed++ : failed++;
-}
+/* ---- the checks -------------------------------------------------------------------------- */
 
 static const Case *find_case(const char *op, const char *variant)
 {
@@ -676,9 +662,9 @@ static void expect_failure(const char *what, const char *op, const char *variant
 {
     Result res;
     check_case(find_case(op, variant), &opt, 1000, &res);
-    int detected = !(res.maxerr[order - 1] < TOLERANCE);
-    report(detected, "selftest %s (%s %s) order%d %s maxerr=%.1e", what, op, variant, order,
-           detected ? "detected" : "NOT detected", res.maxerr[order - 1]);
+    char name[256];
+    snprintf(name, sizeof name, "selftest %s (%s %s) order%d detected", what, op, variant, order);
+    check(!(res.maxerr[order - 1] < TOLERANCE), name, "not detected: maxerr=%.1e", res.maxerr[order - 1]);
 }
 
 /* The op table: every computed op of IR_OP_LIST occurs in some case's graph, so a new op cannot
@@ -696,14 +682,19 @@ static void check_op_table(void)
     static const int class_arity[] = {[OPC_LEAF] = 0, [OPC_CONST] = 0, [OPC_UNARY] = 1, [OPC_BINARY] = 2,
                                       [OPC_SELECT] = 3, [OPC_SHAPE] = -1, [OPC_REDUCE] = 1, [OPC_BLAS] = 2};
     for (int op = 0; op < OP_COUNT; op++) {
+        char name[128];
         int want = class_arity[ir_op_class(op)];
-        if (want >= 0 && ir_op_arity(op) != want)
-            report(0, "op table: %s has %d inputs, its class %d takes %d", ir_op_name(op), ir_op_arity(op),
-                   ir_op_class(op), want);
-        if (ir_op_is_comparison(op) && (ir_op_class(op) != OPC_BINARY || !ir_op_blocks_gradient(op)))
-            report(0, "op table: comparison %s must be BINARY and block the gradient", ir_op_name(op));
-        if (ir_op_arity(op) > 0)
-            report(seen[op], "op table: %s occurs in a derivative case", ir_op_name(op));
+        snprintf(name, sizeof name, "op table: %s's inputs agree with its class", ir_op_name(op));
+        check(want < 0 || ir_op_arity(op) == want, name, "%d inputs, its class %d takes %d", ir_op_arity(op),
+              ir_op_class(op), want);
+        if (ir_op_is_comparison(op)) {
+            snprintf(name, sizeof name, "op table: comparison %s is BINARY and blocks the gradient", ir_op_name(op));
+            CHECK(ir_op_class(op) == OPC_BINARY && ir_op_blocks_gradient(op), name);
+        }
+        if (ir_op_arity(op) > 0) {
+            snprintf(name, sizeof name, "op table: %s occurs in a derivative case", ir_op_name(op));
+            check(seen[op], name, "no case of test_ops builds it: add one to cases[]");
+        }
     }
 }
 
@@ -728,12 +719,9 @@ int main(int argc, char **argv)
         Result res;
         check_case(&cases[i], &opt, seed * 1000003ul + i, &res);
         for (int k = 0; k < 2; k++) {
-            int ok = res.maxerr[k] < TOLERANCE;
-            if (ok)
-                report(1, "%s %s order%d maxerr=%.1e", cases[i].op, cases[i].variant, k + 1, res.maxerr[k]);
-            else
-                report(0, "%s %s order%d maxerr=%.1e %s", cases[i].op, cases[i].variant, k + 1,
-                       res.maxerr[k], res.detail[k]);
+            char name[128];
+            snprintf(name, sizeof name, "%s %s order%d", cases[i].op, cases[i].variant, k + 1);
+            check(res.maxerr[k] < TOLERANCE, name, "maxerr=%.1e %s", res.maxerr[k], res.detail[k]);
             worst[k] = fmax(worst[k], res.maxerr[k]);
         }
     }
@@ -754,6 +742,5 @@ int main(int argc, char **argv)
     expect_failure("live masks at a kink", "select", "relu-at-kink", bad, 1);
 
     printf("# worst error over all cases: order1 %.1e, order2 %.1e\n", worst[0], worst[1]);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_summary();
 }

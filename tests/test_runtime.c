@@ -7,7 +7,6 @@
  *   cc -std=c11 -O2 -g -Wall -Wextra -D_GNU_SOURCE -Icompiler -Iruntime tests/test_runtime.c \
  *      runtime/rng.c runtime/samplers.c runtime/safetensors.c -lm -o build/test_runtime */
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,26 +16,8 @@
 #include "rng.h"
 #include "safetensors.h"
 #include "samplers.h"
+#include "check.h"
 
-static int passed, failed;
-
-/* Records one check; detail (printf-style) is printed only on failure. */
-__attribute__((format(printf, 3, 4)))
-static void check(int ok, const char *description, const char *detail, ...)
-{
-    if (ok) {
-        passed++;
-        printf("ok - %s\n", description);
-        return;
-    }
-    failed++;
-    printf("not ok - %s: ", description);
-    va_list ap;
-    va_start(ap, detail);
-    vprintf(detail, ap);
-    va_end(ap);
-    printf("\n");
-}
 
 /* ----- rng -------------------------------------------------------------------------------- */
 
@@ -414,6 +395,5 @@ int main(void)
     test_reader_accepts_metadata_and_f32();
     test_reader_rejects_corrupt_files();
     test_atomic_write();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_summary();
 }

@@ -1,0 +1,55 @@
+#!/bin/sh
+# pipeline.sh: the stages of compiler/main.c run in order and --emit stops after the one it names.
+#   - `--emit=ir-opt` prints the plan without creating an LLVM module: with an unknown
+#     --target-cpu, LLVM would warn on stderr (and does for --emit=llvm, the control);
+#   - a weights file is read once per compilation, however many parameters and graphs use it
+#     (strace counts the opens), and a tensor of the wrong shape is a compile error at the
+#     parameter's line, raised by the files check after the model is built: --emit=ir, which
+#     stops before, accepts the program.
+# Prints `ok - pipeline: ...` / `not ok - pipeline: ...: why`, then `N passed, M failed`.
+cd "$(dirname "$0")/.." || exit 2
+GANC=${GANC:-build/ganc}
+passed=0
+failed=0
+record() { # record STATUS NAME [WHY]
+    if [ "$1" -eq 0 ]; then echo "ok - pipeline: $2"; passed=$((passed + 1))
+    else echo "not ok - pipeline: $2${3:+: $3}"; failed=$((failed + 1)); fi
+}
+tmp=$(mktemp -d) || exit 2
+trap 'rm -rf "$tmp"' EXIT
+prog=tests/golden/tiny_wgan.gan
+
+# --emit=ir-opt stops at the plan: no LLVM target machine, so no warning about the CPU.
+"$GANC" --emit=ir-opt --target-cpu=no-such-cpu "$prog" > "$tmp/plan" 2> "$tmp/err"
+rc=$?
+grep -q '^plan step_D: ' "$tmp/plan" && [ $rc -eq 0 ] && [ ! -s "$tmp/err" ]
+record $? "--emit=ir-opt prints the plan without touching LLVM" "exit $rc, stderr: $(head -2 "$tmp/err")"
+"$GANC" --emit=llvm --target-cpu=no-such-cpu "$prog" > /dev/null 2> "$tmp/err"
+grep -q 'no-such-cpu' "$tmp/err"
+record $? "control: --emit=llvm does create the target machine (LLVM warns about the CPU)" "no warning"
+
+# A weights file for D: the state after one step of the tiny WGAN.
+"$GANC" run "$prog" --steps 1 -o "$tmp/state.safetensors" > /dev/null 2>&1
+record $? "ganc run writes the state a weights file is made of"
+sed "s|^train 10|weights D = \"$tmp/state.safetensors\"\ntrain 10|" "$prog" > "$tmp/weights.gan"
+if command -v strace > /dev/null; then
+    strace -f -e trace=open,openat -o "$tmp/trace" "$GANC" "$tmp/weights.gan" > "$tmp/out" 2>&1
+    rc=$?
+    opens=$(grep -c 'state.safetensors"' "$tmp/trace")
+    [ $rc -eq 0 ] && [ "$opens" -eq 1 ]
+    record $? "the weights file is read once (D's 5 parameters, in 4 graphs)" "exit $rc, $opens opens: $(head -2 "$tmp/out")"
+else
+    record 1 "the weights file is read once" "strace is not installed (make deps installs it)"
+fi
+
+# A parameter whose tensor has another shape: the files check rejects it; --emit=ir stops before.
+sed 's|net D(x) { x -> dense(3)|net D(x) { x -> dense(4)|' "$tmp/weights.gan" > "$tmp/mismatch.gan"
+"$GANC" "$tmp/mismatch.gan" > /dev/null 2> "$tmp/err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "^$tmp/mismatch.gan:7:[0-9]*: error: .*state.safetensors has no tensor 'D.dense0.w' of shape \[2,4\]" "$tmp/err"
+record $? "a weights tensor of the wrong shape is an error at the parameter's line" "exit $rc: $(head -1 "$tmp/err")"
+"$GANC" --emit=ir "$tmp/mismatch.gan" > /dev/null 2> "$tmp/err"
+record $? "--emit=ir stops before the files check" "$(head -1 "$tmp/err")"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
