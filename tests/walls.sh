@@ -7,8 +7,9 @@
 #   2. the AST (ast.h, sema.h, the bison and flex headers) is seen only by the front end: the
 #      parser and lexer, ast.c, sema.c, model.c (which asks sema to lower), stdlib.c and main.c.
 #      Codegen, the plan, the interpreter and every other stage work on the model's graphs;
-#   3. sema includes no runtime header: what it needs from data files and samplers comes
-#      through compiler/files.h.
+#   3. sema includes no runtime header (but fill.h, the leaf-initialiser vocabulary the IR
+#      shares with libganrt): what it needs from data files and samplers comes through
+#      compiler/files.h.
 # Prints `ok - walls: ...` or `not ok - walls: FILE includes HEADER (through A -> B): why`.
 # Then, unless WALLS_NO_SELFTEST is set, it proves each wall holds: it plants a violation in a
 # copy of the tree and expects this script to reject it. Exits 1 if anything failed.
@@ -63,7 +64,9 @@ walk() {
 }
 
 compiler_headers=$(cd "$root/compiler" && ls *.h | tr '\n' ' ')
-runtime_headers=$(cd "$root/runtime" && ls *.h | tr '\n' ' ')
+# fill.h, the leaf initialisers' vocabulary that the IR shares with the runtime, is the one
+# runtime header sema may reach (through ir.h).
+runtime_headers=$(cd "$root/runtime" && ls *.h | grep -vx 'fill.h' | tr '\n' ' ')
 ast_headers="ast.h sema.h parser.h lexer.h"
 
 # wall NAME RULES: one ok line, or a not ok line per file that breaks it.
