@@ -135,10 +135,10 @@ static Options parse_options(int argc, char **argv) {
         }
     }
     static const char *kinds[] = {"tokens", "ast", "ir", "ir-grad", "dot", "ir-opt", "llvm", "asm"};
+    if (o.command) o.emit = NULL;   /* a command runs the whole front end */
     int known = !o.emit;
     for (size_t k = 0; !known && k < sizeof kinds / sizeof kinds[0]; k++) known = !strcmp(o.emit, kinds[k]);
     if (!known) usage_error("unknown --emit kind '%s'", o.emit);
-    if (o.command) o.emit = NULL;   /* a command runs the whole front end */
     if (!o.file) usage_error("no input file%s", "");
     if (o.command == commands[3] && !o.file2) usage_error("compare needs two files%s", "");
     return o;
