@@ -79,8 +79,25 @@ $(B)/compiler/codegen.o $(B)/compiler/modeldata.o: $(B)/compiler/%.o: compiler/%
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LLVM_CFLAGS) -MMD -MP -c $< -o $@
 
+# The run record and the sample plots (runtime/record.h, runtime/plot.h).
+RECORD_RT_C := runtime/sha256.c runtime/record.c runtime/plot.c
+
+# The version a run records (runtime/record.c): `git describe` and the commit at build time,
+# "unknown" outside a git checkout. Rewritten only when it changes, so nothing rebuilds needlessly.
+$(B)/version.h: FORCE
+	@mkdir -p $(B)
+	@v=$$(git describe --tags --always --dirty 2>/dev/null || echo unknown); \
+	c=$$(git rev-parse HEAD 2>/dev/null || echo unknown); \
+	printf '#define GANC_VERSION "%s"\n#define GANC_COMMIT "%s"\n' "$$v" "$$c" > $@.tmp; \
+	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(B)/runtime/record.o: $(B)/version.h
+$(B)/runtime/record.o: RT_CFLAGS += -I$(B)
+.PHONY: FORCE
+FORCE:
+
 # libganrt: what every generated executable links with.
-RUNTIME_C := $(SHARED_RT_C) runtime/kernels.c runtime/fid.c runtime/ganrt.c runtime/load.c runtime/options.c runtime/train.c runtime/logs.c runtime/checkpoint.c
+RUNTIME_C := $(SHARED_RT_C) runtime/kernels.c runtime/fid.c runtime/ganrt.c runtime/load.c runtime/options.c runtime/train.c runtime/logs.c runtime/checkpoint.c \
+             $(RECORD_RT_C)
 $(B)/libganrt.a: $(patsubst %.c,$(B)/%.o,$(RUNTIME_C))
 	ar rcs $@ $^
 

@@ -394,6 +394,18 @@ static void emit_main(Codegen *cg, LLVMValueRef model) {
     LLVMBuildRet(cg->b, call(cg, "ganrt_main", cg->i32, args, 3));
 }
 
+/* The .gan file's path and text as global strings the runtime finds by name (weak references
+ * in runtime/record.c), for the run record: ganrt.h describes them. */
+static void emit_source(Codegen *cg, const CodegenOptions *opt) {
+    const char *names[] = {"ganc_source_path", "ganc_source_text"}, *texts[] = {opt->source_path, opt->source_text};
+    for (int i = 0; i < 2 && opt->source_path && opt->source_text; i++) {
+        LLVMValueRef init = LLVMConstStringInContext(cg->ctx, texts[i], (unsigned)strlen(texts[i]), 0);
+        LLVMValueRef g = LLVMAddGlobal(cg->mod, LLVMTypeOf(init), names[i]);
+        LLVMSetInitializer(g, init);
+        LLVMSetGlobalConstant(g, 1);
+    }
+}
+
 static void build_module(Codegen *cg, const Model *m, const ModelPlan *plan) {
     const IrGraph *const *graphs = plan->graphs;
     const GraphPlan *const *plans = plan->plans;
@@ -465,6 +477,7 @@ int codegen_model(const Model *m, const ModelPlan *plan, const CodegenOptions *o
     LLVMSetModuleDataLayout(cg.mod, layout);
     cg.layout = layout;
     build_module(&cg, m, plan);
+    emit_source(&cg, opt);
 
     char *err = NULL;
     if (LLVMVerifyModule(cg.mod, LLVMReturnStatusAction, &err)) diag_fatal("internal error: invalid LLVM IR: %s", err);

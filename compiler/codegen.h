@@ -12,6 +12,8 @@ typedef struct CodegenOptions {
     const char *object_path; /* where to write the object file, or NULL */
     FILE *print_llvm;        /* --emit=llvm */
     FILE *print_asm;         /* --emit=asm */
+    const char *source_path; /* the .gan file and its text, embedded for the run record, or NULL */
+    const char *source_text;
 } CodegenOptions;
 
 int codegen_model(const Model *m, const ModelPlan *plan, const CodegenOptions *opt);

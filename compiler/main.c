@@ -205,11 +205,12 @@ static Model *front_end(const Options *o, const SourceFile *src, Arena *arena, D
 
 static int link_executable(Arena *arena, const char *object, const char *exe);
 
-/* The stages after the model: plan, then codegen to a printout, an object or an executable. */
-static int back_end(const Options *o, const Model *m, Arena *arena) {
+/* The stages after the model: plan, then codegen to a printout, an object or an executable
+ * (which carries the source, for its run record). */
+static int back_end(const Options *o, const SourceFile *src, const Model *m, Arena *arena) {
     const ModelPlan *plan = plan_model(m);                   /* plan: fusion, kernels, the arena     */
     if (stops_at(o, "ir-opt")) return plan_print(stdout, plan), 0;
-    CodegenOptions co = {o->opt_level, o->target_cpu, NULL, NULL, NULL};
+    CodegenOptions co = {o->opt_level, o->target_cpu, NULL, NULL, NULL, src->name, src->text};
     if (stops_at(o, "llvm")) co.print_llvm = stdout;
     if (stops_at(o, "asm")) co.print_asm = stdout;
     if (o->emit) return codegen_model(m, plan, &co);         /* codegen: LLVM                        */
@@ -296,7 +297,7 @@ int main(int argc, char **argv) {
         apply_sets(&o, m, &arena);
         rc = run_train(m, o.steps ? o.steps : m->train_iters, o.output);
     } else if (o.emit || o.output) {
-        rc = back_end(&o, m, &arena);
+        rc = back_end(&o, src, m, &arena);
     } else {
         printf("%s: ok (%d trained network%s)\n", src->name, m->nsteps, m->nsteps == 1 ? "" : "s");
     }

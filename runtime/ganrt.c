@@ -190,6 +190,8 @@ static void runtime_free(Runtime *rt)
     if (rt->log)
         fclose(rt->log);
     st_free(&rt->ckpt);
+    record_free(&rt->record);
+    free(rt->metadata);
     model_free(m);
 }
 
@@ -271,6 +273,8 @@ int ganrt_main(const GanModel *model, int argc, char **argv)
     Runtime rt;
     memset(&rt, 0, sizeof rt);
     rt.exe = program_name(argc > 0 ? argv[0] : NULL);
+    rt.argc = argc;
+    rt.argv = argv;
     char err[512];
     int rc;
     if ((rc = check_version(&rt, model)) != 0)

@@ -1,6 +1,7 @@
 /* logs.c: what a run writes besides checkpoints: the output directory, log.jsonl (logged
  * values, toy metrics, FID and KID), the progress line on a terminal, and the samples
  * (samples/LABEL_ITER.npy and .csv, and .png grids for image-shaped ones). */
+#include <cblas.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include "rt.h"
 #include "fid.h"
 #include "metrics.h"
+#include "plot.h"
 #include "png.h"
 #include "policy.h"
 #include "samplers.h"
@@ -81,6 +83,13 @@ static double log_value(const Runtime *rt, const GanLog *r)
     return value_at(rt->m.is_f64, rt->m.graphs[r->graph].out[r->output].data, 0);
 }
 
+/* Every log line starts {"step": N, "time": T: T in seconds of training since the run began,
+ * the earlier sessions' included (a resumed run's clock starts at its log's last time). */
+static void log_line_start(Runtime *rt, long iter)
+{
+    fprintf(rt->log, "{\"step\": %ld, \"time\": %.6f", iter, now_seconds() - rt->clock_start);
+}
+
 int is_log_point(const Runtime *rt, long iter)
 {
     return policy_is_log_point(iter, rt->m.log_every, rt->steps);
@@ -95,7 +104,7 @@ void write_log_line(Runtime *rt, long iter)
         draw_inputs(rt, eval, derived_key(rt, EVAL_KEY_SALT), (uint64_t)iter);
         call_graph(rt, eval);
     }
-    fprintf(rt->log, "{\"step\": %ld", iter);
+    log_line_start(rt, iter);
     for (int i = 0; i < rt->m.nlogs; i++) {
         double v = log_value(rt, &rt->m.logs[i]);
         json_key(rt->log, "", rt->m.logs[i].label);
@@ -276,7 +285,7 @@ static void log_toy_metrics(Runtime *rt, long iter, const char *label, const Out
     ToyMetrics t;
     if (toy_metrics(rt->scratch, o->dims.dim[0], (int)o->dims.dim[1], centres, modes, sampler_mode_std(s, data->fill.args), &t)) {
         FILE *f = rt->log;
-        fprintf(f, "{\"step\": %ld", iter);
+        log_line_start(rt, iter);
         json_key(f, "modes ", label), fprintf(f, "%d, \"modes total\": %d", t.covered, t.modes);
         json_key(f, "high_quality ", label), fprintf(f, "%.6g", t.quality);
         json_key(f, "kl ", label), fprintf(f, "%.6g", t.kl);
@@ -288,6 +297,51 @@ static void log_toy_metrics(Runtime *rt, long iter, const char *label, const Out
         fflush(rt->log);
     }
     free(centres);
+}
+
+/* The first data input whose rows have `dim` values: what a sample of that width imitates. */
+static const Leaf *data_leaf(const Runtime *rt, int dim)
+{
+    for (int i = 0; i < rt->m.nleaves; i++) {
+        const Leaf *l = &rt->m.leaves[i];
+        if (l->role == ROLE_INPUT && l->fill.kind == INIT_DATA && l->dims.ndim == 2 && l->dims.dim[1] == dim)
+            return l;
+    }
+    return NULL;
+}
+
+/* A batch of 2-D points as a scatter plot, of 1-D values as a histogram (plot.h), beside a batch
+ * of the real data when a data input has that width. The real batch is drawn under the sample
+ * key at draw 0, the same at every sample step, so the axes it fixes stay put from frame to
+ * frame (without data, the axes follow the samples). */
+static int write_sample_plot(Runtime *rt, const Output *o, const char *stem, long iter)
+{
+    const Dims *d = &o->dims;
+    int dim = d->ndim == 1 ? 1 : d->ndim == 2 && d->dim[1] <= 2 ? (int)d->dim[1] : 0;
+    if (!dim)
+        return 0;
+    long n = d->dim[0];
+    const Leaf *data = data_leaf(rt, dim);
+    long nreal = data ? data->dims.dim[0] : 0;
+    const SamplerInfo *s = data ? sampler_find(data->fill.sampler) : NULL;
+    int k = s ? sampler_modes(s, data->fill.args, NULL, 0) : 0;
+    double *real = xcalloc((size_t)(nreal * dim + 1), sizeof(double));
+    double *centres = xcalloc((size_t)(k * dim + 1), sizeof(double));
+    if (data)
+        fill_values(&data->fill, derived_key(rt, SAMPLE_KEY_SALT), data->name, 0, real, nreal * dim, nreal);
+    if (k)
+        sampler_modes(s, data->fill.args, centres, k);
+    to_double(rt->m.is_f64, o->data, rt->scratch, n * dim);
+    double xr[2], yr[2];
+    plot_range(data ? real : rt->scratch, data ? nreal : n, centres, k, dim, 0, xr);
+    plot_range(data ? real : rt->scratch, data ? nreal : n, centres, k, dim, dim - 1, yr);
+    char err[512];
+    const char *path = out_path(rt, "samples/%s_%ld.png", stem, iter);
+    int rc = dim == 2 ? plot_scatter(path, rt->scratch, n, real, nreal, centres, k, xr, yr, err, sizeof err)
+                      : plot_histogram(path, rt->scratch, n, real, nreal, xr, err, sizeof err);
+    free(real);
+    free(centres);
+    return rc != 0 ? rt_error(rt, "%s", err) : 0;
 }
 
 /* An image-shaped sample, [N, C, H, W] with C = 1 (grey) or 3 (RGB), also as a PNG grid. */
@@ -335,7 +389,8 @@ int log_fid(Runtime *rt, long iter)
              fid_distance(&stats[0], &stats[1], &fid, err, sizeof err) != 0 ||
              kid_distance(features[0], n, features[1], n, (int)dim, &kid, err, sizeof err) != 0;
     if (!rc && rt->log) {
-        fprintf(rt->log, "{\"step\": %ld, \"fid\": %.6g, \"kid\": %.6g, \"fid samples\": %ld}\n", iter, fid, kid, n);
+        log_line_start(rt, iter);
+        fprintf(rt->log, ", \"fid\": %.6g, \"kid\": %.6g, \"fid samples\": %ld}\n", fid, kid, n);
         fflush(rt->log);
     }
     fid_stats_free(&stats[0]);
@@ -363,10 +418,34 @@ int write_samples(Runtime *rt, long iter)
         path = out_path(rt, "samples/%s_%ld.csv", rt->sample_stems[i], iter);
         if (write_csv(path, rt->m.is_f64, &o->dims, o->data) != 0)
             return rt_error(rt, "cannot write %s: %s", path, strerror(errno));
-        if (write_sample_grid(rt, o, rt->sample_stems[i], iter) != 0)
+        if (write_sample_grid(rt, o, rt->sample_stems[i], iter) != 0 ||
+            write_sample_plot(rt, o, rt->sample_stems[i], iter) != 0)
             return 1;
     }
     return 0;
+}
+
+/* The run record (record.h): this session's settings, appended to OUT/run.json and carried by
+ * every checkpoint's metadata. Called once the output directory exists. */
+static int start_record(Runtime *rt)
+{
+    RunRecord *r = &rt->record;
+    record_text(r, "experiment", rt->m.name);
+    record_text(r, "dtype", rt->m.is_f64 ? "f64" : "f32");
+    record_number(r, "seed", (double)rt->seed);
+    record_number(r, "batch", (double)rt->m.batch);
+    record_number(r, "first_step", (double)rt->first_iter);
+    record_number(r, "steps", (double)rt->steps);
+    record_text(r, "resumed_from", rt->opt.resume);
+    record_number(r, "threads", (double)openblas_get_num_threads());
+    for (int i = 0; i < rt->m.nleaves; i++)
+        if (!strncmp(rt->m.leaves[i].name, "hyper.", 6))
+            record_number(r, rt->m.leaves[i].name, rt->m.leaves[i].fill.a);
+    record_environment(r, rt->out_dir, rt->argc, rt->argv);
+    rt->metadata = record_metadata(r);
+    rt->ckpt.metadata = rt->metadata;
+    char err[600];
+    return record_write(r, rt->out_dir, err, sizeof err) != 0 ? rt_error(rt, "%s", err) : 0;
 }
 
 /* The output directory and everything written into it, prepared before the first step. */
@@ -394,5 +473,8 @@ int prepare_outputs(Runtime *rt)
     for (int i = 0; i < rt->m.nlogs; i++)
         rt->log_needs_eval |= rt->m.graphs[rt->m.logs[i].graph].kind == GRAPH_EVAL;
     prepare_checkpoint(rt);
-    return open_log(rt);
+    if (start_record(rt) != 0 || open_log(rt) != 0)
+        return 1;
+    rt->clock_start = now_seconds() - (rt->first_iter > 1 ? record_last_time(out_path(rt, "log.jsonl")) : 0);
+    return 0;
 }

@@ -65,16 +65,23 @@ int png_write_grid(const char *path, const double *images, int n, int c, int h, 
     for (int i = 0; i < n; i++)
         draw_tile(grid, stride, images + (size_t)i * (size_t)c * (size_t)h * (size_t)w, c, h, w,
                   PNG_GRID_GAP + i % cols * (w + PNG_GRID_GAP), PNG_GRID_GAP + i / cols * (h + PNG_GRID_GAP));
+    int rc = png_write_pixels(path, grid, width, height, c, err, errlen);
+    free(grid);
+    return rc;
+}
+
+int png_write_pixels(const char *path, const unsigned char *pixels, int width, int height, int channels, char *err,
+                     int errlen)
+{
     png_image image;
     memset(&image, 0, sizeof image);
     image.version = PNG_IMAGE_VERSION;
     image.width = (png_uint_32)width;
     image.height = (png_uint_32)height;
-    image.format = c == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
-    int ok = png_image_write_to_file(&image, path, 0, grid, stride, NULL);
+    image.format = channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+    int ok = png_image_write_to_file(&image, path, 0, pixels, width * channels, NULL);
     if (!ok)
         snprintf(err, (size_t)errlen, "cannot write %s: %s", path, image.message);
-    free(grid);
     return ok ? 0 : -1;
 }
 

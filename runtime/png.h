@@ -9,6 +9,11 @@
  * gap around and between the tiles. 0, or -1 with "cannot write PATH: why" in err. */
 int png_write_grid(const char *path, const double *images, int n, int c, int h, int w, char *err, int errlen);
 
+/* 8-bit grey (channels 1) or RGB (3) pixels, row after row, as a PNG (the plots of plot.h).
+ * 0, or -1 with "cannot write PATH: why" in err. */
+int png_write_pixels(const char *path, const unsigned char *pixels, int width, int height, int channels, char *err,
+                     int errlen);
+
 /* A PNG as 8-bit grey (*channels = 1) or RGB (3) pixels, row after row; malloc'ed, or NULL with
  * the reason in err. */
 unsigned char *png_read_gray_or_rgb(const char *path, int *width, int *height, int *channels, char *err,

@@ -8,6 +8,7 @@
 
 #include "fill.h"
 #include "ganrt.h"
+#include "record.h"
 #include "safetensors.h"
 
 enum {
@@ -105,6 +106,11 @@ typedef struct Runtime {
     int log_needs_eval;
     StFile ckpt;
     Progress progress;
+    int argc;            /* the command line, for the run record */
+    char **argv;
+    RunRecord record;    /* run.json's session, also the checkpoints' metadata (record.h) */
+    char *metadata;
+    double clock_start;  /* log times: seconds since clock_start, the earlier sessions' included */
 } Runtime;
 
 

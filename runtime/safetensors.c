@@ -224,6 +224,12 @@ static void build_header(TextBuffer *b, const StFile *f, Dtype dtype)
 {
     uint64_t offset = 0;
     text_append(b, "{", 1);
+    if (f->metadata) {
+        text_append(b, "\"__metadata__\":", strlen("\"__metadata__\":"));
+        text_append(b, f->metadata, strlen(f->metadata));
+        if (f->count > 0)
+            text_append(b, ",", 1);
+    }
     for (int i = 0; i < f->count; i++) {
         const StTensor *t = &f->tensors[i];
         uint64_t bytes = (uint64_t)element_count(t->ndim, t->shape) * (uint64_t)dtype_size(dtype);

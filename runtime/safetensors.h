@@ -21,6 +21,8 @@ typedef struct StTensor {
 typedef struct StFile {
     StTensor *tensors;
     int count, cap;
+    const char *metadata; /* written as "__metadata__" when not NULL: a JSON object of string
+                             values, not owned (st_read ignores the entry) */
 } StFile;
 
 /* 0 on success; -1 with a message in err ("name: truncated header", ...). */
