@@ -160,3 +160,7 @@ results-toys:
 	sh bench/results.sh
 results-fmnist:
 	sh bench/results_fmnist.sh
+
+# The run record and the plots (tests/test_record.c), without a compiled model.
+$(B)/test_record: tests/test_record.c $(patsubst %.c,$(B)/%.o,$(RECORD_RT_C) runtime/png.c)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

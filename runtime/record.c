@@ -34,40 +34,27 @@ static void *xrealloc(void *p, size_t n)
     return q;
 }
 
-/* A growable string. */
-typedef struct Text {
-    char *s;
-    size_t len, cap;
-} Text;
-
-static void put(Text *t, const char *s, size_t n)
+/* Texts are composed in memory streams (open_memstream): they grow as needed. */
+static void put_json_string(FILE *t, const char *s)
 {
-    if (t->len + n + 1 > t->cap) {
-        t->cap = (t->len + n + 1) * 2;
-        t->s = xrealloc(t->s, t->cap);
-    }
-    memcpy(t->s + t->len, s, n);
-    t->len += n;
-    t->s[t->len] = '\0';
-}
-
-static void puts_text(Text *t, const char *s) { put(t, s, strlen(s)); }
-
-static void put_json_string(Text *t, const char *s)
-{
-    put(t, "\"", 1);
+    fputc('"', t);
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        char esc[8];
         if (c == '"' || c == '\\')
-            snprintf(esc, sizeof esc, "\\%c", c);
+            fprintf(t, "\\%c", c);
         else if (c < 0x20)
-            snprintf(esc, sizeof esc, "\\u%04x", c);
+            fprintf(t, "\\u%04x", c);
         else
-            esc[0] = (char)c, esc[1] = '\0';
-        puts_text(t, esc);
+            fputc(c, t);
     }
-    put(t, "\"", 1);
+    fputc('"', t);
+}
+
+/* The stream's text, the stream closed. */
+static char *text_of(FILE *t, char **buf)
+{
+    fclose(t);
+    return *buf;
 }
 
 static void add(RunRecord *r, const char *key, char *json)
@@ -83,12 +70,14 @@ static void add(RunRecord *r, const char *key, char *json)
 
 void record_text(RunRecord *r, const char *key, const char *value)
 {
-    Text t = {0};
+    char *buf;
+    size_t len;
+    FILE *t = open_memstream(&buf, &len);
     if (value)
-        put_json_string(&t, value);
+        put_json_string(t, value);
     else
-        puts_text(&t, "null");
-    add(r, key, t.s);
+        fputs("null", t);
+    add(r, key, text_of(t, &buf));
 }
 
 void record_number(RunRecord *r, const char *key, double value)
@@ -104,28 +93,26 @@ void record_number(RunRecord *r, const char *key, double value)
 /* argv as a shell would need it typed: words with special characters in single quotes. */
 static char *command_line(int argc, char **argv)
 {
-    Text t = {0};
-    puts_text(&t, "");
+    char *buf;
+    size_t len;
+    FILE *t = open_memstream(&buf, &len);
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         int plain = *a != '\0';
         for (const char *c = a; *c; c++)
             plain &= strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%", *c) != NULL;
         if (i)
-            put(&t, " ", 1);
+            fputc(' ', t);
         if (plain) {
-            puts_text(&t, a);
+            fputs(a, t);
             continue;
         }
-        put(&t, "'", 1);
+        fputc('\'', t);
         for (const char *c = a; *c; c++)
-            if (*c == '\'')
-                puts_text(&t, "'\\''");
-            else
-                put(&t, c, 1);
-        put(&t, "'", 1);
+            fputs(*c == '\'' ? "'\\''" : (char[]){*c, 0}, t);
+        fputc('\'', t);
     }
-    return t.s;
+    return text_of(t, &buf);
 }
 
 /* The whole file, NUL-terminated, or NULL. */
@@ -134,16 +121,16 @@ static char *slurp(const char *path, size_t *len)
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
-    Text t = {0};
-    char buf[4096];
-    size_t n;
-    puts_text(&t, "");
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        put(&t, buf, n);
+    char *buf, chunk[4096];
+    size_t n, size;
+    FILE *t = open_memstream(&buf, &size);
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        fwrite(chunk, 1, n, t);
     fclose(f);
+    fflush(t);
     if (len)
-        *len = t.len;
-    return t.s;
+        *len = size;
+    return text_of(t, &buf);
 }
 
 /* The name of the source's copy in dir: source.gan, unless a different source is there already
@@ -188,17 +175,15 @@ void record_environment(RunRecord *r, const char *dir, int argc, char **argv)
 }
 
 /* The session as one line: {"key": value, ...}. */
-static void put_session(Text *t, const RunRecord *r)
+static void put_session(FILE *t, const RunRecord *r)
 {
-    put(t, "{", 1);
+    fputc('{', t);
     for (int i = 0; i < r->count; i++) {
-        if (i)
-            put(t, ", ", 2);
+        fputs(i ? ", " : "", t);
         put_json_string(t, r->keys[i]);
-        put(t, ": ", 2);
-        puts_text(t, r->values[i]);
+        fprintf(t, ": %s", r->values[i]);
     }
-    put(t, "}", 1);
+    fputc('}', t);
 }
 
 static int write_file(const char *path, const char *text, size_t len, char *err, int errlen)
@@ -219,7 +204,7 @@ static const char SESSIONS_HEAD[] = "{\"sessions\": [\n", SESSIONS_TAIL[] = "\n]
 
 /* run.json's text with the session added: the earlier sessions kept byte for byte. A file that
  * is not one of ours (no closing "]}" line) is not overwritten: an error. */
-static int sessions_text(const char *path, const RunRecord *r, Text *t, char *err, int errlen)
+static int sessions_text(const char *path, const RunRecord *r, FILE *t, char *err, int errlen)
 {
     size_t len = 0;
     char *old = slurp(path, &len);
@@ -230,14 +215,12 @@ static int sessions_text(const char *path, const RunRecord *r, Text *t, char *er
         free(old);
         return -1;
     }
-    if (old) {
-        put(t, old, len - tail);
-        put(t, ",\n", 2);
-    } else {
-        puts_text(t, SESSIONS_HEAD);
-    }
+    if (old)
+        fprintf(t, "%.*s,\n", (int)(len - tail), old);
+    else
+        fputs(SESSIONS_HEAD, t);
     put_session(t, r);
-    puts_text(t, SESSIONS_TAIL);
+    fputs(SESSIONS_TAIL, t);
     free(old);
     return 0;
 }
@@ -252,39 +235,43 @@ static const char *find_value(const RunRecord *r, const char *key)
 
 int record_write(const RunRecord *r, const char *dir, char *err, int errlen)
 {
-    char path[4096];
-    Text t = {0};
+    char path[4096], *text;
+    size_t len;
+    FILE *t = open_memstream(&text, &len);
     snprintf(path, sizeof path, "%s/run.json", dir);
-    int rc = sessions_text(path, r, &t, err, errlen);
+    int rc = sessions_text(path, r, t, err, errlen);
+    fflush(t);
     if (rc == 0)
-        rc = write_file(path, t.s, t.len, err, errlen);
-    free(t.s);
-    const char *copy = find_value(r, "source_copy"), *text = record_source_text();
-    if (rc == 0 && copy && text) {
+        rc = write_file(path, text, len, err, errlen);
+    free(text_of(t, &text));
+    const char *copy = find_value(r, "source_copy"), *source = record_source_text();
+    if (rc == 0 && copy && source) {
         snprintf(path, sizeof path, "%s/%.*s", dir, (int)strlen(copy) - 2, copy + 1); /* unquoted */
-        rc = write_file(path, text, strlen(text), err, errlen);
+        rc = write_file(path, source, strlen(source), err, errlen);
     }
     return rc;
 }
 
 char *record_metadata(const RunRecord *r)
 {
-    Text t = {0};
-    put(&t, "{", 1);
+    char *text;
+    size_t len;
+    FILE *t = open_memstream(&text, &len);
+    const char *sep = "{";
     for (int i = 0; i < r->count; i++) {
         if (!strcmp(r->values[i], "null"))
             continue; /* metadata values are strings: an absent field is left out */
-        if (t.len > 1)
-            put(&t, ",", 1);
-        put_json_string(&t, r->keys[i]);
-        put(&t, ":", 1);
+        fputs(sep, t);
+        sep = ",";
+        put_json_string(t, r->keys[i]);
+        fputc(':', t);
         if (r->values[i][0] == '"')
-            puts_text(&t, r->values[i]);
+            fputs(r->values[i], t);
         else
-            put_json_string(&t, r->values[i]);
+            put_json_string(t, r->values[i]);
     }
-    put(&t, "}", 1);
-    return t.s;
+    fputs(*sep == '{' ? "{}" : "}", t);
+    return text_of(t, &text);
 }
 
 double record_last_time(const char *log_path)
