@@ -15,6 +15,8 @@ LDLIBS  += -lopenblas -lpng -lz -lm
 
 B := build
 DEB_PACKAGES := llvm-19-dev flex bison libopenblas-dev zlib1g-dev libpng-dev pkg-config valgrind dataset-fashion-mnist strace
+# Only the tests need these: a browser that loads `ganc report`'s page (tests/report.sh).
+DEB_TEST_PACKAGES := chromium
 
 COMPILER_C := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
 SHARED_RT_C := runtime/policy.c runtime/rng.c runtime/samplers.c runtime/safetensors.c runtime/fill.c runtime/metrics.c runtime/dataset.c runtime/png.c
@@ -22,12 +24,13 @@ GEN_C := $(B)/parser.c $(B)/lexer.c $(B)/stdlib_embed.c
 LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(COMPILER_C) $(SHARED_RT_C)) \
            $(B)/parser.o $(B)/lexer.o $(B)/stdlib_embed.o
 
-.PHONY: all deps test demo clean walls
+.PHONY: all deps test-deps test demo clean walls
 all: $(B)/ganc
 
-# Install the Debian packages the project needs, only when one is missing.
-deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+# Install the Debian packages the project needs, only when one is missing (test-deps: and the
+# ones only the tests need).
+deps test-deps:
+	@missing=""; for p in $(DEB_PACKAGES) $(if $(filter test-deps,$@),$(DEB_TEST_PACKAGES)); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -116,9 +119,10 @@ $(B)/fmnist_classifier.safetensors: examples/fmnist_classifier.gan stdlib/fmnist
 	$(B)/fmnist_classifier --out $(B)/fmnist_classifier_run --quiet --threads $$(nproc)
 	cp $(B)/fmnist_classifier_run/ckpt/last.safetensors $@
 
-test: deps
+test: test-deps
 	$(MAKE) --no-print-directory $(B)/ganc $(B)/test_ops $(B)/test_runtime $(B)/test_eval $(B)/test_kernels \
-	    $(B)/test_ganrt $(B)/test_data $(B)/test_fid $(B)/test_losses $(B)/fmnist_classifier.safetensors
+	    $(B)/test_ganrt $(B)/test_data $(B)/test_fid $(B)/test_losses $(B)/fmnist_classifier.safetensors \
+	    $(B)/test_record $(B)/png_ink
 	sh tests/run.sh
 
 demo: deps
@@ -163,4 +167,6 @@ results-fmnist:
 
 # The run record and the plots (tests/test_record.c), without a compiled model.
 $(B)/test_record: tests/test_record.c $(patsubst %.c,$(B)/%.o,$(RECORD_RT_C) runtime/png.c)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/png_ink: tests/png_ink.c $(B)/runtime/png.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

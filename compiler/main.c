@@ -28,6 +28,7 @@
 #include "ir.h"
 #include "model.h"
 #include "plan.h"
+#include "report.h"
 #include "run.h"
 #include "sema.h"
 
@@ -38,6 +39,7 @@ static const char usage[] =
     "       ganc eval FILE.gan [--values IN.safetensors] -o OUT.safetensors [--dtype f32|f64]\n"
     "       ganc run FILE.gan [--steps N] [--dtype f32|f64] [-o STATE.safetensors] [--set NAME=V]\n"
     "       ganc compare A.safetensors B.safetensors [--tolerance T] [--verbose]\n"
+    "       ganc report RUN_DIR... -o REPORT.html\n"
     "KIND: tokens, ast, ir (losses, with every grad() expanded), ir-grad (step graphs with\n"
     "      parameter gradients and optimizer updates), dot (Graphviz of the ir-grad graphs),\n"
     "      ir-opt (fused loops and the memory plan), llvm (LLVM IR), asm (assembly)\n";
@@ -278,6 +280,7 @@ static int link_executable(Arena *arena, const char *object, const char *exe) {
 }
 
 int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "report")) return report_command(argc - 2, argv + 2);
     Options o = parse_options(argc, argv);
     if (o.command && !strcmp(o.command, "compare")) return compare_files(o.file, o.file2, o.tolerance, o.verbose);
     Arena arena = {0};

@@ -3,7 +3,8 @@
 # `not ok - NAME: why` lines; this script gathers them and ends with `N passed, M failed`.
 # Parts: runtime and kernel unit tests, first/second-order gradient checks of every op, golden
 # IR, the include walls, the pipeline's stages, malformed programs, mutated programs, the docs' examples, ganc check/eval/run on the
-# examples, the native backend against the interpreter, and valgrind on the compiler.
+# examples, the native backend against the interpreter, run records, plots and `ganc report`
+# (in headless Chromium), and valgrind on the compiler.
 cd "$(dirname "$0")/.." || exit 1
 GANC=build/ganc
 # One BLAS thread per process: the parts that run jobs side by side fill the cores themselves.
@@ -58,6 +59,8 @@ part "test_fid"
 suite build/test_fid
 part "test_losses"
 suite build/test_losses
+part "test_record"
+suite build/test_record
 
 part golden
 for f in tests/golden/*.gan; do
@@ -99,6 +102,8 @@ part "zoo.sh"
 suite sh tests/zoo.sh
 part "robustness.sh"
 suite sh tests/robustness.sh
+part "report.sh"
+suite sh tests/report.sh
 
 # The compiler frees what it allocates: no leak and no memory error under valgrind.
 part valgrind
