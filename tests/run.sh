@@ -104,6 +104,8 @@ part "robustness.sh"
 suite sh tests/robustness.sh
 part "report.sh"
 suite sh tests/report.sh
+part "editors.sh"
+suite sh tests/editors.sh
 
 # The compiler frees what it allocates: no leak and no memory error under valgrind.
 part valgrind

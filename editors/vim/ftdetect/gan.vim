@@ -1,0 +1,2 @@
+" ganc's GAN experiment files
+autocmd BufRead,BufNewFile *.gan setfiletype gan
