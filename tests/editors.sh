@@ -8,12 +8,7 @@
 #    are not. Needs vim; without it the Vim checks fail with a note.
 cd "$(dirname "$0")/.." || exit 1
 GANC=build/ganc
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-check() { # check STATUS NAME [DETAIL]
-    if [ "$1" -eq 0 ]; then echo "ok - $2"; else echo "not ok - $2${3:+: $3}"; fi
-}
+. tests/check.sh
 
 keywords=$(grep -o '{"[a-z_]*", KW_[A-Z_]*}' compiler/lexer.l | sed 's/{"\([a-z_]*\)".*/\1/')
 count=$(echo "$keywords" | wc -l)

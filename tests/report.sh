@@ -9,12 +9,7 @@
 # Needs build/ganc, build/png_ink; chromium for the browser checks (`make test` installs it).
 cd "$(dirname "$0")/.." || exit 1
 GANC=build/ganc
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-check() { # check STATUS NAME [DETAIL]
-    if [ "$1" -eq 0 ]; then echo "ok - $2"; else echo "not ok - $2${3:+: $3}"; fi
-}
+. tests/check.sh
 
 "$GANC" tests/record/toy2d.gan -O1 -o "$tmp/toy2d" > "$tmp/build.out" 2>&1 &&
     "$GANC" tests/record/toy1d.gan -O1 -o "$tmp/toy1d" >> "$tmp/build.out" 2>&1
