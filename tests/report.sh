@@ -27,7 +27,10 @@ field() { # field FILE LINE KEY: the raw JSON value of KEY on line LINE of FILE
     sed -n "${2}p" "$1" | grep -o "\"$3\": \\(\"[^\"]*\"\\|[^,}]*\\)" | sed "s/^\"$3\": //"
 }
 sha=$(sha256sum tests/record/toy2d.gan | cut -d' ' -f1)
-commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+# the commit baked into this build (the Makefile's build/version.h, from `git rev-parse HEAD`)
+commit=$(sed -n 's/^#define GANC_COMMIT "\(.*\)"$/\1/p' build/version.h)
+echo "$commit" | grep -Eqx '[0-9a-f]{40}|unknown'
+check $? "report: the build records its git commit" "'$commit'"
 why=""
 for kv in "experiment=\"toy2d\"" "source=\"tests/record/toy2d.gan\"" "source_sha256=\"$sha\"" "dtype=\"f32\"" \
           "seed=3" "batch=64" "steps=20" "first_step=1" "resumed_from=null" "hyper.lambda=5" "ganc_commit=\"$commit\""; do
