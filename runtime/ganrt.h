@@ -4,7 +4,13 @@
  * GanModel: its leaves, graphs with their native functions, logs and samples; contract.h) and
  * a main() that passes it to ganrt_main. Everything else comes from libganrt: flags,
  * parameter initialisation, data and noise, the training schedule, logs, samples, checkpoints.
- * The graph functions call the kernels below. */
+ * The graph functions call the kernels below.
+ *
+ * The executable also holds the .gan file's path as given to ganc and its text, as two global
+ * strings that libganrt reads by name for the run record (record.h); the references are weak,
+ * so a program without them (tests/fake_model.c) links, and records no source:
+ *
+ *   const char ganc_source_path[];     const char ganc_source_text[]; */
 #ifndef GANC_GANRT_H
 #define GANC_GANRT_H
 #include <stdint.h>
