@@ -423,6 +423,8 @@ static void axes(FILE *f, const Box *b)
             CHART_W - LEFT - RIGHT, CHART_H - TOP - BOTTOM);
 }
 
+enum { MAX_DOTS = 40 }; /* curves of at most this many points also get a dot per point */
+
 /* One chart: every run's curve of `key`, a polyline of class "curve" each (the tests count them). */
 static void chart(FILE *f, const Run *runs, int n, const char *key)
 {
@@ -444,6 +446,10 @@ static void chart(FILE *f, const Run *runs, int n, const char *key)
             fputs("\"><title>", f);
             html_text(f, runs[i].legend);
             fputs("</title></polyline>\n", f);
+            for (int k = 0; se->n <= MAX_DOTS && k < se->n; k++) /* a short curve's points stay visible */
+                if (isfinite(se->points[k].value))
+                    fprintf(f, "<circle class=\"dot\" r=\"2.5\" fill=\"%s\" cx=\"%.1f\" cy=\"%.1f\"/>\n", palette[i % PALETTE],
+                            sx(&b, se->points[k].step), sy(&b, se->points[k].value));
         }
     fputs("</svg></figure>\n", f);
 }
