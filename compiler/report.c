@@ -611,7 +611,7 @@ static const char style[] =
     "svg .curve{fill:none;stroke-width:1.5}.swatch{display:inline-block;width:1em;height:1em;margin-right:.4em;"
     "vertical-align:middle}.legend{list-style:none;padding:0}.dir{color:#777;font-size:90%}"
     "table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left;"
-    "font-size:90%}tr.differs td{background:#fff3cd}.frame img{width:200px;image-rendering:pixelated}"
+    "font-size:90%;max-width:30em;overflow-wrap:break-word}tr.differs td{background:#fff3cd}.frame img{width:200px}"
     ".session{color:#a40}.missing{color:#a00}";
 
 static const char image_check[] =
