@@ -35,7 +35,7 @@ static void *xrealloc(void *p, size_t n)
 }
 
 /* Texts are composed in memory streams (open_memstream): they grow as needed. */
-static void put_json_string(FILE *t, const char *s)
+void record_json_string(FILE *t, const char *s)
 {
     fputc('"', t);
     for (; *s; s++) {
@@ -74,7 +74,7 @@ void record_text(RunRecord *r, const char *key, const char *value)
     size_t len;
     FILE *t = open_memstream(&buf, &len);
     if (value)
-        put_json_string(t, value);
+        record_json_string(t, value);
     else
         fputs("null", t);
     add(r, key, text_of(t, &buf));
@@ -180,7 +180,7 @@ static void put_session(FILE *t, const RunRecord *r)
     fputc('{', t);
     for (int i = 0; i < r->count; i++) {
         fputs(i ? ", " : "", t);
-        put_json_string(t, r->keys[i]);
+        record_json_string(t, r->keys[i]);
         fprintf(t, ": %s", r->values[i]);
     }
     fputc('}', t);
@@ -263,12 +263,12 @@ char *record_metadata(const RunRecord *r)
             continue; /* metadata values are strings: an absent field is left out */
         fputs(sep, t);
         sep = ",";
-        put_json_string(t, r->keys[i]);
+        record_json_string(t, r->keys[i]);
         fputc(':', t);
         if (r->values[i][0] == '"')
             fputs(r->values[i], t);
         else
-            put_json_string(t, r->values[i]);
+            record_json_string(t, r->values[i]);
     }
     fputs(*sep == '{' ? "{}" : "}", t);
     return text_of(t, &text);

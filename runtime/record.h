@@ -10,6 +10,7 @@
  * docs/cli.md describes the fields; `ganc report` reads them back. */
 #ifndef GANC_RECORD_H
 #define GANC_RECORD_H
+#include <stdio.h>
 
 typedef struct RunRecord {
     char **keys, **values; /* values as JSON: a quoted string or a number */
@@ -35,5 +36,7 @@ char *record_metadata(const RunRecord *r);
 /* The `time` of the last line of a log.jsonl (0 without one): where a resumed run's clock goes on. */
 double record_last_time(const char *log_path);
 void record_free(RunRecord *r);
+/* s as a JSON string, quotes and escapes included. */
+void record_json_string(FILE *f, const char *s);
 
 #endif
