@@ -95,10 +95,10 @@ frames=$(ls "$a/samples" "$b/samples" "$c/samples" | grep -c '\.png$')
 got_curves=$(grep -o 'class="curve"' "$tmp/r.html" | wc -l)
 got_images=$(grep -o '<img ' "$tmp/r.html" | wc -l)
 grep -q 'lambda=5 <span class="dir">' "$tmp/r.html" && grep -q 'seed=4 batch=64 lambda=1 <span' "$tmp/r.html" &&
-    [ "$got_curves" -eq "$curves" ] && [ "$got_images" -eq "$frames" ] && ! grep -q 'http[s]*://[^"]*"[^>]*\(src\|href\)' "$tmp/r.html" &&
+    [ "$got_curves" -eq "$curves" ] && [ "$got_images" -eq "$frames" ] && ! grep -Eq '(src|href)="(https?:|//)|url\(|@import' "$tmp/r.html" &&
     grep -q '<tr class="differs"><td>hyper.lambda</td><td>5</td><td>1</td><td></td></tr>' "$tmp/r.html" &&
     grep -q '<td>first_step</td><td>1</td><td>1<br><span class="session">session 2: 11</span>' "$tmp/r.html"
-check $? "report: the HTML has $curves curves, $frames pictures, legends from the differing --set values and seeds, the sessions side by side" \
+check $? "report: the HTML has $curves curves, $frames pictures, nothing fetched from elsewhere, legends from the differing --set values and seeds, the sessions side by side" \
     "$got_curves curves, $got_images pictures"
 printf '{"step": 1, "loss D": 2}\nnot json\n' > "$tmp/bad.jsonl"
 mkdir -p "$tmp/bad" && cp "$tmp/bad.jsonl" "$tmp/bad/log.jsonl"
