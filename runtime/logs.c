@@ -65,17 +65,13 @@ const char *out_path(Runtime *rt, const char *fmt, ...)
  * source text: quotes, backslashes, newlines). */
 static void json_key(FILE *f, const char *prefix, const char *s)
 {
-    fprintf(f, ", \"%s", prefix);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputs("\": ", f);
+    char *key = NULL;
+    if (asprintf(&key, "%s%s", prefix, s) < 0)
+        key = NULL;
+    fputs(", ", f);
+    record_json_string(f, key ? key : s); /* the run record's escaping: one JSON string writer */
+    fputs(": ", f);
+    free(key);
 }
 
 static double log_value(const Runtime *rt, const GanLog *r)
