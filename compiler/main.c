@@ -232,6 +232,18 @@ static int set_in_graph(IrGraph *g, const char *leaf, double value) {
     return found;
 }
 
+/* The hyperparameter (an input "hyper.NAME" of the step graphs) closest to a misspelt name. */
+static const char *closest_hyper(const Model *m, const char *name) {
+    const char *names[64];
+    int n = 0;
+    for (int k = 0; k < m->nschedule; k++)
+        for (int id = 0; id < m->schedule[k].graph->nnodes && n < 64; id++) {
+            const IrNode *node = &m->schedule[k].graph->nodes[id];
+            if (node->op == OP_INPUT && !strncmp(node->name, "hyper.", 6)) names[n++] = node->name + 6;
+        }
+    return diag_closest(name, names, n);
+}
+
 /* --set NAME=VALUE for `ganc run` and `ganc eval`, as the compiled executable takes it. */
 static void apply_sets(const Options *o, Model *m, Arena *arena) {
     for (int i = 0; i < o->nsets; i++) {
@@ -244,7 +256,11 @@ static void apply_sets(const Options *o, Model *m, Arena *arena) {
         for (int k = 0; k < m->nschedule; k++) found |= set_in_graph(m->schedule[k].graph, leaf, value);
         for (int k = 0; k < m->nsteps; k++)
             found |= set_in_graph(m->steps[k].check, leaf, value) | set_in_graph(m->steps[k].forward, leaf, value);
-        if (!found) diag_fatal("--set: '%s' is not a hyperparameter of %s", leaf + strlen("hyper."), o->file);
+        if (!found) {
+            const char *meant = closest_hyper(m, leaf + strlen("hyper."));
+            diag_fatal("--set: '%s' is not a hyperparameter of %s%s%s%s", leaf + strlen("hyper."), o->file,
+                       meant ? " (did you mean '" : "", meant ? meant : "", meant ? "'?)" : "");
+        }
     }
 }
 

@@ -362,6 +362,10 @@ static void match_args(const Signature *sig, const CallArgs *args, SrcLoc call_l
                 snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "", sig->names[i]);
             }
             if (sig->n == 0) diag_error(args->named_loc[k], "'%s' has no parameters", sig->callee);
+            const char *meant = diag_closest(args->names[k], sig->names, sig->n);
+            if (meant)
+                diag_error(args->named_loc[k], "'%s' has no parameter '%s' (did you mean '%s'?)", sig->callee,
+                           args->names[k], meant);
             diag_error(args->named_loc[k], "'%s' has no parameter '%s' (its parameters are %s)", sig->callee,
                        args->names[k], known);
         }
@@ -796,6 +800,60 @@ static void bind_fixed(const char *callee, const char *signature, const CallArgs
     *nslots = sig.n;
 }
 
+/* ---- hints for unknown names ------------------------------------------------------------ */
+
+typedef struct Names {
+    const char **v;
+    int n, cap;
+} Names;
+
+static void add_name(Arena *a, Names *ns, const char *name) { ARENA_PUSH(a, ns->v, ns->n, ns->cap, name); }
+
+/* What a misspelt name could have meant: the scope's names (only functions and networks when
+ * calling), the globals of the kinds in kind_mask, and the builtins (functions or constants). */
+static Names known_names(Lower *L, Scope *sc, int kind_mask, int calling) {
+    Arena *a = L->s->arena;
+    Names ns = {0};
+    for (Binding *b = sc->env; b; b = b->next)
+        if (!calling || b->value.kind == V_NET || b->value.kind == V_FUNC) add_name(a, &ns, b->name);
+    const Program *progs[9] = {L->s->user};
+    int n = 1;
+    for (int i = 0; i < L->s->nmodules; i++) progs[n++] = L->s->modules[i];
+    for (int p = 0; p < n; p++)
+        for (int i = 0; i < progs[p]->nitems; i++)
+            if (kind_mask & (1 << progs[p]->items[i]->kind)) add_name(a, &ns, progs[p]->items[i]->name);
+    static const char *constants[] = {"batch", "true", "false", "pi", "none"};
+    for (size_t i = 0; !calling && i < sizeof constants / sizeof constants[0]; i++) add_name(a, &ns, constants[i]);
+    for (size_t i = 0; calling && i < sizeof builtins / sizeof builtins[0]; i++) add_name(a, &ns, builtins[i].name);
+    return ns;
+}
+
+static int uses_module(const Sema *s, const char *module) {
+    for (int i = 0; i < s->user->nitems; i++)
+        if (s->user->items[i]->kind == IT_USE && strcmp(s->user->items[i]->name, module) == 0) return 1;
+    return 0;
+}
+
+/* What to add to "unknown name 'x'": the stdlib defines x but the file has no `use std`; or the
+ * closest known name; or nothing. */
+static const char *name_hint(Lower *L, Scope *sc, const char *name, int kind_mask, int calling) {
+    Arena *a = L->s->arena;
+    if (!uses_module(L->s, "std")) {
+        const Program *std = parse_program(a, stdlib_source(a, "std"));
+        for (int i = 0; i < std->nitems; i++)
+            if ((kind_mask & (1 << std->items[i]->kind)) && strcmp(std->items[i]->name, name) == 0)
+                return arena_printf(a, " ('%s' is in the stdlib: add 'use std' at the top of the file)", name);
+    }
+    Names ns = known_names(L, sc, kind_mask, calling);
+    const char *meant = diag_closest(name, ns.v, ns.n);
+    return meant ? arena_printf(a, " (did you mean '%s'?)", meant) : "";
+}
+
+enum {
+    VALUE_KINDS = (1 << IT_LET) | (1 << IT_DATA) | (1 << IT_NOISE) | (1 << IT_NET) | (1 << IT_DEF) | (1 << IT_HYPER),
+    CALLABLE_KINDS = (1 << IT_DEF) | (1 << IT_NET) | (1 << IT_PROJECTION),
+};
+
 /* ---- functions and networks ------------------------------------------------------------ */
 
 static void exec_block(Lower *L, Scope *sc, const Block *block);
@@ -888,12 +946,12 @@ static Value call(Lower *L, Scope *sc, const Expr *e, const Value *first) {
                 diag_error(e->loc, "'%s' is %s, not a function or network", name, kind_name(b->value.kind));
             return apply(L, sc, b->value.item, &args, e->loc);
         }
-    const Item *fn = find_item(L->s, name, (1 << IT_DEF) | (1 << IT_NET) | (1 << IT_PROJECTION));
+    const Item *fn = find_item(L->s, name, CALLABLE_KINDS);
     if (fn) return apply(L, sc, fn, &args, e->loc);
     const Builtin *bi = find_builtin(name);
     if (!bi) {
         if (find_item(L->s, name, ~0)) diag_error(e->loc, "'%s' is not a function or network", name);
-        diag_error(e->loc, "unknown function '%s'", name);
+        diag_error(e->loc, "unknown function '%s'%s", name, name_hint(L, sc, name, CALLABLE_KINDS, 1));
     }
     Value slots[MAX_ARGS];
     SrcLoc locs[MAX_ARGS];
@@ -1081,8 +1139,7 @@ static Value eval_let(Lower *L, const Item *it, SrcLoc loc) {
 static Value lookup(Lower *L, Scope *sc, const char *name, SrcLoc loc) {
     for (Binding *b = sc->env; b; b = b->next)
         if (strcmp(b->name, name) == 0) return b->value;
-    const Item *it = find_item(L->s, name, (1 << IT_LET) | (1 << IT_DATA) | (1 << IT_NOISE) | (1 << IT_NET) |
-                                               (1 << IT_DEF) | (1 << IT_HYPER));
+    const Item *it = find_item(L->s, name, VALUE_KINDS);
     if (it) {
         switch (it->kind) {
         case IT_LET: return eval_let(L, it, loc);
@@ -1098,7 +1155,7 @@ static Value lookup(Lower *L, Scope *sc, const char *name, SrcLoc loc) {
     if (strcmp(name, "pi") == 0) return num_value(M_PI);
     if (strcmp(name, "none") == 0) return (Value){.kind = V_NONE};
     if (find_builtin(name)) diag_error(loc, "'%s' is a builtin function; call it with arguments", name);
-    diag_error(loc, "unknown name '%s'", name);
+    diag_error(loc, "unknown name '%s'%s", name, name_hint(L, sc, name, VALUE_KINDS, 0));
 }
 
 static Value eval_expr(Lower *L, Scope *sc, const Expr *e);
