@@ -529,6 +529,14 @@ void ir_print(FILE *out, const IrGraph *g) {
     fprintf(out, "}\n");
 }
 
+void ir_print_leaves(FILE *out, const IrGraph *g) {
+    for (int id = 0; id < g->nnodes; id++) {
+        const IrNode *n = &g->nodes[id];
+        char buf[64];
+        if (n->name) fprintf(out, "%s %s %s\n", ir_op_name(n->op), n->name, ir_shape_str(buf, sizeof buf, n->dtype, n->shape));
+    }
+}
+
 void ir_print_dot(FILE *out, const IrGraph *g) {
     fprintf(out, "digraph \"%s\" {\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\"];\n", g->name);
     for (int id = 0; id < g->nnodes; id++) {

@@ -213,5 +213,7 @@ IrGraph *ir_compact(const IrGraph *g, int *old_to_new);
 /* Text form (--emit=ir) and Graphviz (--emit=dot) */
 void ir_print(FILE *out, const IrGraph *g);
 void ir_print_dot(FILE *out, const IrGraph *g);
+/* One line per leaf a value can be given for (--emit=leaves): "param D.dense0.w f32[2,16]" */
+void ir_print_leaves(FILE *out, const IrGraph *g);
 
 #endif

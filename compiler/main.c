@@ -40,7 +40,8 @@ static const char usage[] =
     "       ganc compare A.safetensors B.safetensors [--tolerance T] [--verbose]\n"
     "KIND: tokens, ast, ir (losses, with every grad() expanded), ir-grad (step graphs with\n"
     "      parameter gradients and optimizer updates), dot (Graphviz of the ir-grad graphs),\n"
-    "      ir-opt (fused loops and the memory plan), llvm (LLVM IR), asm (assembly)\n";
+    "      ir-opt (fused loops and the memory plan), llvm (LLVM IR), asm (assembly),\n"
+    "      leaves (the names and shapes `ganc eval --values` sets)\n";
 
 typedef struct Options {
     const char *command; /* NULL, "check", "eval", "run", "compare" */
@@ -134,7 +135,7 @@ static Options parse_options(int argc, char **argv) {
             o.file = a;
         }
     }
-    static const char *kinds[] = {"tokens", "ast", "ir", "ir-grad", "dot", "ir-opt", "llvm", "asm"};
+    static const char *kinds[] = {"tokens", "ast", "ir", "ir-grad", "dot", "ir-opt", "llvm", "asm", "leaves"};
     if (o.command) o.emit = NULL;   /* a command runs the whole front end */
     int known = !o.emit;
     for (size_t k = 0; !known && k < sizeof kinds / sizeof kinds[0]; k++) known = !strcmp(o.emit, kinds[k]);
@@ -200,6 +201,7 @@ static Model *front_end(const Options *o, const SourceFile *src, Arena *arena, D
     model_optimise(m);                                       /* optimise: dead code                  */
     files_check(m);                                          /* data and weights files, each once    */
     if (stops_at(o, "ir-grad") || stops_at(o, "dot")) return print_steps(m, stops_at(o, "dot")), NULL;
+    if (stops_at(o, "leaves")) return ir_print_leaves(stdout, m->eval), NULL;   /* what eval --values sets */
     return m;
 }
 
