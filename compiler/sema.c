@@ -125,6 +125,8 @@ typedef struct Sema {
     int nmodules;
     ParamInfo *params;
     int nparams, params_cap;
+    SrcLoc warned[16];        /* warnings given: a loss is lowered into several graphs, warned once */
+    int nwarned;
 } Sema;
 
 /* The state of building one graph. */
@@ -144,6 +146,7 @@ typedef struct Lower {
     Counter *log_counters;    /* the draws of `log` and `sample` items: one prefix, numbered on */
     int training;             /* training() in this graph: 1 in steps, 0 when sampling or evaluating */
     int eval_depth;           /* nesting of eval(), bounded so a deep expression cannot overflow the stack */
+    const char *loss_net;     /* the network whose loss is being lowered, or NULL */
 } Lower;
 
 typedef struct CallArgs {
@@ -652,12 +655,47 @@ static Value bi_slice(BuiltinCall *b) {
     return tensor_value(ir_slice(L->g, x, offsets, s));
 }
 
+/* The network that grad(y, x) differentiates, when it is not `net`: the owner of the parameters y
+ * depends on other than through x (NULL if `net` owns any of them, or none are found). */
+static const char *other_network(const IrGraph *g, int y, int x, const char *net) {
+    char *needed = calloc((size_t)y + 1, 1);
+    const char *found = NULL;
+    int own = 0;
+    needed[y] = 1;
+    for (int id = y; id >= 0; id--) {
+        const IrNode *n = &g->nodes[id];
+        if (!needed[id] || id == x) continue;
+        for (int k = 0; k < n->nin; k++) needed[n->in[k]] = 1;
+        if (n->op != OP_PARAM) continue;
+        size_t len = strcspn(n->name, ".");
+        if (strncmp(n->name, net, len) == 0 && net[len] == 0) own = 1;
+        else if (!found) found = arena_printf(g->arena, "%.*s", (int)len, n->name);
+    }
+    free(needed);
+    return own ? NULL : found;
+}
+
+/* A gradient penalty belongs in the loss of the network whose gradient it penalises: in G's loss,
+ * grad(D(x), x) trains G (through x) and leaves D unconstrained, which is almost always a slip. */
+static void warn_misplaced_penalty(Lower *L, int y, int x, SrcLoc call_loc) {
+    const char *other = L->loss_net ? other_network(L->g, y, x, L->loss_net) : NULL;
+    if (!other) return;
+    SrcLoc at = source_site(call_loc);
+    for (int i = 0; i < L->s->nwarned; i++)
+        if (L->s->warned[i].line == at.line && L->s->warned[i].col == at.col) return;
+    if (L->s->nwarned < 16) L->s->warned[L->s->nwarned++] = at;
+    diag_warning(at, "a gradient of '%s' in the loss of '%s': this penalty trains '%s', not '%s' (to constrain "
+                 "'%s', put it in the loss of '%s' or write 'constrain %s: ...')", other, L->loss_net, L->loss_net,
+                 other, other, other, other);
+}
+
 /* grad(y, x): expanded here into ordinary nodes by autodiff, and remembered for `ganc check`. */
 static Value bi_grad(BuiltinCall *b) {
     Lower *L = b->L;
     int y = arg_tensor(b, 0), x = arg_tensor(b, 1), g;
     if (ir_shape_of(L->g, y).ndim != 0)
         diag_error(b->loc[0], "grad(y, x) needs a scalar y, but y has shape %s (sum it first)", node_shape_text(L, y));
+    warn_misplaced_penalty(L, y, x, b->call->loc);
     ad_grad(L->g, y, 1, &x, &g);
     GradRecord r = {y, x, g, b->call->loc};
     ARENA_PUSH(L->s->arena, L->grads, L->ngrads, L->grads_cap, r);
@@ -1361,6 +1399,7 @@ static int lower_loss(Lower *L, const Item *loss) {
     Arena *a = L->s->arena;
     Scope sc = {.draw_prefix = arena_printf(a, "%s_loss", loss->name)};
     const char *what = arena_printf(a, "the loss of '%s'", loss->name);
+    L->loss_net = loss->name;
     int value = require_scalar(L, eval(L, &sc, loss->value), loss->value->loc, what);
     for (int i = 0; i < L->s->user->nitems; i++) {
         const Item *it = L->s->user->items[i];
@@ -1677,7 +1716,7 @@ void sema_check_unused(Sema *s) {
 
 Sema *sema_check(Arena *arena, const Program *prog, DType dtype, Model *m) {
     Sema *s = ARENA_NEW(arena, Sema);
-    *s = (Sema){arena, dtype, 64, prog, {0}, 0, NULL, 0, 0};
+    *s = (Sema){.arena = arena, .dtype = dtype, .batch = 64, .user = prog};
     user_file = prog->file;
     nframes = 0;
     m->name = model_name(arena, prog->file->name);
