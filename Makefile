@@ -101,7 +101,7 @@ $(B)/fmnist_classifier.safetensors: examples/fmnist_classifier.gan stdlib/fmnist
 
 test: deps
 	$(MAKE) --no-print-directory $(B)/ganc $(B)/test_ops $(B)/test_runtime $(B)/test_eval $(B)/test_kernels \
-	    $(B)/test_ganrt $(B)/test_data $(B)/test_fid $(B)/test_losses $(B)/fmnist_classifier.safetensors
+	    $(B)/test_ganrt $(B)/test_data $(B)/test_fid $(B)/test_losses $(B)/test_language $(B)/fmnist_classifier.safetensors
 	sh tests/run.sh
 
 demo: deps
@@ -126,6 +126,9 @@ $(B)/test_ganrt: tests/test_ganrt.c $(B)/libganrt.a $(B)/fake_model_f32 $(B)/fak
 	$(CC) $(CFLAGS) -o $@ tests/test_ganrt.c $(B)/libganrt.a $(LDLIBS)
 
 $(B)/test_losses: tests/test_losses.c $(B)/runtime/safetensors.o
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/test_language: tests/test_language.c $(B)/runtime/safetensors.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/test_fid: tests/test_fid.c runtime/fid.c

@@ -106,6 +106,8 @@ static void vjp_elementwise(Backward *bw, const IrNode *n, int y, int gy) {
     case OP_NEG: accumulate(bw, a, ir_neg(g, gy)); break;
     case OP_EXP: accumulate(bw, a, ir_mul(g, gy, y)); break;
     case OP_LOG: accumulate(bw, a, ir_div(g, gy, a)); break;
+    case OP_LOG1P: accumulate(bw, a, ir_div(g, gy, ir_add(g, ir_const_like(g, 1, a), a))); break;
+    case OP_EXPM1: accumulate(bw, a, ir_mul(g, gy, ir_add(g, y, ir_const_like(g, 1, y)))); break;
     case OP_SQRT: accumulate(bw, a, ir_div(g, gy, ir_mul(g, ir_const_like(g, 2, y), y))); break;
     case OP_TANH:
         accumulate(bw, a, ir_mul(g, gy, ir_sub(g, ir_const_like(g, 1, y), ir_mul(g, y, y))));

@@ -211,6 +211,8 @@ double ir_unary_value(IrOp op, double x, double exponent) {
     case OP_LOG: return log(x);
     case OP_SQRT: return sqrt(x);
     case OP_TANH: return tanh(x);
+    case OP_LOG1P: return log1p(x); /* log(1 + x), exact for tiny x where 1 + x rounds to 1 */
+    case OP_EXPM1: return expm1(x); /* e^x - 1, exact for tiny x */
     case OP_SIGMOID: { /* 1/(1+e^-x), or e^x/(1+e^x) for x < 0: exp never overflows */
         double e = exp(-fabs(x));
         return x >= 0 ? 1 / (1 + e) : e / (1 + e);

@@ -64,6 +64,8 @@ typedef struct Shape {
     X(SQRT,      "sqrt",      1, UNARY,  0)                    \
     X(TANH,      "tanh",      1, UNARY,  0)                    \
     X(SIGMOID,   "sigmoid",   1, UNARY,  0)                    \
+    X(LOG1P,     "log1p",     1, UNARY,  0)                    \
+    X(EXPM1,     "expm1",     1, UNARY,  0)                    \
     X(POW,       "pow",       1, UNARY,  0)                    \
     X(GT,        "gt",        2, BINARY, OPF_CMP | OPF_NOGRAD) \
     X(GE,        "ge",        2, BINARY, OPF_CMP | OPF_NOGRAD) \

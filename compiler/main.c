@@ -234,15 +234,15 @@ static int set_in_graph(IrGraph *g, const char *leaf, double value) {
     return found;
 }
 
-/* The hyperparameter (an input "hyper.NAME" of the step graphs) closest to a misspelt name. */
+/* The hyperparameter (an input "hyper.NAME" of the step or eval graphs) closest to a misspelt name. */
 static const char *closest_hyper(const Model *m, const char *name) {
     const char *names[64];
     int n = 0;
-    for (int k = 0; k < m->nschedule; k++)
-        for (int id = 0; id < m->schedule[k].graph->nnodes && n < 64; id++) {
-            const IrNode *node = &m->schedule[k].graph->nodes[id];
-            if (node->op == OP_INPUT && !strncmp(node->name, "hyper.", 6)) names[n++] = node->name + 6;
-        }
+    for (int k = 0; k <= m->nschedule; k++) {
+        const IrGraph *g = k < m->nschedule ? m->schedule[k].graph : m->eval;
+        for (int id = 0; id < g->nnodes && n < 64; id++)
+            if (g->nodes[id].op == OP_INPUT && !strncmp(g->nodes[id].name, "hyper.", 6)) names[n++] = g->nodes[id].name + 6;
+    }
     return diag_closest(name, names, n);
 }
 

@@ -306,6 +306,73 @@ static void unify(Lower *L, Value *a, Value *b, SrcLoc loc, const char *op, int 
     *nb = expand_to(g, b->node, out);
 }
 
+/* ---- tensor literals ------------------------------------------------------------------- */
+
+/* A constant tensor of any values: runs of one value are one const fill, and the rest is split
+ * in halves along the first axis and concatenated, so a literal of n values costs O(n) nodes and
+ * a fill of one value costs one. */
+static int const_tensor(IrGraph *g, const double *v, Shape s) {
+    long n = ir_shape_size(s);
+    int same = 1;
+    for (long i = 1; i < n && same; i++) same = v[i] == v[0];
+    if (same) return ir_const(g, v[0], s);
+    Shape rest = {s.ndim - 1, {0}}, first = s, second = s;
+    for (int i = 1; i < s.ndim; i++) rest.dim[i - 1] = s.dim[i];
+    if (s.dim[0] == 1) return ir_reshape(g, const_tensor(g, v, rest), s);
+    first.dim[0] = s.dim[0] / 2;
+    second.dim[0] = s.dim[0] - first.dim[0];
+    return ir_concat(g, const_tensor(g, v, first), const_tensor(g, v + ir_shape_size(first), second), 0);
+}
+
+/* The shape of a nested list of numbers (eval checked that it is rectangular). */
+static Shape literal_shape(Value v, SrcLoc loc) {
+    Shape s = {0, {0}};
+    for (; v.kind == V_LIST; v = v.items[0]) {
+        if (v.nitems == 0) diag_error(loc, "an empty list is not a tensor");
+        if (s.ndim == IR_MAXDIM) diag_error(loc, "a tensor literal has at most %d axes", IR_MAXDIM);
+        s.dim[s.ndim++] = v.nitems;
+    }
+    return s;
+}
+
+static void literal_values(Value v, double *out, long *n, SrcLoc loc) {
+    if (v.kind == V_LIST) {
+        for (int i = 0; i < v.nitems; i++) literal_values(v.items[i], out, n, loc);
+        return;
+    }
+    if (v.kind != V_NUM) diag_error(loc, "a tensor literal holds numbers, not %s", kind_name(v.kind));
+    out[(*n)++] = v.num;
+}
+
+/* [[1, 0], [0, 1]] where a tensor is needed: a constant tensor; any other value is unchanged. */
+static Value tensor_of_list(Lower *L, Value v, SrcLoc loc) {
+    if (v.kind != V_LIST) return v;
+    Shape s = literal_shape(v, loc);
+    double *values = ARENA_ARRAY(L->s->arena, double, ir_shape_size(s));
+    long n = 0;
+    literal_values(v, values, &n, loc);
+    L->g->cur_loc = source_site(loc);
+    return tensor_value(const_tensor(L->g, values, s));
+}
+
+/* A list's rows are all numbers, or all lists of one shape: a tensor literal is rectangular. */
+static void check_rectangular(const Expr *e, const Value *items) {
+    for (int i = 1; i < e->nitems; i++) {
+        Value a = items[0], b = items[i];
+        SrcLoc at = e->items[i]->loc;
+        if ((a.kind == V_LIST) != (b.kind == V_LIST))
+            diag_error(at, "a ragged tensor literal: item %d is %s, but item 1 is %s", i + 1, kind_name(b.kind),
+                       kind_name(a.kind));
+        for (int depth = 1; a.kind == V_LIST && b.kind == V_LIST; depth++) {
+            if (a.nitems != b.nitems)
+                diag_error(at, "a ragged tensor literal: row %d has %d item%s at depth %d, but row 1 has %d", i + 1,
+                           b.nitems, b.nitems == 1 ? "" : "s", depth, a.nitems);
+            if (!a.nitems) break;
+            a = a.items[0], b = b.items[0];
+        }
+    }
+}
+
 static void require_numeric(Value v, SrcLoc loc, const char *op) {
     if (v.kind != V_NUM && v.kind != V_TENSOR)
         diag_error(loc, "%s needs numbers or tensors, not %s", op, kind_name(v.kind));
@@ -428,7 +495,7 @@ typedef struct Builtin {
 static int arg_tensor(BuiltinCall *b, int i) {
     char what[64];
     snprintf(what, sizeof what, "argument %d of '%s'", i + 1, b->call->str);
-    return expect_tensor(b->arg[i], b->loc[i], what);
+    return expect_tensor(tensor_of_list(b->L, b->arg[i], b->loc[i]), b->loc[i], what);
 }
 
 /* The axes named by an argument (none = all), as a bitmask over a tensor of ndim axes. */
@@ -450,7 +517,7 @@ static unsigned axes_mask(BuiltinCall *b, int i, int ndim) {
 }
 
 static Value unary_op(BuiltinCall *b, IrOp op) {
-    Value x = b->arg[0];
+    Value x = tensor_of_list(b->L, b->arg[0], b->loc[0]);
     require_numeric(x, b->loc[0], b->call->str);
     if (x.kind == V_NUM) return num_value(ir_unary_value(op, x.num, 0));
     return tensor_value(ir_unary(b->L->g, op, x.node));
@@ -461,6 +528,8 @@ static Value bi_log(BuiltinCall *b) { return unary_op(b, OP_LOG); }
 static Value bi_sqrt(BuiltinCall *b) { return unary_op(b, OP_SQRT); }
 static Value bi_tanh(BuiltinCall *b) { return unary_op(b, OP_TANH); }
 static Value bi_sigmoid(BuiltinCall *b) { return unary_op(b, OP_SIGMOID); }
+static Value bi_log1p(BuiltinCall *b) { return unary_op(b, OP_LOG1P); }
+static Value bi_expm1(BuiltinCall *b) { return unary_op(b, OP_EXPM1); }
 static Value bi_stop_grad(BuiltinCall *b) { return unary_op(b, OP_STOP_GRAD); }
 
 static Value reduction(BuiltinCall *b, IrOp op) {
@@ -483,7 +552,7 @@ static Value bi_count(BuiltinCall *b) {
 }
 
 static Value compare(BuiltinCall *b, IrOp op) {
-    Value x = b->arg[0], y = b->arg[1];
+    Value x = tensor_of_list(b->L, b->arg[0], b->loc[0]), y = tensor_of_list(b->L, b->arg[1], b->loc[1]);
     require_numeric(x, b->loc[0], b->call->str);
     require_numeric(y, b->loc[1], b->call->str);
     if (x.kind == V_NUM && y.kind == V_NUM)
@@ -500,7 +569,10 @@ static Value bi_eq(BuiltinCall *b) { return compare(b, OP_EQ); }
 /* select(cond, a, b): all three broadcast together; numbers become constants. */
 static Value bi_select(BuiltinCall *b) {
     Lower *L = b->L;
-    for (int i = 0; i < 3; i++) require_numeric(b->arg[i], b->loc[i], "select");
+    for (int i = 0; i < 3; i++) {
+        b->arg[i] = tensor_of_list(L, b->arg[i], b->loc[i]);
+        require_numeric(b->arg[i], b->loc[i], "select");
+    }
     Shape out = {0, {0}};
     int any = 0;
     for (int i = 0; i < 3; i++) {
@@ -760,12 +832,61 @@ static Value bi_ones(BuiltinCall *b) {
     return tensor_value(ir_const(b->L->g, 1, expect_shape(b->arg[0], b->loc[0], "the shape of ones()")));
 }
 
+/* 0, 1, ..., n-1 as a [n] constant: halves are shared (arange(2k) = concat(a, a + k), a =
+ * arange(k)), so it costs O(log n) nodes. */
+static int arange_node(IrGraph *g, int n) {
+    if (n == 1) return ir_const(g, 0, ir_shape(1, &n));
+    if (n % 2) {
+        int one = 1;
+        return ir_concat(g, arange_node(g, n - 1), ir_const(g, n - 1, ir_shape(1, &one)), 0);
+    }
+    int half = arange_node(g, n / 2);
+    return ir_concat(g, half, ir_add(g, half, ir_const_like(g, n / 2, half)), 0);
+}
+
+static int expect_count(Value v, SrcLoc loc, const char *what) {
+    int n = expect_int(v, loc, what);
+    if (n < 1) diag_error(loc, "%s must be at least 1, not %d", what, n);
+    return n;
+}
+
+static Value bi_arange(BuiltinCall *b) { return tensor_value(arange_node(b->L->g, expect_count(b->arg[0], b->loc[0], "arange's n"))); }
+
+/* one_hot(labels, n): labels of any shape (a tensor, a list or a number) -> [shape..., n], 1
+ * where the last index equals the label. Labels known at compile time must be 0..n-1. */
+static Value bi_one_hot(BuiltinCall *b) {
+    Lower *L = b->L;
+    int n = expect_count(b->arg[1], b->loc[1], "the number of classes");
+    Value v = b->arg[0];
+    if (v.kind == V_LIST || v.kind == V_NUM) {
+        Value one[1] = {v};
+        Value flat = v.kind == V_LIST ? v : (Value){.kind = V_LIST, .items = one, .nitems = 1};
+        Shape s = literal_shape(flat, b->loc[0]);
+        double *labels = ARENA_ARRAY(L->s->arena, double, ir_shape_size(s));
+        long count = 0;
+        literal_values(flat, labels, &count, b->loc[0]);
+        for (long i = 0; i < count; i++)
+            if (labels[i] != floor(labels[i]) || labels[i] < 0 || labels[i] >= n)
+                diag_error(b->loc[0], "one_hot: label %g is not a class 0..%d", labels[i], n - 1);
+        v = v.kind == V_LIST ? tensor_of_list(L, v, b->loc[0]) : tensor_value(ir_const(L->g, v.num, ir_shape_scalar()));
+    }
+    int x = expect_tensor(v, b->loc[0], "the labels of one_hot");
+    Shape in = ir_shape_of(L->g, x), out = in;
+    if (in.ndim == IR_MAXDIM) diag_error(b->loc[0], "one_hot: labels of shape %s leave no room for the class axis", shape_text(L, in));
+    out.dim[out.ndim++] = n;
+    unsigned all_but_last = (1u << in.ndim) - 1, last = 1u << in.ndim;
+    int classes = ir_broadcast(L->g, arange_node(L->g, n), out, last);
+    return tensor_value(ir_binary(L->g, OP_EQ, ir_broadcast(L->g, x, out, all_but_last), classes));
+}
+
 static const Builtin builtins[] = {
     {"exp", "x", bi_exp},
     {"log", "x", bi_log},
     {"sqrt", "x", bi_sqrt},
     {"tanh", "x", bi_tanh},
     {"sigmoid", "x", bi_sigmoid},
+    {"log1p", "x", bi_log1p},
+    {"expm1", "x", bi_expm1},
     {"stop_grad", "x", bi_stop_grad},
     {"sum", "x axis=none", bi_sum},
     {"max", "x axis=none", bi_max},
@@ -794,6 +915,8 @@ static const Builtin builtins[] = {
     {"normal", "shape mean=0 std=1", bi_normal},
     {"zeros", "shape", bi_zeros},
     {"ones", "shape", bi_ones},
+    {"arange", "n", bi_arange},
+    {"one_hot", "labels n", bi_one_hot},
 };
 
 static const Builtin *find_builtin(const char *name) {
@@ -1214,14 +1337,16 @@ static Value eval_expr(Lower *L, Scope *sc, const Expr *e) {
     case EX_LIST: {
         Value v = list_value(L->s->arena, e->nitems);
         for (int i = 0; i < e->nitems; i++) v.items[i] = eval(L, sc, e->items[i]);
+        check_rectangular(e, v.items);
         return v;
     }
     case EX_BINARY: {
-        Value a = eval(L, sc, e->lhs), b = eval(L, sc, e->rhs);
+        Value a = tensor_of_list(L, eval(L, sc, e->lhs), e->lhs->loc);
+        Value b = tensor_of_list(L, eval(L, sc, e->rhs), e->rhs->loc);
         return binary(L, e->op, a, b, e->loc);
     }
     case EX_NEG: {
-        Value a = eval(L, sc, e->lhs);
+        Value a = tensor_of_list(L, eval(L, sc, e->lhs), e->loc);
         require_numeric(a, e->loc, "unary '-'");
         if (a.kind == V_NUM) return num_value(-a.num);
         L->g->cur_loc = source_site(e->loc);
@@ -1412,6 +1537,7 @@ static int lower_loss(Lower *L, const Item *loss) {
         L->g->cur_loc = source_site(it->loc);
         value = ir_add(L->g, value, p);
     }
+    L->loss_net = NULL;
     return value;
 }
 

@@ -58,6 +58,8 @@ part "test_fid"
 suite build/test_fid
 part "test_losses"
 suite build/test_losses
+part "test_language"
+suite build/test_language
 
 part golden
 for f in tests/golden/*.gan; do

@@ -1,0 +1,101 @@
+/* test_language.c: the language's builtins and the stdlib's numerically delicate functions,
+ * evaluated by the interpreter in float64 and float32.
+ *
+ * tests/language/values.gan logs one scalar per check (a `let` named after it); the test runs
+ *     build/ganc eval tests/language/values.gan --dtype DTYPE -o OUT
+ * and compares each `log/NAME` output with its value computed here with libm: the tails of
+ * softplus and log_sigmoid (softplus(-40) = 4.2e-18, not 0; softplus(-20) = 2.1e-9 in float32
+ * too), log1p and expm1 on tiny arguments, the derivative of abs at 0 (0) and of softplus at 0
+ * (1/2), tensor literals, arange and one_hot. A relative tolerance of 1e-12 in float64 and 1e-6
+ * in float32 (what float32 rounding leaves of these few operations); a value of exactly 0 must
+ * be exactly 0. It also checks that `--set` with a misspelt hyperparameter names the right one.
+ *
+ * Prints `ok - ...` / `not ok - ...` lines and `N passed, M failed`; exits 1 on a failure. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "safetensors.h"
+
+static int passed, failed;
+
+static void report(int ok, const char *what, const char *detail) {
+    if (ok) printf("ok - language %s\n", what), passed++;
+    else printf("not ok - language %s: %s\n", what, detail), failed++;
+}
+
+typedef struct Expected {
+    const char *name;
+    double value;
+} Expected;
+
+static void check_dtype(const char *dtype, double tolerance) {
+    const double sp40 = log1p(exp(-40)), sp20 = log1p(exp(-20));
+    const Expected expected[] = {
+        {"abs_slope_at_0", 0},
+        {"softplus_slope_at_0", 0.5},
+        {"softplus_m40", sp40},
+        {"softplus_m20", sp20},
+        {"softplus_40", 40 + sp40},
+        {"log_sigmoid_40", -sp40},
+        {"log_sigmoid_m40", -40 - sp40},
+        {"log1p_tiny", log1p(1e-10)},
+        {"expm1_tiny", expm1(1e-10)},
+        {"log1p_1", log1p(1)},
+        {"expm1_1", expm1(1)},
+        {"literal", 654321},            /* digits placed by [[1, 2], ...] * [[1, 10], ...] */
+        {"literal_matmul", 0},          /* x times the identity literal, minus x */
+        {"arange_digits", 6543210},
+        {"arange_big", 999 * 1000 / 2},
+        {"one_hot_digits", 10001100},   /* classes 2, 0, 1 pick 100, 1e3 and 1e7 */
+        {"class_grid", 3 * (0 + 1 + 2 + 3)},
+        {"one_hot_tensor", 5},          /* one_hot(arange(5), 5) is the identity */
+    };
+    char cmd[512], err[512];
+    snprintf(cmd, sizeof cmd, "build/ganc eval tests/language/values.gan --dtype %s -o build/test_language.safetensors"
+             " 2> build/test_language.err", dtype);
+    StFile out = {0};
+    if (system(cmd) != 0 || st_read("build/test_language.safetensors", &out, err, sizeof err) != 0) {
+        report(0, dtype, "ganc eval failed (build/test_language.err)");
+        return;
+    }
+    for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++) {
+        char name[128], what[160], detail[160];
+        const Expected *e = &expected[i];
+        snprintf(name, sizeof name, "log/%s", e->name);
+        snprintf(what, sizeof what, "%s %s = %.17g", dtype, e->name, e->value);
+        const StTensor *t = st_find(&out, name);
+        if (!t) {
+            report(0, what, "missing from ganc eval's output");
+            continue;
+        }
+        double got = t->data[0];
+        snprintf(detail, sizeof detail, "got %.17g, relative error %.3g", got, fabs(got - e->value) / fabs(e->value));
+        report(e->value == 0 ? got == 0 : fabs(got - e->value) <= tolerance * fabs(e->value), what, detail);
+    }
+    st_free(&out);
+}
+
+/* --set with a misspelt name: an error that names the hyperparameter meant. */
+static void check_set_hint(void) {
+    const char *want = "ganc: error: --set: 'ofset' is not a hyperparameter of tests/language/values.gan "
+                       "(did you mean 'offset'?)";
+    int rc = system("build/ganc eval tests/language/values.gan --set ofset=1 -o build/test_language.safetensors"
+                    " 2> build/test_language.err");
+    char line[400] = "";
+    FILE *f = fopen("build/test_language.err", "r");
+    if (f) {
+        if (!fgets(line, sizeof line, f)) line[0] = 0;
+        line[strcspn(line, "\n")] = 0;
+        fclose(f);
+    }
+    report(rc != 0 && strcmp(line, want) == 0, "--set ofset=1 suggests 'offset'", line);
+}
+
+int main(void) {
+    check_dtype("f64", 1e-12);
+    check_dtype("f32", 1e-6);
+    check_set_hint();
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed != 0;
+}
