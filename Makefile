@@ -14,7 +14,7 @@ LLVM_LIBS = $(shell $(LLVM_CONFIG) --ldflags --libs core native passes target 2>
 LDLIBS  += -lopenblas -lpng -lz -lm
 
 B := build
-DEB_PACKAGES := llvm-19-dev flex bison libopenblas-dev zlib1g-dev libpng-dev pkg-config valgrind dataset-fashion-mnist strace
+DEB_PACKAGES := llvm-19-dev flex bison libopenblas-dev zlib1g-dev libpng-dev pkg-config valgrind dataset-fashion-mnist strace graphviz
 
 COMPILER_C := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
 SHARED_RT_C := runtime/policy.c runtime/rng.c runtime/samplers.c runtime/safetensors.c runtime/fill.c runtime/metrics.c runtime/dataset.c runtime/png.c

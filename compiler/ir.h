@@ -115,6 +115,8 @@ typedef struct IrNode {
     const char *name;      /* PARAM, STATE, INPUT                                       */
     LeafInit init;         /* PARAM, STATE, INPUT                                       */
     SrcLoc loc;            /* where in the source the node came from                    */
+    const char *scope;     /* the network and layer that built it, "D.dense0", or NULL  */
+    int backward;          /* made by autodiff (a gradient), not by the source          */
 } IrNode;
 
 typedef enum { OUT_VALUE, OUT_UPDATE } IrOutputKind;
@@ -136,6 +138,8 @@ typedef struct IrGraph {
     IrOutput *outputs;
     int noutputs, outcap;
     SrcLoc cur_loc;    /* stamped on every node created; sema sets it as it walks */
+    const char *cur_scope; /* stamped likewise: the network and layer being inlined (for --emit=dot) */
+    int cur_backward;  /* stamped likewise: autodiff is building the nodes */
 } IrGraph;
 
 IrGraph *ir_new_graph(Arena *arena, const char *name, DType dtype);

@@ -1063,8 +1063,11 @@ static Value apply(Lower *L, Scope *caller, const Item *fn, const CallArgs *args
         sc.net = caller->net;
         sc.param_prefix = caller->net ? join(a, caller->param_prefix, scope_name) : NULL;
     }
+    const char *outer_scope = L->g->cur_scope;
+    L->g->cur_scope = sc.param_prefix;   /* the nodes' network and layer, for --emit=dot */
     bind_formals(L, &sc, fn, args, loc);
     exec_block(L, &sc, &fn->body);
+    L->g->cur_scope = outer_scope;
     if (!sc.returned)
         diag_error(fn->name_loc, "'%s' returns no value: its body must end with an expression, its result", fn->name);
     nframes--;
@@ -1291,7 +1294,10 @@ static Value eval_let(Lower *L, const Item *it, SrcLoc loc) {
     if (L->let_state[i] == 0) {
         L->let_state[i] = 1;
         Scope sc = {.draw_prefix = it->name};
+        const char *outer_scope = L->g->cur_scope;
+        L->g->cur_scope = NULL;   /* a top-level definition belongs to no network, wherever it is first read */
         L->let_values[i] = eval(L, &sc, it->value);
+        L->g->cur_scope = outer_scope;
         L->let_state[i] = 2;
     }
     return L->let_values[i];

@@ -8,7 +8,8 @@
  * too), log1p and expm1 on tiny arguments, the derivative of abs at 0 (0) and of softplus at 0
  * (1/2), tensor literals, arange and one_hot. A relative tolerance of 1e-12 in float64 and 1e-6
  * in float32 (what float32 rounding leaves of these few operations); a value of exactly 0 must
- * be exactly 0. It also checks that `--set` with a misspelt hyperparameter names the right one.
+ * be exactly 0. It also checks that `--set` with a misspelt hyperparameter names the right one,
+ * and the clusters and styles of --emit=dot.
  *
  * Prints `ok - ...` / `not ok - ...` lines and `N passed, M failed`; exits 1 on a failure. */
 #include <math.h>
@@ -92,10 +93,55 @@ static void check_set_hint(void) {
     report(rc != 0 && strcmp(line, want) == 0, "--set ofset=1 suggests 'offset'", line);
 }
 
+/* The whole text of a file, or NULL. */
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    static char text[1 << 20];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    return text;
+}
+
+/* --emit=dot of tests/golden/tiny_wgan.gan (G and D, two dense layers and a relu each): a cluster
+ * per network holding one per layer, each parameter in its layer's cluster, the gradient nodes
+ * autodiff made dashed and the forward ones not, inputs outside every cluster; and Graphviz
+ * reads it. */
+static void check_dot(void) {
+    int rc = system("build/ganc --emit=dot tests/golden/tiny_wgan.gan > build/test_language.dot");
+    char *dot = slurp("build/test_language.dot");
+    if (rc != 0 || !dot) return report(0, "--emit=dot", "ganc --emit=dot failed");
+    char *end = strstr(dot, "\n}\n");            /* the first graph, step_D */
+    if (end) end[1] = 0;
+    char *d = strstr(dot, "subgraph \"cluster_D\" {"), *dense = strstr(dot, "subgraph \"cluster_D.dense0\" {");
+    char *relu = strstr(dot, "subgraph \"cluster_D.relu0\" {"), *g = strstr(dot, "subgraph \"cluster_G\" {");
+    char *w = strstr(dot, "param D.dense0.w"), *x = strstr(dot, "input x");
+    report(d && dense && relu && g && d < dense && dense < relu, "dot: clusters D, D.dense0 and D.relu0 nested in order",
+           "missing or out of order");
+    /* the parameter lies inside D.dense0's braces: after its opening and before the next cluster */
+    report(dense && w && relu && dense < w && w < relu, "dot: D.dense0.w is drawn in the cluster D.dense0", "elsewhere");
+    char *last_brace = NULL;
+    for (char *p = strstr(dot, "\n  }\n"); p; p = strstr(p + 1, "\n  }\n")) last_brace = p;
+    report(x && last_brace && x > last_brace, "dot: the input x is outside every cluster", "inside one");
+    int backward = 0, forward_dashed = 0;
+    for (char *line = strtok(dot, "\n"); line; line = strtok(NULL, "\n")) {
+        int dashed = strstr(line, "style=dashed") != NULL;
+        if (strstr(line, "param ") || strstr(line, "input ")) forward_dashed += dashed;
+        backward += dashed;
+    }
+    char detail[80];
+    snprintf(detail, sizeof detail, "%d dashed nodes, %d of them leaves", backward, forward_dashed);
+    report(backward > 10 && forward_dashed == 0, "dot: backward nodes dashed, leaves not", detail);
+    rc = system("dot -Tsvg -O build/test_language.dot 2> build/test_language.err");
+    report(rc == 0, "dot: Graphviz draws every graph (dot -Tsvg)", "dot failed or is not installed (make deps)");
+}
+
 int main(void) {
     check_dtype("f64", 1e-12);
     check_dtype("f32", 1e-6);
     check_set_hint();
+    check_dot();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
