@@ -17,13 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "safetensors.h"
-
-static int passed, failed;
-
-static void report(int ok, const char *what, const char *detail) {
-    if (ok) printf("ok - language %s\n", what), passed++;
-    else printf("not ok - language %s: %s\n", what, detail), failed++;
-}
+#include "check.h"
 
 typedef struct Expected {
     const char *name;
@@ -57,22 +51,22 @@ static void check_dtype(const char *dtype, double tolerance) {
              " 2> build/test_language.err", dtype);
     StFile out = {0};
     if (system(cmd) != 0 || st_read("build/test_language.safetensors", &out, err, sizeof err) != 0) {
-        report(0, dtype, "ganc eval failed (build/test_language.err)");
+        check(0, dtype, "ganc eval failed (build/test_language.err)");
         return;
     }
     for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++) {
-        char name[128], what[160], detail[160];
+        char name[128], what[160];
         const Expected *e = &expected[i];
         snprintf(name, sizeof name, "log/%s", e->name);
         snprintf(what, sizeof what, "%s %s = %.17g", dtype, e->name, e->value);
         const StTensor *t = st_find(&out, name);
         if (!t) {
-            report(0, what, "missing from ganc eval's output");
+            check(0, what, "missing from ganc eval's output");
             continue;
         }
         double got = t->data[0];
-        snprintf(detail, sizeof detail, "got %.17g, relative error %.3g", got, fabs(got - e->value) / fabs(e->value));
-        report(e->value == 0 ? got == 0 : fabs(got - e->value) <= tolerance * fabs(e->value), what, detail);
+        check(e->value == 0 ? got == 0 : fabs(got - e->value) <= tolerance * fabs(e->value), what,
+              "got %.17g, relative error %.3g", got, fabs(got - e->value) / fabs(e->value));
     }
     st_free(&out);
 }
@@ -90,7 +84,7 @@ static void check_set_hint(void) {
         line[strcspn(line, "\n")] = 0;
         fclose(f);
     }
-    report(rc != 0 && strcmp(line, want) == 0, "--set ofset=1 suggests 'offset'", line);
+    check(rc != 0 && strcmp(line, want) == 0, "--set ofset=1 suggests 'offset'", "%s", line);
 }
 
 /* The whole text of a file, or NULL. */
@@ -111,37 +105,39 @@ static char *slurp(const char *path) {
 static void check_dot(void) {
     int rc = system("build/ganc --emit=dot tests/golden/tiny_wgan.gan > build/test_language.dot");
     char *dot = slurp("build/test_language.dot");
-    if (rc != 0 || !dot) return report(0, "--emit=dot", "ganc --emit=dot failed");
+    if (rc != 0 || !dot) {
+        check(0, "--emit=dot", "ganc --emit=dot failed");
+        return;
+    }
     char *end = strstr(dot, "\n}\n");            /* the first graph, step_D */
     if (end) end[1] = 0;
     char *d = strstr(dot, "subgraph \"cluster_D\" {"), *dense = strstr(dot, "subgraph \"cluster_D.dense0\" {");
     char *relu = strstr(dot, "subgraph \"cluster_D.relu0\" {"), *g = strstr(dot, "subgraph \"cluster_G\" {");
     char *w = strstr(dot, "param D.dense0.w"), *x = strstr(dot, "input x");
-    report(d && dense && relu && g && d < dense && dense < relu, "dot: clusters D, D.dense0 and D.relu0 nested in order",
-           "missing or out of order");
+    check(d && dense && relu && g && d < dense && dense < relu, "dot: clusters D, D.dense0 and D.relu0 nested in order",
+          "missing or out of order");
     /* the parameter lies inside D.dense0's braces: after its opening and before the next cluster */
-    report(dense && w && relu && dense < w && w < relu, "dot: D.dense0.w is drawn in the cluster D.dense0", "elsewhere");
+    check(dense && w && relu && dense < w && w < relu, "dot: D.dense0.w is drawn in the cluster D.dense0", "elsewhere");
     char *last_brace = NULL;
     for (char *p = strstr(dot, "\n  }\n"); p; p = strstr(p + 1, "\n  }\n")) last_brace = p;
-    report(x && last_brace && x > last_brace, "dot: the input x is outside every cluster", "inside one");
+    check(x && last_brace && x > last_brace, "dot: the input x is outside every cluster", "inside one");
     int backward = 0, forward_dashed = 0;
     for (char *line = strtok(dot, "\n"); line; line = strtok(NULL, "\n")) {
         int dashed = strstr(line, "style=dashed") != NULL;
         if (strstr(line, "param ") || strstr(line, "input ")) forward_dashed += dashed;
         backward += dashed;
     }
-    char detail[80];
-    snprintf(detail, sizeof detail, "%d dashed nodes, %d of them leaves", backward, forward_dashed);
-    report(backward > 10 && forward_dashed == 0, "dot: backward nodes dashed, leaves not", detail);
+    check(backward > 10 && forward_dashed == 0, "dot: backward nodes dashed, leaves not", "%d dashed nodes, %d of them leaves",
+          backward, forward_dashed);
     rc = system("dot -Tsvg -O build/test_language.dot 2> build/test_language.err");
-    report(rc == 0, "dot: Graphviz draws every graph (dot -Tsvg)", "dot failed or is not installed (make deps)");
+    check(rc == 0, "dot: Graphviz draws every graph (dot -Tsvg)", "dot failed or is not installed (make deps)");
 }
 
 int main(void) {
+    check_prefix = "language ";
     check_dtype("f64", 1e-12);
     check_dtype("f32", 1e-6);
     check_set_hint();
     check_dot();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_summary();
 }
