@@ -14,7 +14,7 @@ LLVM_LIBS = $(shell $(LLVM_CONFIG) --ldflags --libs core native passes target 2>
 LDLIBS  += -lopenblas -lpng -lz -lm
 
 B := build
-DEB_PACKAGES := llvm-19-dev flex bison libopenblas-dev zlib1g-dev libpng-dev pkg-config valgrind dataset-fashion-mnist strace
+DEB_PACKAGES := llvm-19-dev flex bison libopenblas-dev zlib1g-dev libpng-dev pkg-config valgrind dataset-fashion-mnist strace graphviz
 # Only the tests need these: a browser that loads `ganc report`'s page (tests/report.sh).
 DEB_TEST_PACKAGES := chromium
 
@@ -122,7 +122,7 @@ $(B)/fmnist_classifier.safetensors: examples/fmnist_classifier.gan stdlib/fmnist
 test: test-deps
 	$(MAKE) --no-print-directory $(B)/ganc $(B)/test_ops $(B)/test_runtime $(B)/test_eval $(B)/test_kernels \
 	    $(B)/test_ganrt $(B)/test_data $(B)/test_fid $(B)/test_losses $(B)/fmnist_classifier.safetensors \
-	    $(B)/test_record $(B)/png_ink
+	    $(B)/test_record $(B)/png_ink $(B)/test_language
 	sh tests/run.sh
 
 demo: deps
@@ -147,6 +147,9 @@ $(B)/test_ganrt: tests/test_ganrt.c $(B)/libganrt.a $(B)/fake_model_f32 $(B)/fak
 	$(CC) $(CFLAGS) -o $@ tests/test_ganrt.c $(B)/libganrt.a $(LDLIBS)
 
 $(B)/test_losses: tests/test_losses.c $(B)/runtime/safetensors.o
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/test_language: tests/test_language.c $(B)/runtime/safetensors.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/test_fid: tests/test_fid.c runtime/fid.c

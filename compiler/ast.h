@@ -80,6 +80,7 @@ typedef struct TrainEntry {
     int times;           /* "times N", default 1              */
     double ema;          /* "ema 0.999": average the weights for sampling; 0: none */
     int group;           /* entries of one "together { }" share a nonzero group */
+    SrcLoc times_loc, ema_loc; /* where "times" and "ema" were given (line 0: not given) */
 } TrainEntry;
 
 typedef struct LogItem {

@@ -106,6 +106,8 @@ static void vjp_elementwise(Backward *bw, const IrNode *n, int y, int gy) {
     case OP_NEG: accumulate(bw, a, ir_neg(g, gy)); break;
     case OP_EXP: accumulate(bw, a, ir_mul(g, gy, y)); break;
     case OP_LOG: accumulate(bw, a, ir_div(g, gy, a)); break;
+    case OP_LOG1P: accumulate(bw, a, ir_div(g, gy, ir_add(g, ir_const_like(g, 1, a), a))); break;
+    case OP_EXPM1: accumulate(bw, a, ir_mul(g, gy, ir_add(g, y, ir_const_like(g, 1, y)))); break;
     case OP_SQRT: accumulate(bw, a, ir_div(g, gy, ir_mul(g, ir_const_like(g, 2, y), y))); break;
     case OP_TANH:
         accumulate(bw, a, ir_mul(g, gy, ir_sub(g, ir_const_like(g, 1, y), ir_mul(g, y, y))));
@@ -156,6 +158,7 @@ static void vjp(Backward *bw, int id) {
     const IrNode n = bw->g->nodes[id]; /* a copy: the node array grows as we add nodes */
     int gy = bw->cotangent[id];
     bw->g->cur_loc = n.loc;            /* backward nodes point at the source of their forward node */
+    bw->g->cur_scope = n.scope;        /* and are drawn in its network and layer */
     if (ir_op_arity(n.op) == 0 || ir_op_blocks_gradient(n.op)) return; /* nothing flows further */
     switch (ir_op_class(n.op)) {
     case OPC_REDUCE: vjp_reduction(bw, &n, id, gy); break;
@@ -168,6 +171,9 @@ static void vjp(Backward *bw, int id) {
 void ad_grad(IrGraph *g, int y, int nx, const int *xs, int *grads) {
     assert(ir_shape_of(g, y).ndim == 0 && "grad of a non-scalar");
     SrcLoc saved = g->cur_loc;
+    const char *saved_scope = g->cur_scope;
+    int saved_backward = g->cur_backward;
+    g->cur_backward = 1;
     Backward bw = {g, g->nnodes, calloc((size_t)g->nnodes, 1), malloc(sizeof(int) * (size_t)g->nnodes)};
     for (int id = 0; id < bw.nforward; id++) bw.cotangent[id] = -1;
     mark_active(&bw, y, nx, xs);
@@ -175,6 +181,8 @@ void ad_grad(IrGraph *g, int y, int nx, const int *xs, int *grads) {
     for (int id = y; id >= 0; id--)
         if (bw.active[id] && bw.cotangent[id] >= 0) vjp(&bw, id);
     g->cur_loc = saved;
+    g->cur_scope = saved_scope;
+    g->cur_backward = saved_backward;
     for (int i = 0; i < nx; i++)
         grads[i] = bw.cotangent[xs[i]] >= 0 ? bw.cotangent[xs[i]] : ir_const_like(g, 0, xs[i]);
     free(bw.active);

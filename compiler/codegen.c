@@ -150,6 +150,8 @@ static LLVMValueRef element(FnGen *f, int id) {
     case OP_LOG: return intrinsic(cg, "llvm.log", &a, 1);
     case OP_SQRT: return intrinsic(cg, "llvm.sqrt", &a, 1);
     case OP_TANH: return libm(cg, "tanh", a);
+    case OP_LOG1P: return libm(cg, "log1p", a);
+    case OP_EXPM1: return libm(cg, "expm1", a);
     case OP_SIGMOID: return sigmoid(cg, a);
     case OP_POW: return power(cg, a, n->value);
     case OP_GT: return mask_to_real(cg, LLVMRealOGT, a, b);

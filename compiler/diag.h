@@ -20,6 +20,12 @@ typedef struct SrcLoc {
 void diag_error(SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 /* The same report without exiting (for notes that follow an error). */
 void diag_note(SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A warning: the same report with "warning:", and compilation goes on. */
+void diag_warning(SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The candidate closest to a misspelt name (edit distance, a swap of neighbours counting once),
+ * or NULL when none is close enough to be what was meant: at most 1 edit for a name of up to 4
+ * characters, 2 up to 8, 3 beyond. */
+const char *diag_closest(const char *name, const char *const *candidates, int n);
 /* An error with no source location: "ganc: error: ...", exit(1). */
 void diag_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 

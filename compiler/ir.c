@@ -9,6 +9,7 @@
 #include <assert.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct { const char *name; int arity; IrOpClass cls; unsigned flags; } op_info[OP_COUNT] = {
@@ -141,7 +142,8 @@ static int add_node(IrGraph *g, IrNode n) {
     unsigned long slot = node_hash(&n) & mask;
     for (; g->hash_slots[slot]; slot = (slot + 1) & mask)
         if (node_equal(&g->nodes[g->hash_slots[slot] - 1], &n)) return g->hash_slots[slot] - 1;
-    if (!n.loc.file) n.loc = g->cur_loc;
+    if (!n.loc.file) n.loc = g->cur_loc, n.scope = g->cur_scope;
+    n.backward |= g->cur_backward;
     ARENA_PUSH(g->arena, g->nodes, g->nnodes, g->cap, n);
     g->hash_slots[slot] = g->nnodes;
     return g->nnodes - 1;
@@ -211,6 +213,8 @@ double ir_unary_value(IrOp op, double x, double exponent) {
     case OP_LOG: return log(x);
     case OP_SQRT: return sqrt(x);
     case OP_TANH: return tanh(x);
+    case OP_LOG1P: return log1p(x); /* log(1 + x), exact for tiny x where 1 + x rounds to 1 */
+    case OP_EXPM1: return expm1(x); /* e^x - 1, exact for tiny x */
     case OP_SIGMOID: { /* 1/(1+e^-x), or e^x/(1+e^x) for x < 0: exp never overflows */
         double e = exp(-fabs(x));
         return x >= 0 ? 1 / (1 + e) : e / (1 + e);
@@ -520,7 +524,7 @@ void ir_print(FILE *out, const IrGraph *g) {
         for (int k = 0; k < n->nin; k++) fprintf(out, k ? ", %%%d" : " %%%d", n->in[k]);
         print_attributes(out, g, n);
         fprintf(out, " : %s", ir_shape_str(buf, sizeof buf, n->dtype, n->shape));
-        if (n->loc.file && n->loc.line) fprintf(out, "  # %s:%d", n->loc.file->name, n->loc.line);
+        if (n->loc.file && n->loc.line) fprintf(out, "  # %s:%d:%d", n->loc.file->name, n->loc.line, n->loc.col);
         fputc('\n', out);
     }
     for (int i = 0; i < g->noutputs; i++)
@@ -529,18 +533,67 @@ void ir_print(FILE *out, const IrGraph *g) {
     fprintf(out, "}\n");
 }
 
-void ir_print_dot(FILE *out, const IrGraph *g) {
-    fprintf(out, "digraph \"%s\" {\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\"];\n", g->name);
+void ir_print_leaves(FILE *out, const IrGraph *g) {
     for (int id = 0; id < g->nnodes; id++) {
         const IrNode *n = &g->nodes[id];
         char buf[64];
-        const char *style = n->op == OP_PARAM ? ", style=filled, fillcolor=lightblue"
-                          : n->op == OP_INPUT ? ", style=filled, fillcolor=lightyellow" : "";
-        fprintf(out, "  n%d [label=\"%%%d %s", id, id, ir_op_name(n->op));
-        if (n->name) fprintf(out, " %s", n->name);
-        fprintf(out, "\\n%s\"%s];\n", ir_shape_str(buf, sizeof buf, n->dtype, n->shape), style);
-        for (int k = 0; k < n->nin; k++) fprintf(out, "  n%d -> n%d;\n", n->in[k], id);
+        if (n->name) fprintf(out, "%s %s %s\n", ir_op_name(n->op), n->name, ir_shape_str(buf, sizeof buf, n->dtype, n->shape));
     }
+}
+
+/* --emit=dot: a node's cluster is its network and layer (IrNode.scope, "D.dense0"); an input
+ * leaf belongs to no network, whichever first read it. */
+static const char *dot_scope(const IrNode *n) { return n->op == OP_INPUT ? NULL : n->scope; }
+
+static int compare_strings(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+static void dot_node(FILE *out, const IrGraph *g, int id, int depth) {
+    const IrNode *n = &g->nodes[id];
+    char buf[64];
+    const char *style = n->op == OP_PARAM ? ", style=filled, fillcolor=lightblue"
+                      : n->op == OP_INPUT ? ", style=filled, fillcolor=lightyellow"
+                      : n->backward ? ", style=dashed, color=gray50, fontcolor=gray30" : "";
+    fprintf(out, "%*sn%d [label=\"%%%d %s", 2 * depth + 2, "", id, id, ir_op_name(n->op));
+    if (n->name) fprintf(out, " %s", n->name);
+    fprintf(out, "\\n%s\"%s];\n", ir_shape_str(buf, sizeof buf, n->dtype, n->shape), style);
+}
+
+/* The nodes of one scope, in a cluster nested in its parent's: "D" holds "D.dense0". Scopes come
+ * sorted, so a scope's children follow it; *next is the first scope not yet printed. */
+static void dot_cluster(FILE *out, const IrGraph *g, const char *const *scopes, int nscopes, int *next, int depth) {
+    const char *scope = scopes[*next];
+    size_t len = strlen(scope);
+    const char *dot = strrchr(scope, '.');
+    fprintf(out, "%*ssubgraph \"cluster_%s\" {\n%*slabel=\"%s%s\";\n", 2 * depth + 2, "", scope, 2 * depth + 4, "",
+            depth ? "" : "net ", dot ? dot + 1 : scope);
+    for (int id = 0; id < g->nnodes; id++)
+        if (dot_scope(&g->nodes[id]) && strcmp(dot_scope(&g->nodes[id]), scope) == 0) dot_node(out, g, id, depth + 1);
+    for (++*next; *next < nscopes && strncmp(scopes[*next], scope, len) == 0 && scopes[*next][len] == '.';)
+        dot_cluster(out, g, scopes, nscopes, next, depth + 1);
+    fprintf(out, "%*s}\n", 2 * depth + 2, "");
+}
+
+void ir_print_dot(FILE *out, const IrGraph *g) {
+    fprintf(out, "digraph \"%s\" {\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\"];\n", g->name);
+    /* every scope and each of its prefixes ("D.block0.dense1": D, D.block0 and itself), sorted, once */
+    const char **scopes = ARENA_ARRAY(g->arena, const char *, 1);
+    int nscopes = 0, cap = 0;
+    for (int id = 0; id < g->nnodes; id++) {
+        const char *scope = dot_scope(&g->nodes[id]);
+        for (const char *p = scope; p && *p; p++) {
+            if (p[1] != '.' && p[1] != 0) continue;
+            const char *prefix = arena_printf(g->arena, "%.*s", (int)(p + 1 - scope), scope);
+            int known = 0;
+            for (int k = 0; k < nscopes && !known; k++) known = strcmp(scopes[k], prefix) == 0;
+            if (!known) ARENA_PUSH(g->arena, scopes, nscopes, cap, prefix);
+        }
+    }
+    qsort(scopes, (size_t)nscopes, sizeof *scopes, compare_strings);
+    for (int next = 0; next < nscopes;) dot_cluster(out, g, scopes, nscopes, &next, 0);
+    for (int id = 0; id < g->nnodes; id++)
+        if (!dot_scope(&g->nodes[id])) dot_node(out, g, id, 0);
+    for (int id = 0; id < g->nnodes; id++)
+        for (int k = 0; k < g->nodes[id].nin; k++) fprintf(out, "  n%d -> n%d;\n", g->nodes[id].in[k], id);
     for (int i = 0; i < g->noutputs; i++)
         fprintf(out, "  o%d [label=\"%s\", shape=ellipse];\n  n%d -> o%d;\n", i, g->outputs[i].name,
                 g->outputs[i].node, i);

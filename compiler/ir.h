@@ -64,6 +64,8 @@ typedef struct Shape {
     X(SQRT,      "sqrt",      1, UNARY,  0)                    \
     X(TANH,      "tanh",      1, UNARY,  0)                    \
     X(SIGMOID,   "sigmoid",   1, UNARY,  0)                    \
+    X(LOG1P,     "log1p",     1, UNARY,  0)                    \
+    X(EXPM1,     "expm1",     1, UNARY,  0)                    \
     X(POW,       "pow",       1, UNARY,  0)                    \
     X(GT,        "gt",        2, BINARY, OPF_CMP | OPF_NOGRAD) \
     X(GE,        "ge",        2, BINARY, OPF_CMP | OPF_NOGRAD) \
@@ -113,6 +115,8 @@ typedef struct IrNode {
     const char *name;      /* PARAM, STATE, INPUT                                       */
     LeafInit init;         /* PARAM, STATE, INPUT                                       */
     SrcLoc loc;            /* where in the source the node came from                    */
+    const char *scope;     /* the network and layer that built it, "D.dense0", or NULL  */
+    int backward;          /* made by autodiff (a gradient), not by the source          */
 } IrNode;
 
 typedef enum { OUT_VALUE, OUT_UPDATE } IrOutputKind;
@@ -134,6 +138,8 @@ typedef struct IrGraph {
     IrOutput *outputs;
     int noutputs, outcap;
     SrcLoc cur_loc;    /* stamped on every node created; sema sets it as it walks */
+    const char *cur_scope; /* stamped likewise: the network and layer being inlined (for --emit=dot) */
+    int cur_backward;  /* stamped likewise: autodiff is building the nodes */
 } IrGraph;
 
 IrGraph *ir_new_graph(Arena *arena, const char *name, DType dtype);
@@ -213,5 +219,7 @@ IrGraph *ir_compact(const IrGraph *g, int *old_to_new);
 /* Text form (--emit=ir) and Graphviz (--emit=dot) */
 void ir_print(FILE *out, const IrGraph *g);
 void ir_print_dot(FILE *out, const IrGraph *g);
+/* One line per leaf a value can be given for (--emit=leaves): "param D.dense0.w f32[2,16]" */
+void ir_print_leaves(FILE *out, const IrGraph *g);
 
 #endif

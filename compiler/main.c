@@ -42,7 +42,8 @@ static const char usage[] =
     "       ganc report RUN_DIR... -o REPORT.html\n"
     "KIND: tokens, ast, ir (losses, with every grad() expanded), ir-grad (step graphs with\n"
     "      parameter gradients and optimizer updates), dot (Graphviz of the ir-grad graphs),\n"
-    "      ir-opt (fused loops and the memory plan), llvm (LLVM IR), asm (assembly)\n";
+    "      ir-opt (fused loops and the memory plan), llvm (LLVM IR), asm (assembly),\n"
+    "      leaves (the names and shapes `ganc eval --values` sets)\n";
 
 typedef struct Options {
     const char *command; /* NULL, "check", "eval", "run", "compare" */
@@ -136,7 +137,7 @@ static Options parse_options(int argc, char **argv) {
             o.file = a;
         }
     }
-    static const char *kinds[] = {"tokens", "ast", "ir", "ir-grad", "dot", "ir-opt", "llvm", "asm"};
+    static const char *kinds[] = {"tokens", "ast", "ir", "ir-grad", "dot", "ir-opt", "llvm", "asm", "leaves"};
     if (o.command) o.emit = NULL;   /* a command runs the whole front end */
     int known = !o.emit;
     for (size_t k = 0; !known && k < sizeof kinds / sizeof kinds[0]; k++) known = !strcmp(o.emit, kinds[k]);
@@ -202,6 +203,7 @@ static Model *front_end(const Options *o, const SourceFile *src, Arena *arena, D
     model_optimise(m);                                       /* optimise: dead code                  */
     files_check(m);                                          /* data and weights files, each once    */
     if (stops_at(o, "ir-grad") || stops_at(o, "dot")) return print_steps(m, stops_at(o, "dot")), NULL;
+    if (stops_at(o, "leaves")) return ir_print_leaves(stdout, m->eval), NULL;   /* what eval --values sets */
     return m;
 }
 
@@ -235,6 +237,18 @@ static int set_in_graph(IrGraph *g, const char *leaf, double value) {
     return found;
 }
 
+/* The hyperparameter (an input "hyper.NAME" of the step or eval graphs) closest to a misspelt name. */
+static const char *closest_hyper(const Model *m, const char *name) {
+    const char *names[64];
+    int n = 0;
+    for (int k = 0; k <= m->nschedule; k++) {
+        const IrGraph *g = k < m->nschedule ? m->schedule[k].graph : m->eval;
+        for (int id = 0; id < g->nnodes && n < 64; id++)
+            if (g->nodes[id].op == OP_INPUT && !strncmp(g->nodes[id].name, "hyper.", 6)) names[n++] = g->nodes[id].name + 6;
+    }
+    return diag_closest(name, names, n);
+}
+
 /* --set NAME=VALUE for `ganc run` and `ganc eval`, as the compiled executable takes it. */
 static void apply_sets(const Options *o, Model *m, Arena *arena) {
     for (int i = 0; i < o->nsets; i++) {
@@ -247,7 +261,11 @@ static void apply_sets(const Options *o, Model *m, Arena *arena) {
         for (int k = 0; k < m->nschedule; k++) found |= set_in_graph(m->schedule[k].graph, leaf, value);
         for (int k = 0; k < m->nsteps; k++)
             found |= set_in_graph(m->steps[k].check, leaf, value) | set_in_graph(m->steps[k].forward, leaf, value);
-        if (!found) diag_fatal("--set: '%s' is not a hyperparameter of %s", leaf + strlen("hyper."), o->file);
+        if (!found) {
+            const char *meant = closest_hyper(m, leaf + strlen("hyper."));
+            diag_fatal("--set: '%s' is not a hyperparameter of %s%s%s%s", leaf + strlen("hyper."), o->file,
+                       meant ? " (did you mean '" : "", meant ? meant : "", meant ? "'?)" : "");
+        }
     }
 }
 

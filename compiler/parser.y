@@ -100,7 +100,10 @@ static Item *function_item(ParseCtx *ctx, ItemKind kind, Span at, Span name_at, 
 static Item *count_item(ParseCtx *ctx, ItemKind kind, Span at, Span num_at, double num, int min,
                         const char *msg);
 static int count(Span at, double v, int min, const char *msg);
+static void once(SrcLoc *seen, Span keyword, const char *word, const char *net);
 static LogItem log_expr(ParseCtx *ctx, Span at, Expr *e);
+static int starts_line(const ParseCtx *ctx, Span at);
+static void open_paren_on_line(const ParseCtx *ctx, Span paren, const char *callee);
 }
 
 %define api.pure full
@@ -276,10 +279,15 @@ train_group:
   ;
 
 train_entry:
-    IDENT ':' expr                   { $$ = (TrainEntry){$1, @1.loc, $3, 1, 0, 0}; }
-  | train_entry KW_TIMES NUMBER      { $$ = $1; $$.times = count(@3, $3, 1, "'times' needs a positive integer"); }
+    IDENT ':' expr  { $$ = (TrainEntry){.net = $1, .loc = @1.loc, .optimizer = $3, .times = 1}; }
+  | train_entry KW_TIMES NUMBER {
+        $$ = $1;
+        once(&$$.times_loc, @2, "times", $$.net);
+        $$.times = count(@3, $3, 1, "'times' needs a positive integer");
+    }
   | train_entry KW_EMA NUMBER {
         $$ = $1;
+        once(&$$.ema_loc, @2, "ema", $$.net);
         if (!($3 > 0 && $3 < 1)) diag_error(@3.loc, "'ema' needs a decay between 0 and 1, such as 0.999");
         $$.ema = $3;
     }
@@ -338,7 +346,7 @@ primary:
   ;
 
 call:
-    name '(' args ')'  { $$ = call(ctx, $1, @1, $3); }
+    name '(' args ')'  { open_paren_on_line(ctx, @2, $1); $$ = call(ctx, $1, @1, $3); }
   ;
 
 exprs:
@@ -375,13 +383,15 @@ name:
 /* bison's message (parse.error detailed) at the unexpected token, unless an open '{' explains it
  * better: the error is then really a missing '}'. */
 static void yyerror(Span *at, yyscan_t scanner, ParseCtx *ctx, const char *msg) {
-    (void)ctx;
     BraceInfo b = lex_braces(scanner);
     if (b.open && b.decl.line)
         diag_error(b.decl, "missing '}' before '%s' (the '{' at line %d is not closed)", b.word, b.brace.line);
     if (b.open && b.at_eof)
         diag_error(at->loc, "missing '}' at the end of the file (the '{' at line %d is not closed)", b.brace.line);
     if (strcmp(msg, "memory exhausted") == 0) diag_error(at->loc, "the expression is nested too deeply");
+    if (strstr(msg, "unexpected '('") && starts_line(ctx, *at))
+        diag_error(at->loc, "this line starts with '(' right after an expression, which cannot be called: "
+                            "name its value (y = (...))");
     diag_error(at->loc, "%s", msg);
 }
 
@@ -474,6 +484,29 @@ static int count(Span at, double v, int min, const char *msg) {
     if (v >= min && v <= INT_MAX && v == (int)v) return (int)v;
     if (v > INT_MAX && v == floor(v)) diag_error(at.loc, "number too large (at most %d)", INT_MAX);
     diag_error(at.loc, "%s", msg);
+}
+
+/* Whether only blanks precede the token on its line. */
+static int starts_line(const ParseCtx *ctx, Span at) {
+    for (int i = at.begin - 1; i >= 0 && ctx->file->text[i] != '\n'; i--)
+        if (ctx->file->text[i] != ' ' && ctx->file->text[i] != '\t') return 0;
+    return 1;
+}
+
+/* Statements have no separator, so a line starting with '(' after a name would silently call it
+ * (`h = x -> relu` then `(h + 1) -> dense(1)` on the next line reads relu(h + 1)). A call's '('
+ * must be on its callee's line. */
+static void open_paren_on_line(const ParseCtx *ctx, Span paren, const char *callee) {
+    if (starts_line(ctx, paren))
+        diag_error(paren.loc, "this line starts with '(', which would call '%s' from the line before: put the '(' "
+                              "right after '%s' to call it, or begin a new statement with 'return'", callee, callee);
+}
+
+/* `times` and `ema` are given at most once per train entry: a second one would silently win. */
+static void once(SrcLoc *seen, Span keyword, const char *word, const char *net) {
+    if (seen->line)
+        diag_error(keyword.loc, "'%s' is given twice for '%s' (first at column %d): give it once", word, net, seen->col);
+    *seen = keyword.loc;
 }
 
 /* A logged expression is labelled by its name, or else by its exact source text. */

@@ -125,6 +125,8 @@ typedef struct Sema {
     int nmodules;
     ParamInfo *params;
     int nparams, params_cap;
+    SrcLoc warned[16];        /* warnings given: a loss is lowered into several graphs, warned once */
+    int nwarned;
 } Sema;
 
 /* The state of building one graph. */
@@ -144,6 +146,7 @@ typedef struct Lower {
     Counter *log_counters;    /* the draws of `log` and `sample` items: one prefix, numbered on */
     int training;             /* training() in this graph: 1 in steps, 0 when sampling or evaluating */
     int eval_depth;           /* nesting of eval(), bounded so a deep expression cannot overflow the stack */
+    const char *loss_net;     /* the network whose loss is being lowered, or NULL */
 } Lower;
 
 typedef struct CallArgs {
@@ -303,6 +306,73 @@ static void unify(Lower *L, Value *a, Value *b, SrcLoc loc, const char *op, int 
     *nb = expand_to(g, b->node, out);
 }
 
+/* ---- tensor literals ------------------------------------------------------------------- */
+
+/* A constant tensor of any values: runs of one value are one const fill, and the rest is split
+ * in halves along the first axis and concatenated, so a literal of n values costs O(n) nodes and
+ * a fill of one value costs one. */
+static int const_tensor(IrGraph *g, const double *v, Shape s) {
+    long n = ir_shape_size(s);
+    int same = 1;
+    for (long i = 1; i < n && same; i++) same = v[i] == v[0];
+    if (same) return ir_const(g, v[0], s);
+    Shape rest = {s.ndim - 1, {0}}, first = s, second = s;
+    for (int i = 1; i < s.ndim; i++) rest.dim[i - 1] = s.dim[i];
+    if (s.dim[0] == 1) return ir_reshape(g, const_tensor(g, v, rest), s);
+    first.dim[0] = s.dim[0] / 2;
+    second.dim[0] = s.dim[0] - first.dim[0];
+    return ir_concat(g, const_tensor(g, v, first), const_tensor(g, v + ir_shape_size(first), second), 0);
+}
+
+/* The shape of a nested list of numbers (eval checked that it is rectangular). */
+static Shape literal_shape(Value v, SrcLoc loc) {
+    Shape s = {0, {0}};
+    for (; v.kind == V_LIST; v = v.items[0]) {
+        if (v.nitems == 0) diag_error(loc, "an empty list is not a tensor");
+        if (s.ndim == IR_MAXDIM) diag_error(loc, "a tensor literal has at most %d axes", IR_MAXDIM);
+        s.dim[s.ndim++] = v.nitems;
+    }
+    return s;
+}
+
+static void literal_values(Value v, double *out, long *n, SrcLoc loc) {
+    if (v.kind == V_LIST) {
+        for (int i = 0; i < v.nitems; i++) literal_values(v.items[i], out, n, loc);
+        return;
+    }
+    if (v.kind != V_NUM) diag_error(loc, "a tensor literal holds numbers, not %s", kind_name(v.kind));
+    out[(*n)++] = v.num;
+}
+
+/* [[1, 0], [0, 1]] where a tensor is needed: a constant tensor; any other value is unchanged. */
+static Value tensor_of_list(Lower *L, Value v, SrcLoc loc) {
+    if (v.kind != V_LIST) return v;
+    Shape s = literal_shape(v, loc);
+    double *values = ARENA_ARRAY(L->s->arena, double, ir_shape_size(s));
+    long n = 0;
+    literal_values(v, values, &n, loc);
+    L->g->cur_loc = source_site(loc);
+    return tensor_value(const_tensor(L->g, values, s));
+}
+
+/* A list's rows are all numbers, or all lists of one shape: a tensor literal is rectangular. */
+static void check_rectangular(const Expr *e, const Value *items) {
+    for (int i = 1; i < e->nitems; i++) {
+        Value a = items[0], b = items[i];
+        SrcLoc at = e->items[i]->loc;
+        if ((a.kind == V_LIST) != (b.kind == V_LIST))
+            diag_error(at, "a ragged tensor literal: item %d is %s, but item 1 is %s", i + 1, kind_name(b.kind),
+                       kind_name(a.kind));
+        for (int depth = 1; a.kind == V_LIST && b.kind == V_LIST; depth++) {
+            if (a.nitems != b.nitems)
+                diag_error(at, "a ragged tensor literal: row %d has %d item%s at depth %d, but row 1 has %d", i + 1,
+                           b.nitems, b.nitems == 1 ? "" : "s", depth, a.nitems);
+            if (!a.nitems) break;
+            a = a.items[0], b = b.items[0];
+        }
+    }
+}
+
 static void require_numeric(Value v, SrcLoc loc, const char *op) {
     if (v.kind != V_NUM && v.kind != V_TENSOR)
         diag_error(loc, "%s needs numbers or tensors, not %s", op, kind_name(v.kind));
@@ -362,6 +432,10 @@ static void match_args(const Signature *sig, const CallArgs *args, SrcLoc call_l
                 snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "", sig->names[i]);
             }
             if (sig->n == 0) diag_error(args->named_loc[k], "'%s' has no parameters", sig->callee);
+            const char *meant = diag_closest(args->names[k], sig->names, sig->n);
+            if (meant)
+                diag_error(args->named_loc[k], "'%s' has no parameter '%s' (did you mean '%s'?)", sig->callee,
+                           args->names[k], meant);
             diag_error(args->named_loc[k], "'%s' has no parameter '%s' (its parameters are %s)", sig->callee,
                        args->names[k], known);
         }
@@ -421,7 +495,7 @@ typedef struct Builtin {
 static int arg_tensor(BuiltinCall *b, int i) {
     char what[64];
     snprintf(what, sizeof what, "argument %d of '%s'", i + 1, b->call->str);
-    return expect_tensor(b->arg[i], b->loc[i], what);
+    return expect_tensor(tensor_of_list(b->L, b->arg[i], b->loc[i]), b->loc[i], what);
 }
 
 /* The axes named by an argument (none = all), as a bitmask over a tensor of ndim axes. */
@@ -443,7 +517,7 @@ static unsigned axes_mask(BuiltinCall *b, int i, int ndim) {
 }
 
 static Value unary_op(BuiltinCall *b, IrOp op) {
-    Value x = b->arg[0];
+    Value x = tensor_of_list(b->L, b->arg[0], b->loc[0]);
     require_numeric(x, b->loc[0], b->call->str);
     if (x.kind == V_NUM) return num_value(ir_unary_value(op, x.num, 0));
     return tensor_value(ir_unary(b->L->g, op, x.node));
@@ -454,6 +528,8 @@ static Value bi_log(BuiltinCall *b) { return unary_op(b, OP_LOG); }
 static Value bi_sqrt(BuiltinCall *b) { return unary_op(b, OP_SQRT); }
 static Value bi_tanh(BuiltinCall *b) { return unary_op(b, OP_TANH); }
 static Value bi_sigmoid(BuiltinCall *b) { return unary_op(b, OP_SIGMOID); }
+static Value bi_log1p(BuiltinCall *b) { return unary_op(b, OP_LOG1P); }
+static Value bi_expm1(BuiltinCall *b) { return unary_op(b, OP_EXPM1); }
 static Value bi_stop_grad(BuiltinCall *b) { return unary_op(b, OP_STOP_GRAD); }
 
 static Value reduction(BuiltinCall *b, IrOp op) {
@@ -476,7 +552,7 @@ static Value bi_count(BuiltinCall *b) {
 }
 
 static Value compare(BuiltinCall *b, IrOp op) {
-    Value x = b->arg[0], y = b->arg[1];
+    Value x = tensor_of_list(b->L, b->arg[0], b->loc[0]), y = tensor_of_list(b->L, b->arg[1], b->loc[1]);
     require_numeric(x, b->loc[0], b->call->str);
     require_numeric(y, b->loc[1], b->call->str);
     if (x.kind == V_NUM && y.kind == V_NUM)
@@ -493,7 +569,10 @@ static Value bi_eq(BuiltinCall *b) { return compare(b, OP_EQ); }
 /* select(cond, a, b): all three broadcast together; numbers become constants. */
 static Value bi_select(BuiltinCall *b) {
     Lower *L = b->L;
-    for (int i = 0; i < 3; i++) require_numeric(b->arg[i], b->loc[i], "select");
+    for (int i = 0; i < 3; i++) {
+        b->arg[i] = tensor_of_list(L, b->arg[i], b->loc[i]);
+        require_numeric(b->arg[i], b->loc[i], "select");
+    }
     Shape out = {0, {0}};
     int any = 0;
     for (int i = 0; i < 3; i++) {
@@ -648,12 +727,47 @@ static Value bi_slice(BuiltinCall *b) {
     return tensor_value(ir_slice(L->g, x, offsets, s));
 }
 
+/* The network that grad(y, x) differentiates, when it is not `net`: the owner of the parameters y
+ * depends on other than through x (NULL if `net` owns any of them, or none are found). */
+static const char *other_network(const IrGraph *g, int y, int x, const char *net) {
+    char *needed = calloc((size_t)y + 1, 1);
+    const char *found = NULL;
+    int own = 0;
+    needed[y] = 1;
+    for (int id = y; id >= 0; id--) {
+        const IrNode *n = &g->nodes[id];
+        if (!needed[id] || id == x) continue;
+        for (int k = 0; k < n->nin; k++) needed[n->in[k]] = 1;
+        if (n->op != OP_PARAM) continue;
+        size_t len = strcspn(n->name, ".");
+        if (strncmp(n->name, net, len) == 0 && net[len] == 0) own = 1;
+        else if (!found) found = arena_printf(g->arena, "%.*s", (int)len, n->name);
+    }
+    free(needed);
+    return own ? NULL : found;
+}
+
+/* A gradient penalty belongs in the loss of the network whose gradient it penalises: in G's loss,
+ * grad(D(x), x) trains G (through x) and leaves D unconstrained, which is almost always a slip. */
+static void warn_misplaced_penalty(Lower *L, int y, int x, SrcLoc call_loc) {
+    const char *other = L->loss_net ? other_network(L->g, y, x, L->loss_net) : NULL;
+    if (!other) return;
+    SrcLoc at = source_site(call_loc);
+    for (int i = 0; i < L->s->nwarned; i++)
+        if (L->s->warned[i].line == at.line && L->s->warned[i].col == at.col) return;
+    if (L->s->nwarned < 16) L->s->warned[L->s->nwarned++] = at;
+    diag_warning(at, "a gradient of '%s' in the loss of '%s': this penalty trains '%s', not '%s' (to constrain "
+                 "'%s', put it in the loss of '%s' or write 'constrain %s: ...')", other, L->loss_net, L->loss_net,
+                 other, other, other, other);
+}
+
 /* grad(y, x): expanded here into ordinary nodes by autodiff, and remembered for `ganc check`. */
 static Value bi_grad(BuiltinCall *b) {
     Lower *L = b->L;
     int y = arg_tensor(b, 0), x = arg_tensor(b, 1), g;
     if (ir_shape_of(L->g, y).ndim != 0)
         diag_error(b->loc[0], "grad(y, x) needs a scalar y, but y has shape %s (sum it first)", node_shape_text(L, y));
+    warn_misplaced_penalty(L, y, x, b->call->loc);
     ad_grad(L->g, y, 1, &x, &g);
     GradRecord r = {y, x, g, b->call->loc};
     ARENA_PUSH(L->s->arena, L->grads, L->ngrads, L->grads_cap, r);
@@ -718,12 +832,61 @@ static Value bi_ones(BuiltinCall *b) {
     return tensor_value(ir_const(b->L->g, 1, expect_shape(b->arg[0], b->loc[0], "the shape of ones()")));
 }
 
+/* 0, 1, ..., n-1 as a [n] constant: halves are shared (arange(2k) = concat(a, a + k), a =
+ * arange(k)), so it costs O(log n) nodes. */
+static int arange_node(IrGraph *g, int n) {
+    if (n == 1) return ir_const(g, 0, ir_shape(1, &n));
+    if (n % 2) {
+        int one = 1;
+        return ir_concat(g, arange_node(g, n - 1), ir_const(g, n - 1, ir_shape(1, &one)), 0);
+    }
+    int half = arange_node(g, n / 2);
+    return ir_concat(g, half, ir_add(g, half, ir_const_like(g, n / 2, half)), 0);
+}
+
+static int expect_count(Value v, SrcLoc loc, const char *what) {
+    int n = expect_int(v, loc, what);
+    if (n < 1) diag_error(loc, "%s must be at least 1, not %d", what, n);
+    return n;
+}
+
+static Value bi_arange(BuiltinCall *b) { return tensor_value(arange_node(b->L->g, expect_count(b->arg[0], b->loc[0], "arange's n"))); }
+
+/* one_hot(labels, n): labels of any shape (a tensor, a list or a number) -> [shape..., n], 1
+ * where the last index equals the label. Labels known at compile time must be 0..n-1. */
+static Value bi_one_hot(BuiltinCall *b) {
+    Lower *L = b->L;
+    int n = expect_count(b->arg[1], b->loc[1], "the number of classes");
+    Value v = b->arg[0];
+    if (v.kind == V_LIST || v.kind == V_NUM) {
+        Value one[1] = {v};
+        Value flat = v.kind == V_LIST ? v : (Value){.kind = V_LIST, .items = one, .nitems = 1};
+        Shape s = literal_shape(flat, b->loc[0]);
+        double *labels = ARENA_ARRAY(L->s->arena, double, ir_shape_size(s));
+        long count = 0;
+        literal_values(flat, labels, &count, b->loc[0]);
+        for (long i = 0; i < count; i++)
+            if (labels[i] != floor(labels[i]) || labels[i] < 0 || labels[i] >= n)
+                diag_error(b->loc[0], "one_hot: label %g is not a class 0..%d", labels[i], n - 1);
+        v = v.kind == V_LIST ? tensor_of_list(L, v, b->loc[0]) : tensor_value(ir_const(L->g, v.num, ir_shape_scalar()));
+    }
+    int x = expect_tensor(v, b->loc[0], "the labels of one_hot");
+    Shape in = ir_shape_of(L->g, x), out = in;
+    if (in.ndim == IR_MAXDIM) diag_error(b->loc[0], "one_hot: labels of shape %s leave no room for the class axis", shape_text(L, in));
+    out.dim[out.ndim++] = n;
+    unsigned all_but_last = (1u << in.ndim) - 1, last = 1u << in.ndim;
+    int classes = ir_broadcast(L->g, arange_node(L->g, n), out, last);
+    return tensor_value(ir_binary(L->g, OP_EQ, ir_broadcast(L->g, x, out, all_but_last), classes));
+}
+
 static const Builtin builtins[] = {
     {"exp", "x", bi_exp},
     {"log", "x", bi_log},
     {"sqrt", "x", bi_sqrt},
     {"tanh", "x", bi_tanh},
     {"sigmoid", "x", bi_sigmoid},
+    {"log1p", "x", bi_log1p},
+    {"expm1", "x", bi_expm1},
     {"stop_grad", "x", bi_stop_grad},
     {"sum", "x axis=none", bi_sum},
     {"max", "x axis=none", bi_max},
@@ -752,6 +915,8 @@ static const Builtin builtins[] = {
     {"normal", "shape mean=0 std=1", bi_normal},
     {"zeros", "shape", bi_zeros},
     {"ones", "shape", bi_ones},
+    {"arange", "n", bi_arange},
+    {"one_hot", "labels n", bi_one_hot},
 };
 
 static const Builtin *find_builtin(const char *name) {
@@ -795,6 +960,60 @@ static void bind_fixed(const char *callee, const char *signature, const CallArgs
             if (strcmp(sig.names[i], args->names[k]) == 0) locs[i] = args->named_loc[k];
     *nslots = sig.n;
 }
+
+/* ---- hints for unknown names ------------------------------------------------------------ */
+
+typedef struct Names {
+    const char **v;
+    int n, cap;
+} Names;
+
+static void add_name(Arena *a, Names *ns, const char *name) { ARENA_PUSH(a, ns->v, ns->n, ns->cap, name); }
+
+/* What a misspelt name could have meant: the scope's names (only functions and networks when
+ * calling), the globals of the kinds in kind_mask, and the builtins (functions or constants). */
+static Names known_names(Lower *L, Scope *sc, int kind_mask, int calling) {
+    Arena *a = L->s->arena;
+    Names ns = {0};
+    for (Binding *b = sc->env; b; b = b->next)
+        if (!calling || b->value.kind == V_NET || b->value.kind == V_FUNC) add_name(a, &ns, b->name);
+    const Program *progs[9] = {L->s->user};
+    int n = 1;
+    for (int i = 0; i < L->s->nmodules; i++) progs[n++] = L->s->modules[i];
+    for (int p = 0; p < n; p++)
+        for (int i = 0; i < progs[p]->nitems; i++)
+            if (kind_mask & (1 << progs[p]->items[i]->kind)) add_name(a, &ns, progs[p]->items[i]->name);
+    static const char *constants[] = {"batch", "true", "false", "pi", "none"};
+    for (size_t i = 0; !calling && i < sizeof constants / sizeof constants[0]; i++) add_name(a, &ns, constants[i]);
+    for (size_t i = 0; calling && i < sizeof builtins / sizeof builtins[0]; i++) add_name(a, &ns, builtins[i].name);
+    return ns;
+}
+
+static int uses_module(const Sema *s, const char *module) {
+    for (int i = 0; i < s->user->nitems; i++)
+        if (s->user->items[i]->kind == IT_USE && strcmp(s->user->items[i]->name, module) == 0) return 1;
+    return 0;
+}
+
+/* What to add to "unknown name 'x'": the stdlib defines x but the file has no `use std`; or the
+ * closest known name; or nothing. */
+static const char *name_hint(Lower *L, Scope *sc, const char *name, int kind_mask, int calling) {
+    Arena *a = L->s->arena;
+    if (!uses_module(L->s, "std")) {
+        const Program *std = parse_program(a, stdlib_source(a, "std"));
+        for (int i = 0; i < std->nitems; i++)
+            if ((kind_mask & (1 << std->items[i]->kind)) && strcmp(std->items[i]->name, name) == 0)
+                return arena_printf(a, " ('%s' is in the stdlib: add 'use std' at the top of the file)", name);
+    }
+    Names ns = known_names(L, sc, kind_mask, calling);
+    const char *meant = diag_closest(name, ns.v, ns.n);
+    return meant ? arena_printf(a, " (did you mean '%s'?)", meant) : "";
+}
+
+enum {
+    VALUE_KINDS = (1 << IT_LET) | (1 << IT_DATA) | (1 << IT_NOISE) | (1 << IT_NET) | (1 << IT_DEF) | (1 << IT_HYPER),
+    CALLABLE_KINDS = (1 << IT_DEF) | (1 << IT_NET) | (1 << IT_PROJECTION),
+};
 
 /* ---- functions and networks ------------------------------------------------------------ */
 
@@ -844,8 +1063,11 @@ static Value apply(Lower *L, Scope *caller, const Item *fn, const CallArgs *args
         sc.net = caller->net;
         sc.param_prefix = caller->net ? join(a, caller->param_prefix, scope_name) : NULL;
     }
+    const char *outer_scope = L->g->cur_scope;
+    L->g->cur_scope = sc.param_prefix;   /* the nodes' network and layer, for --emit=dot */
     bind_formals(L, &sc, fn, args, loc);
     exec_block(L, &sc, &fn->body);
+    L->g->cur_scope = outer_scope;
     if (!sc.returned)
         diag_error(fn->name_loc, "'%s' returns no value: its body must end with an expression, its result", fn->name);
     nframes--;
@@ -888,12 +1110,12 @@ static Value call(Lower *L, Scope *sc, const Expr *e, const Value *first) {
                 diag_error(e->loc, "'%s' is %s, not a function or network", name, kind_name(b->value.kind));
             return apply(L, sc, b->value.item, &args, e->loc);
         }
-    const Item *fn = find_item(L->s, name, (1 << IT_DEF) | (1 << IT_NET) | (1 << IT_PROJECTION));
+    const Item *fn = find_item(L->s, name, CALLABLE_KINDS);
     if (fn) return apply(L, sc, fn, &args, e->loc);
     const Builtin *bi = find_builtin(name);
     if (!bi) {
         if (find_item(L->s, name, ~0)) diag_error(e->loc, "'%s' is not a function or network", name);
-        diag_error(e->loc, "unknown function '%s'", name);
+        diag_error(e->loc, "unknown function '%s'%s", name, name_hint(L, sc, name, CALLABLE_KINDS, 1));
     }
     Value slots[MAX_ARGS];
     SrcLoc locs[MAX_ARGS];
@@ -1072,7 +1294,10 @@ static Value eval_let(Lower *L, const Item *it, SrcLoc loc) {
     if (L->let_state[i] == 0) {
         L->let_state[i] = 1;
         Scope sc = {.draw_prefix = it->name};
+        const char *outer_scope = L->g->cur_scope;
+        L->g->cur_scope = NULL;   /* a top-level definition belongs to no network, wherever it is first read */
         L->let_values[i] = eval(L, &sc, it->value);
+        L->g->cur_scope = outer_scope;
         L->let_state[i] = 2;
     }
     return L->let_values[i];
@@ -1081,8 +1306,7 @@ static Value eval_let(Lower *L, const Item *it, SrcLoc loc) {
 static Value lookup(Lower *L, Scope *sc, const char *name, SrcLoc loc) {
     for (Binding *b = sc->env; b; b = b->next)
         if (strcmp(b->name, name) == 0) return b->value;
-    const Item *it = find_item(L->s, name, (1 << IT_LET) | (1 << IT_DATA) | (1 << IT_NOISE) | (1 << IT_NET) |
-                                               (1 << IT_DEF) | (1 << IT_HYPER));
+    const Item *it = find_item(L->s, name, VALUE_KINDS);
     if (it) {
         switch (it->kind) {
         case IT_LET: return eval_let(L, it, loc);
@@ -1098,7 +1322,7 @@ static Value lookup(Lower *L, Scope *sc, const char *name, SrcLoc loc) {
     if (strcmp(name, "pi") == 0) return num_value(M_PI);
     if (strcmp(name, "none") == 0) return (Value){.kind = V_NONE};
     if (find_builtin(name)) diag_error(loc, "'%s' is a builtin function; call it with arguments", name);
-    diag_error(loc, "unknown name '%s'", name);
+    diag_error(loc, "unknown name '%s'%s", name, name_hint(L, sc, name, VALUE_KINDS, 0));
 }
 
 static Value eval_expr(Lower *L, Scope *sc, const Expr *e);
@@ -1119,14 +1343,16 @@ static Value eval_expr(Lower *L, Scope *sc, const Expr *e) {
     case EX_LIST: {
         Value v = list_value(L->s->arena, e->nitems);
         for (int i = 0; i < e->nitems; i++) v.items[i] = eval(L, sc, e->items[i]);
+        check_rectangular(e, v.items);
         return v;
     }
     case EX_BINARY: {
-        Value a = eval(L, sc, e->lhs), b = eval(L, sc, e->rhs);
+        Value a = tensor_of_list(L, eval(L, sc, e->lhs), e->lhs->loc);
+        Value b = tensor_of_list(L, eval(L, sc, e->rhs), e->rhs->loc);
         return binary(L, e->op, a, b, e->loc);
     }
     case EX_NEG: {
-        Value a = eval(L, sc, e->lhs);
+        Value a = tensor_of_list(L, eval(L, sc, e->lhs), e->loc);
         require_numeric(a, e->loc, "unary '-'");
         if (a.kind == V_NUM) return num_value(-a.num);
         L->g->cur_loc = source_site(e->loc);
@@ -1304,6 +1530,7 @@ static int lower_loss(Lower *L, const Item *loss) {
     Arena *a = L->s->arena;
     Scope sc = {.draw_prefix = arena_printf(a, "%s_loss", loss->name)};
     const char *what = arena_printf(a, "the loss of '%s'", loss->name);
+    L->loss_net = loss->name;
     int value = require_scalar(L, eval(L, &sc, loss->value), loss->value->loc, what);
     for (int i = 0; i < L->s->user->nitems; i++) {
         const Item *it = L->s->user->items[i];
@@ -1316,6 +1543,7 @@ static int lower_loss(Lower *L, const Item *loss) {
         L->g->cur_loc = source_site(it->loc);
         value = ir_add(L->g, value, p);
     }
+    L->loss_net = NULL;
     return value;
 }
 
@@ -1620,7 +1848,7 @@ void sema_check_unused(Sema *s) {
 
 Sema *sema_check(Arena *arena, const Program *prog, DType dtype, Model *m) {
     Sema *s = ARENA_NEW(arena, Sema);
-    *s = (Sema){arena, dtype, 64, prog, {0}, 0, NULL, 0, 0};
+    *s = (Sema){.arena = arena, .dtype = dtype, .batch = 64, .user = prog};
     user_file = prog->file;
     nframes = 0;
     m->name = model_name(arena, prog->file->name);

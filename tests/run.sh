@@ -61,6 +61,8 @@ part "test_losses"
 suite build/test_losses
 part "test_record"
 suite build/test_record
+part "test_language"
+suite build/test_language
 
 part golden
 for f in tests/golden/*.gan; do

@@ -150,6 +150,11 @@ static int b_exp(Ctx *c) { return unary_case(c, OP_EXP, FILL_SIGNED); }
 static int b_log(Ctx *c) { return unary_case(c, OP_LOG, FILL_POSITIVE); }
 static int b_sqrt(Ctx *c) { return unary_case(c, OP_SQRT, FILL_POSITIVE); }
 static int b_tanh(Ctx *c) { return unary_case(c, OP_TANH, FILL_SIGNED); }
+static int b_log1p(Ctx *c) { return unary_case(c, OP_LOG1P, FILL_SIGNED); } /* a > -1 */
+static int b_expm1(Ctx *c) { return unary_case(c, OP_EXPM1, FILL_SIGNED); }
+/* the tails the two ops exist for: tiny arguments, where 1 + a rounds to 1 */
+static int b_log1p_tiny(Ctx *c) { return ir_unary(c->g, OP_LOG1P, ir_mul(c->g, P(c, "a", SH(3, 4), FILL_SIGNED), ir_const(c->g, 1e-9, SH(3, 4)))); }
+static int b_expm1_tiny(Ctx *c) { return ir_unary(c->g, OP_EXPM1, ir_mul(c->g, P(c, "a", SH(3, 4), FILL_SIGNED), ir_const(c->g, 1e-9, SH(3, 4)))); }
 static int b_sigmoid(Ctx *c)
 {
     /* spread over [-4, 4] so both tails of the stable sigmoid are used */
@@ -451,6 +456,10 @@ static const Case cases[] = {
     {"log", "3x4", b_log},
     {"sqrt", "3x4", b_sqrt},
     {"tanh", "3x4", b_tanh},
+    {"log1p", "3x4", b_log1p},
+    {"log1p", "tiny", b_log1p_tiny},
+    {"expm1", "3x4", b_expm1},
+    {"expm1", "tiny", b_expm1_tiny},
     {"sigmoid", "wide", b_sigmoid},
     {"pow", "e=2", b_pow2},
     {"pow", "e=3", b_pow3},
