@@ -22,7 +22,7 @@ GEN_C := $(B)/parser.c $(B)/lexer.c $(B)/stdlib_embed.c
 LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(COMPILER_C) $(SHARED_RT_C)) \
            $(B)/parser.o $(B)/lexer.o $(B)/stdlib_embed.o
 
-.PHONY: all deps test demo clean walls
+.PHONY: all deps test demo clean walls bench
 all: $(B)/ganc
 
 # Install the Debian packages the project needs, only when one is missing.
@@ -98,6 +98,15 @@ $(B)/fmnist_classifier.safetensors: examples/fmnist_classifier.gan stdlib/fmnist
 	$(B)/ganc examples/fmnist_classifier.gan -O3 -o $(B)/fmnist_classifier
 	$(B)/fmnist_classifier --out $(B)/fmnist_classifier_run --quiet --threads $$(nproc)
 	cp $(B)/fmnist_classifier_run/ckpt/last.safetensors $@
+
+# The machine's sgemm ceiling, for `make bench`.
+$(B)/sgemm_peak: bench/sgemm_peak.c
+	@mkdir -p $(B)
+	$(CC) $(CFLAGS) -o $@ $< -lopenblas
+
+# ganc against PyTorch on the six workloads of issue 10 (not part of `make test`; minutes).
+bench: $(B)/ganc $(B)/sgemm_peak
+	sh bench/run.sh
 
 test: deps
 	$(MAKE) --no-print-directory $(B)/ganc $(B)/test_ops $(B)/test_runtime $(B)/test_eval $(B)/test_kernels \
