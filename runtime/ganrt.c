@@ -233,6 +233,7 @@ static int run(Runtime *rt)
         return 1;
     if (rt->opt.has_threads)
         openblas_set_num_threads(rt->opt.threads);
+    pool_start(rt->opt.has_threads ? rt->opt.threads : openblas_get_num_threads());
     allocate(rt);
     rt->seed = rt->opt.has_seed ? rt->opt.seed : rt->m.seed;
     rt->steps = rt->opt.has_steps ? rt->opt.steps : rt->m.iters;

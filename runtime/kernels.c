@@ -156,10 +156,12 @@ static ReducePlan reduce_plan(const int *in_dims, int ndim, unsigned axes)
 
 /* ----- conv geometry --------------------------------------------------------------------- */
 
-/* A conv as matrices, as in the interpreter: for image n the patch matrix
- * P[(c,p,q), (i,j)] = x[n, c, i*stride-pad+p, j*stride-pad+q] (0 in the padding), so conv is
- * y_n = W P, its adjoint in x scatters W^T y_n back through the same map, and its adjoint in w is
- * sum_n y_n P^T. */
+/* A conv as matrices, as in the interpreter, but for the whole batch at once: the patch matrix
+ * P[(c,p,q), (n,i,j)] = x[n, c, i*stride-pad+p, j*stride-pad+q] (0 in the padding) and the
+ * output as Y[o, (n,i,j)] = y[n, o, i, j], so conv is Y = W P, its adjoint in x scatters W^T Y
+ * back through the same map, and its adjoint in w is Y P^T. One GEMM per call whose inner or
+ * outer size is N*OH*OW keeps BLAS efficient where one product per image (OH*OW columns, 49
+ * in a DCGAN's last layer) would not be. */
 typedef struct ConvGeom {
     int batch, channels, height, width; /* x [N, C, H, W]   */
     int out_channels, kernel_h, kernel_w; /* w [O, C, KH, KW] */
@@ -183,13 +185,6 @@ static ConvGeom conv_geom(const int *xd, const int *wd, int stride, int pad)
 }
 
 static long conv_image_size(const ConvGeom *g) { return (long)g->channels * g->height * g->width; }
-static long conv_output_size(const ConvGeom *g) { return (long)g->out_channels * g->patch_cols; }
-
-/* A 1x1 kernel with stride 1 and no padding: the patch matrix is the image itself. */
-static int conv_is_pointwise(const ConvGeom *g)
-{
-    return g->kernel_h == 1 && g->kernel_w == 1 && g->stride == 1 && g->pad == 0;
-}
 
 /* The output positions i in [0, out_len) whose input position i*stride + offset falls inside
  * [0, in_len): a range [lo, hi), empty when hi <= lo. offset = kernel tap - pad. */

@@ -145,7 +145,10 @@ static double run_check(const IrGraph *g, int id, int as_f32)
         nans[i] = NAN;
     void *out = to_type(nans, size, as_f32);
     call_kernel(g, id, as_f32, in, out);
-    double err = max_error(out, interp_buffer(it, id), size, as_f32, as_f32 ? 1.0 : 1e-6);
+    /* f64 element by element down to 1e-3 of the largest magnitude: a conv_bf sums N*OH*OW terms
+     * per weight (256 in the DCGAN case) in BLAS's blocked order, not the interpreter's, so an
+     * element that cancels to 1e-4 of the largest carries a rounding of a few 1e-16 of it. */
+    double err = max_error(out, interp_buffer(it, id), size, as_f32, as_f32 ? 1.0 : 1e-3);
     for (int k = 0; k < n->nin; k++)
         free(in[k]);
     free(nans);
