@@ -11,10 +11,10 @@ CFLAGS  += -Ibuild -Icompiler -Iruntime
 LLVM_CONFIG ?= llvm-config-19
 LLVM_CFLAGS = $(shell $(LLVM_CONFIG) --cflags 2>/dev/null | sed 's/-std=[^ ]*//')
 LLVM_LIBS = $(shell $(LLVM_CONFIG) --ldflags --libs core native passes target 2>/dev/null)
-LDLIBS  += -lopenblas -lpng -lz -lm
+LDLIBS  += -lopenblas -ldnnl -lgomp -lpng -lz -lm
 
 B := build
-DEB_PACKAGES := llvm-19-dev flex bison libopenblas-dev zlib1g-dev libpng-dev pkg-config valgrind dataset-fashion-mnist strace
+DEB_PACKAGES := llvm-19-dev flex bison libopenblas-dev zlib1g-dev libpng-dev pkg-config valgrind dataset-fashion-mnist strace libdnnl-dev
 
 COMPILER_C := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
 SHARED_RT_C := runtime/policy.c runtime/rng.c runtime/samplers.c runtime/safetensors.c runtime/fill.c runtime/metrics.c runtime/dataset.c runtime/png.c
@@ -80,7 +80,7 @@ $(B)/compiler/codegen.o $(B)/compiler/modeldata.o: $(B)/compiler/%.o: compiler/%
 	$(CC) $(CFLAGS) $(LLVM_CFLAGS) -MMD -MP -c $< -o $@
 
 # libganrt: what every generated executable links with.
-RUNTIME_C := $(SHARED_RT_C) runtime/kernels.c runtime/pool.c runtime/fid.c runtime/ganrt.c runtime/load.c runtime/options.c runtime/train.c runtime/logs.c runtime/checkpoint.c
+RUNTIME_C := $(SHARED_RT_C) runtime/kernels.c runtime/conv_dnnl.c runtime/pool.c runtime/fid.c runtime/ganrt.c runtime/load.c runtime/options.c runtime/train.c runtime/logs.c runtime/checkpoint.c
 $(B)/libganrt.a: $(patsubst %.c,$(B)/%.o,$(RUNTIME_C))
 	ar rcs $@ $^
 
@@ -125,7 +125,7 @@ clean:
 $(B)/test_eval: tests/test_eval.c $(B)/runtime/safetensors.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/test_kernels: tests/test_kernels.c $(B)/runtime/kernels.o $(B)/libganc.a
+$(B)/test_kernels: tests/test_kernels.c $(B)/runtime/kernels.o $(B)/runtime/conv_dnnl.o $(B)/runtime/pool.o $(B)/libganc.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/fake_model_f32: tests/fake_model.c $(B)/libganrt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

@@ -1,12 +1,15 @@
 /* conv_shapes.c: milliseconds per call of libganrt's three convolutions on the DCGAN shapes
  * (both geometries of stdlib/fmnist.gan's nets at batch 64: D's first layer and G's last,
  * D's second layer and G's first), the measurement behind the choice of conv kernels
- * (docs/performance.md). Usage: conv_shapes THREADS [REPEATS] */
+ * (docs/performance.md). Usage: conv_shapes THREADS [REPEATS]; the best of REPEATS calls, in
+ * process CPU time (WALL=1: wall-clock time), which a loaded machine disturbs less. Build:
+ * cc -O2 -Iruntime bench/conv_shapes.c build/libganrt.a -lopenblas -ldnnl -lgomp -lm */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include "ganrt.h"
+#include "pool.h"
 
 static double now(void)
 {
@@ -27,6 +30,7 @@ int main(int argc, char **argv)
 {
     int threads = argc > 1 ? atoi(argv[1]) : 1, repeats = argc > 2 ? atoi(argv[2]) : 20;
     openblas_set_num_threads(threads);
+    pool_start(threads);
     static const int shapes[2][8] = {{64, 1, 28, 28, 64, 1, 4, 4}, {64, 64, 14, 14, 128, 64, 4, 4}};
     for (int s = 0; s < 2; s++) {
         const int *xd = shapes[s], *wd = shapes[s] + 4;

@@ -13,7 +13,7 @@
 # workload's threads, the convolutional GANs with 2 OpenMP threads and OMP_WAIT_POLICY=PASSIVE.
 #
 # usage: sh bench/run.sh [ROUNDS] [WORKLOAD...]   (ROUNDS default 3; BENCH_SCALE=K multiplies
-#        the timed iterations by K)
+#        the timed iterations by K, 0.5 say on a loaded machine)
 set -eu
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -78,7 +78,8 @@ for name in $selected; do
     line=$(echo "$WORKLOADS" | awk -v n="$name" '$1 == n')
     [ -n "$line" ] || { echo "bench: no workload $name" >&2; exit 1; }
     set -- $line
-    threads=$2 critic=$3 iters=$(($4 * scale)) tthreads=$5 goal=$6
+    threads=$2 critic=$3 tthreads=$5 goal=$6
+    iters=$(awk -v n="$4" -v k="$scale" 'BEGIN { v = int(n * k); print v < 1 ? 1 : v }')
     build/ganc "bench/$name.gan" -O3 -o "$tmp/$name"
     flops=$(iteration_flops "$name" "$critic")
     nat="" tor=""

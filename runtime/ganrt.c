@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pool.h"
 #include "rt.h"
 
 void *xcalloc(size_t count, size_t size)

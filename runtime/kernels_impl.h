@@ -1,7 +1,8 @@
 /* kernels_impl.h: the body of every kernel of ganrt.h, written once for any element type.
  *
  * Private to libganrt: kernels.c includes it twice, with T (the element type), S (the name
- * suffix, f32 or f64) and BLAS_GEMM (cblas_sgemm or cblas_dgemm) defined, after the type-free
+ * suffix, f32 or f64), BLAS_GEMM (cblas_sgemm or cblas_dgemm) and CONV_LIBRARY (a conv
+ * library's function for T, returning 0 when it did the conv, or nothing) defined, after the type-free
  * helpers it uses (Walk, Rows, ReducePlan, ConvGeom, kernel_scratch). No include guard, on
  * purpose. Each kernel follows the interpreter's definition of its op (compiler/interp.c). */
 
@@ -17,6 +18,7 @@
 static void KERNEL_NAME(gemm)(int ta, int tb, int m, int n, int k, const T *a, const T *b, T beta,
                               T *c)
 {
+    blas_threads_for((double)m * n * k);
     BLAS_GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n,
               k, (T)1, a, ta ? m : k, b, tb ? k : n, beta, c, n);
 }
@@ -156,17 +158,35 @@ static T KERNEL_NAME(group_max)(const T *in, const ReducePlan *p)
     return best;
 }
 
-/* Each output element (a walk over the kept axes) reduces its group (a walk over the reduced
- * axes); the reduced axes vanish from the output. */
+typedef struct KERNEL_NAME(ReduceJob) {
+    const T *in;
+    T *out;
+    const ReducePlan *p;
+    int is_max;
+} KERNEL_NAME(ReduceJob);
+
+/* Outputs [lo, hi) of part `part`: each output element (a walk over the kept axes) reduces its
+ * group (a walk over the reduced axes) alone, so the split does not change any result. */
+static void KERNEL_NAME(reduce_part)(void *ctx, int part, int nparts)
+{
+    const KERNEL_NAME(ReduceJob) *job = ctx;
+    const ReducePlan *p = job->p;
+    long lo = p->out_count * part / nparts, hi = p->out_count * (part + 1) / nparts;
+    Walk w;
+    walk_init(&w, p->nkept, p->kept_dims, p->kept_stride, 0);
+    walk_seek(&w, lo);
+    for (long o = lo; o < hi; o++, walk_next(&w))
+        job->out[o] = job->is_max ? KERNEL_NAME(group_max)(job->in + w.offset, p)
+                                  : (T)KERNEL_NAME(group_sum)(job->in + w.offset, p);
+}
+
+/* The reduced axes vanish from the output; the output elements are split across the pool. */
 void KERNEL_NAME(ganrt_reduce)(const T *in, T *out, const int *in_dims, int ndim, unsigned axes,
                                int is_max)
 {
     ReducePlan p = reduce_plan(in_dims, ndim, axes);
-    Walk w;
-    walk_init(&w, p.nkept, p.kept_dims, p.kept_stride, 0);
-    for (long o = 0; o < p.out_count; o++, walk_next(&w))
-        out[o] = is_max ? KERNEL_NAME(group_max)(in + w.offset, &p)
-                        : (T)KERNEL_NAME(group_sum)(in + w.offset, &p);
+    KERNEL_NAME(ReduceJob) job = {in, out, &p, is_max};
+    pool_run(KERNEL_NAME(reduce_part), &job, parts_for(element_count(in_dims, ndim), p.out_count));
 }
 
 /* ----- convolutions ---------------------------------------------------------------------- */
@@ -238,6 +258,10 @@ static void KERNEL_NAME(im2col)(const ConvGeom *g, const T *x, T *patches)
 void KERNEL_NAME(ganrt_conv)(const T *x, const T *w, T *y, const int *xd, const int *wd, int stride,
                              int pad)
 {
+#ifdef CONV_LIBRARY
+    if (CONV_LIBRARY(CONV_FORWARD, x, w, y, xd, wd, stride, pad) == 0)
+        return;
+#endif
     ConvGeom g = conv_geom(xd, wd, stride, pad);
     KERNEL_NAME(ConvScratch) s = KERNEL_NAME(conv_scratch)(&g);
     KERNEL_NAME(im2col)(&g, x, s.patches);
@@ -250,6 +274,10 @@ void KERNEL_NAME(ganrt_conv)(const T *x, const T *w, T *y, const int *xd, const 
 void KERNEL_NAME(ganrt_conv_bd)(const T *w, const T *y, T *x, const int *xd, const int *wd,
                                 int stride, int pad)
 {
+#ifdef CONV_LIBRARY
+    if (CONV_LIBRARY(CONV_BACKWARD_DATA, w, y, x, xd, wd, stride, pad) == 0)
+        return;
+#endif
     ConvGeom g = conv_geom(xd, wd, stride, pad);
     KERNEL_NAME(ConvScratch) s = KERNEL_NAME(conv_scratch)(&g);
     KERNEL_NAME(output_map)(&g, (T *)y, s.out, 1); /* reads y only */
@@ -264,6 +292,10 @@ void KERNEL_NAME(ganrt_conv_bd)(const T *w, const T *y, T *x, const int *xd, con
 void KERNEL_NAME(ganrt_conv_bf)(const T *x, const T *y, T *w, const int *xd, const int *wd,
                                 int stride, int pad)
 {
+#ifdef CONV_LIBRARY
+    if (CONV_LIBRARY(CONV_BACKWARD_WEIGHTS, x, y, w, xd, wd, stride, pad) == 0)
+        return;
+#endif
     ConvGeom g = conv_geom(xd, wd, stride, pad);
     KERNEL_NAME(ConvScratch) s = KERNEL_NAME(conv_scratch)(&g);
     KERNEL_NAME(im2col)(&g, x, s.patches);

@@ -119,13 +119,9 @@ static void loop_part(void *ctx, int part, int nparts)
         job->fn(job->leaves, job->arena, lo, hi);
 }
 
-/* Below this many element operations a loop runs on the calling thread: waking the workers and
- * joining them (some microseconds) would cost more than the loop. */
-enum { PARALLEL_MIN_WORK = 1 << 15 };
-
 void ganrt_parallel_loop(GanLoopFn fn, void **leaves, char *arena, long n, long cost)
 {
-    if (pool.threads <= 1 || n * cost < PARALLEL_MIN_WORK) {
+    if (pool.threads <= 1 || n * cost < POOL_MIN_WORK) {
         fn(leaves, arena, 0, n);
         return;
     }

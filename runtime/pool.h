@@ -4,6 +4,10 @@
 #ifndef GANRT_POOL_H
 #define GANRT_POOL_H
 
+/* Below this many element operations a job runs on the calling thread: waking the workers and
+ * joining them (some microseconds) would cost more than it saves. */
+enum { POOL_MIN_WORK = 1 << 15 };
+
 /* part of nparts: one task of a parallel job */
 typedef void (*PoolTask)(void *ctx, int part, int nparts);
 
