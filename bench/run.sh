@@ -6,7 +6,8 @@
 # Per workload it prints generator iterations per second (the median of the rounds), the ratio
 # ganc / PyTorch, the useful GFLOP/s (the products' flops of one iteration, from
 # `ganc --emit=ir-opt`, times the rate) and their share of the machine's sgemm peak at the
-# workload's thread count, measured in the same run by bench/sgemm_peak.c. The native rate
+# workload's thread count, measured in the same run by bench/sgemm_peak.c right after the
+# workload's rounds (the load of a shared machine drifts). The native rate
 # excludes process start-up and the first iteration: (N2 - N1) / (t(N2) - t(N1)) for two runs
 # of N1 and N2 iterations. PyTorch runs at its best thread setting on a 2-core machine, found
 # by measurement (issue 10): the MLPs with torch.set_num_threads(1) and OpenBLAS on the
@@ -91,11 +92,12 @@ for name in $selected; do
     done
     n=$(echo "$nat" | median)
     t=$([ $have_torch = 1 ] && echo "$tor" | median || echo 0)
-    peak=$([ "$threads" = 1 ] && echo "$peak1" || echo "$peak2")
+    # the peak again next to the workload's rounds: on a shared machine the load drifts
+    peak=$(build/sgemm_peak "$threads")
     echo "$name $threads $n $t $goal $flops $peak" | awk '{
         ratio = $4 > 0 ? sprintf("%.2f", $3 / $4) : "-"
         printf "%-15s %3d %10.2f %10.2f %7s %5s %9.1f %5.0f%% %9.1f %5.0f%%\n", $1, $2, $3, $4, ratio, $5,
                $3 * $6 / 1e9, 100 * $3 * $6 / 1e9 / $7, $4 * $6 / 1e9, 100 * $4 * $6 / 1e9 / $7 }'
-    echo "    rounds: ganc$nat | torch$tor" | sed 's/  */ /g'
+    echo "    rounds: ganc$nat | torch$tor | sgemm peak $peak GFLOP/s" | sed 's/  */ /g'
 done
 echo "sgemm peak at the end: $(build/sgemm_peak 1) GFLOP/s on 1 thread, $(build/sgemm_peak 2) on 2; load average $(cut -d' ' -f1-3 /proc/loadavg)"
