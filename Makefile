@@ -82,6 +82,7 @@ $(B)/compiler/codegen.o $(B)/compiler/modeldata.o: $(B)/compiler/%.o: compiler/%
 # libganrt: what every generated executable links with.
 RUNTIME_C := $(SHARED_RT_C) runtime/kernels.c runtime/conv_dnnl.c runtime/pool.c runtime/fid.c runtime/ganrt.c runtime/load.c runtime/options.c runtime/train.c runtime/logs.c runtime/checkpoint.c
 $(B)/libganrt.a: $(patsubst %.c,$(B)/%.o,$(RUNTIME_C))
+	rm -f $@  # a fresh archive: a member of a file since renamed would linger and clash
 	ar rcs $@ $^
 
 $(B)/ganc: $(B)/compiler/main.o $(B)/libganc.a $(B)/libganrt.a $(B)/walls.ok
