@@ -11,10 +11,10 @@ CFLAGS  += -Ibuild -Icompiler -Iruntime
 LLVM_CONFIG ?= llvm-config-19
 LLVM_CFLAGS = $(shell $(LLVM_CONFIG) --cflags 2>/dev/null | sed 's/-std=[^ ]*//')
 LLVM_LIBS = $(shell $(LLVM_CONFIG) --ldflags --libs core native passes target 2>/dev/null)
-LDLIBS  += -lopenblas -lpng -lz -lm
+LDLIBS  += -lopenblas -ldnnl -lgomp -lpng -lz -lm
 
 B := build
-DEB_PACKAGES := llvm-19-dev flex bison libopenblas-dev zlib1g-dev libpng-dev pkg-config valgrind dataset-fashion-mnist strace graphviz
+DEB_PACKAGES := llvm-19-dev flex bison libopenblas-dev zlib1g-dev libpng-dev pkg-config valgrind dataset-fashion-mnist strace graphviz libdnnl-dev
 # Only the tests need these: a browser that loads `ganc report`'s page (tests/report.sh).
 DEB_TEST_PACKAGES := chromium
 
@@ -24,7 +24,7 @@ GEN_C := $(B)/parser.c $(B)/lexer.c $(B)/stdlib_embed.c
 LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(COMPILER_C) $(SHARED_RT_C)) \
            $(B)/parser.o $(B)/lexer.o $(B)/stdlib_embed.o
 
-.PHONY: all deps test-deps test demo clean walls
+.PHONY: all deps test-deps test demo clean walls bench
 all: $(B)/ganc
 
 # Install the Debian packages the project needs, only when one is missing (test-deps: and the
@@ -99,9 +99,10 @@ $(B)/runtime/record.o: RT_CFLAGS += -I$(B)
 FORCE:
 
 # libganrt: what every generated executable links with.
-RUNTIME_C := $(SHARED_RT_C) runtime/kernels.c runtime/fid.c runtime/ganrt.c runtime/load.c runtime/options.c runtime/train.c runtime/logs.c runtime/checkpoint.c \
+RUNTIME_C := $(SHARED_RT_C) runtime/kernels.c runtime/conv_dnnl.c runtime/pool.c runtime/fid.c runtime/ganrt.c runtime/load.c runtime/options.c runtime/train.c runtime/logs.c runtime/checkpoint.c \
              $(RECORD_RT_C)
 $(B)/libganrt.a: $(patsubst %.c,$(B)/%.o,$(RUNTIME_C))
+	rm -f $@  # a fresh archive: a member of a file since renamed would linger and clash
 	ar rcs $@ $^
 
 $(B)/ganc: $(B)/compiler/main.o $(B)/libganc.a $(B)/libganrt.a $(B)/walls.ok
@@ -118,6 +119,15 @@ $(B)/fmnist_classifier.safetensors: examples/fmnist_classifier.gan stdlib/fmnist
 	$(B)/ganc examples/fmnist_classifier.gan -O3 -o $(B)/fmnist_classifier
 	$(B)/fmnist_classifier --out $(B)/fmnist_classifier_run --quiet --threads $$(nproc)
 	cp $(B)/fmnist_classifier_run/ckpt/last.safetensors $@
+
+# The machine's sgemm ceiling, for `make bench`.
+$(B)/sgemm_peak: bench/sgemm_peak.c
+	@mkdir -p $(B)
+	$(CC) $(CFLAGS) -o $@ $< -lopenblas
+
+# ganc against PyTorch on the six workloads of issue 10 (not part of `make test`; minutes).
+bench: $(B)/ganc $(B)/sgemm_peak
+	sh bench/run.sh
 
 test: test-deps
 	$(MAKE) --no-print-directory $(B)/ganc $(B)/test_ops $(B)/test_runtime $(B)/test_eval $(B)/test_kernels \
@@ -137,7 +147,7 @@ clean:
 $(B)/test_eval: tests/test_eval.c $(B)/runtime/safetensors.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/test_kernels: tests/test_kernels.c $(B)/runtime/kernels.o $(B)/libganc.a
+$(B)/test_kernels: tests/test_kernels.c $(B)/runtime/kernels.o $(B)/runtime/conv_dnnl.o $(B)/runtime/pool.o $(B)/libganc.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/fake_model_f32: tests/fake_model.c $(B)/libganrt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

@@ -25,7 +25,7 @@ typedef struct Codegen {
     LLVMContextRef ctx;
     LLVMModuleRef mod;
     LLVMBuilderRef b;
-    LLVMTypeRef T, ptr, i32, i64, graph_fn;
+    LLVMTypeRef T, ptr, i32, i64, graph_fn, loop_fn;
     LLVMTargetDataRef layout;
     DType dtype;
     const char *suffix;  /* kernel name suffix: f32 or f64 */
@@ -36,8 +36,8 @@ typedef struct FnGen {
     Codegen *cg;
     const GraphPlan *plan;
     const IrGraph *g;
-    LLVMValueRef fn, arena;
-    LLVMValueRef *leaf_ptr;  /* per node id, for leaves */
+    LLVMValueRef fn, leaves, arena;
+    LLVMValueRef *leaf_ptr;  /* per node id, for leaves: loaded in the function being emitted */
     int root;                /* the LOOP node whose loop is being emitted */
     LLVMValueRef index;      /* its loop index */
 } FnGen;
@@ -166,8 +166,35 @@ static LLVMValueRef element(FnGen *f, int id) {
     }
 }
 
+/* Operations per element of the loop rooted at id (a transcendental function counts as 8):
+ * ganrt_parallel_loop runs cheap loops on one thread. */
+static long loop_cost(FnGen *f, int id) {
+    long cost = 0;
+    for (int k = 0; k <= id; k++) {
+        if (k != id && (f->plan->nodes[k].kind != PLAN_FUSED || f->plan->nodes[k].root != id)) continue;
+        IrOp op = f->g->nodes[k].op;
+        cost += op == OP_EXP || op == OP_LOG || op == OP_TANH || op == OP_SIGMOID || op == OP_POW ? 8 : 1;
+    }
+    return cost;
+}
+
+static void load_leaves(FnGen *f, LLVMValueRef leaves);
+
+/* A LOOP node and the nodes fused into it: one function loop(leaves, arena, lo, hi) that
+ * computes elements [lo, hi), which the graph function hands to ganrt_parallel_loop (runtime/
+ * pool.c) to split across the --threads workers. Each element is computed the same way whatever
+ * the split, so results do not depend on the thread count. */
 static void emit_loop(FnGen *f, int id) {
     Codegen *cg = f->cg;
+    FnGen outer = *f;
+    LLVMBasicBlockRef caller_block = LLVMGetInsertBlock(cg->b);
+    f->fn = LLVMAddFunction(cg->mod, "loop", cg->loop_fn);
+    LLVMSetLinkage(f->fn, LLVMInternalLinkage);
+    LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, f->fn, "entry"));
+    f->arena = LLVMGetParam(f->fn, 1);
+    f->leaf_ptr = calloc((size_t)f->g->nnodes + 1, sizeof(LLVMValueRef));
+    load_leaves(f, LLVMGetParam(f->fn, 0));
+    LLVMValueRef lo = LLVMGetParam(f->fn, 2), hi = LLVMGetParam(f->fn, 3);
     LLVMBasicBlockRef pre = LLVMGetInsertBlock(cg->b);
     LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(cg->ctx, f->fn, "loop");
     LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, f->fn, "done");
@@ -180,13 +207,21 @@ static void emit_loop(FnGen *f, int id) {
     LLVMValueRef dst = LLVMBuildGEP2(cg->b, cg->T, buffer(f, id), &i, 1, "");
     LLVMBuildStore(cg->b, v, dst);
     LLVMValueRef next = LLVMBuildAdd(cg->b, i, LLVMConstInt(cg->i64, 1, 0), "");
-    LLVMValueRef size = LLVMConstInt(cg->i64, (unsigned long long)ir_shape_size(f->g->nodes[id].shape), 0);
-    LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntULT, next, size, ""), body, done);
-    LLVMValueRef zero = LLVMConstInt(cg->i64, 0, 0);
+    LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, next, hi, ""), body, done);
     LLVMBasicBlockRef from_body = LLVMGetInsertBlock(cg->b);
-    LLVMAddIncoming(i, &zero, &pre, 1);
+    LLVMAddIncoming(i, &lo, &pre, 1);
     LLVMAddIncoming(i, &next, &from_body, 1);
     LLVMPositionBuilderAtEnd(cg->b, done);
+    LLVMBuildRetVoid(cg->b);
+    free(f->leaf_ptr);
+    LLVMValueRef loop_fn = f->fn;
+    long cost = loop_cost(f, id);
+    *f = outer;
+    LLVMPositionBuilderAtEnd(cg->b, caller_block);
+    LLVMValueRef args[] = {loop_fn, f->leaves, f->arena,
+                           LLVMConstInt(cg->i64, (unsigned long long)ir_shape_size(f->g->nodes[id].shape), 0),
+                           LLVMConstInt(cg->i64, (unsigned long long)cost, 0)};
+    call(cg, "ganrt_parallel_loop", LLVMVoidTypeInContext(cg->ctx), args, 5);
 }
 
 /* ---- kernel calls ---------------------------------------------------------------------- */
@@ -264,17 +299,23 @@ static LLVMValueRef pointer_at(Codegen *cg, LLVMValueRef array, int k) {
     return LLVMBuildLoad2(cg->b, cg->ptr, LLVMBuildGEP2(cg->b, cg->ptr, array, &idx, 1, ""), "");
 }
 
+/* The leaf pointers of the graph, loaded from the function's leaves array at its entry. */
+static void load_leaves(FnGen *f, LLVMValueRef leaves) {
+    int nleaves = 0;
+    for (int id = 0; id < f->g->nnodes; id++)
+        if (f->plan->nodes[id].kind == PLAN_LEAF) f->leaf_ptr[id] = pointer_at(f->cg, leaves, nleaves++);
+}
+
 static LLVMValueRef emit_graph(Codegen *cg, const IrGraph *g, const GraphPlan *plan, const char *symbol) {
-    FnGen f = {cg, plan, g, NULL, NULL, NULL, -1, NULL};
+    FnGen f = {cg, plan, g, NULL, NULL, NULL, NULL, -1, NULL};
     f.fn = LLVMAddFunction(cg->mod, symbol, cg->graph_fn);
     LLVMSetLinkage(f.fn, LLVMInternalLinkage);
     LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, f.fn, "entry"));
-    LLVMValueRef leaves = LLVMGetParam(f.fn, 0), outputs = LLVMGetParam(f.fn, 1);
+    f.leaves = LLVMGetParam(f.fn, 0);
+    LLVMValueRef outputs = LLVMGetParam(f.fn, 1);
     f.arena = LLVMGetParam(f.fn, 2);
     f.leaf_ptr = calloc((size_t)g->nnodes + 1, sizeof(LLVMValueRef));
-    int nleaves = 0;
-    for (int id = 0; id < g->nnodes; id++)
-        if (plan->nodes[id].kind == PLAN_LEAF) f.leaf_ptr[id] = pointer_at(cg, leaves, nleaves++);
+    load_leaves(&f, f.leaves);
     for (int id = 0; id < g->nnodes; id++) {
         if (plan->nodes[id].kind == PLAN_LOOP) emit_loop(&f, id);
         else if (plan->nodes[id].kind == PLAN_CALL) emit_call(&f, id);
@@ -470,6 +511,8 @@ int codegen_model(const Model *m, const ModelPlan *plan, const CodegenOptions *o
     cg.i64 = LLVMInt64TypeInContext(cg.ctx);
     LLVMTypeRef params[] = {cg.ptr, cg.ptr, cg.ptr};
     cg.graph_fn = LLVMFunctionType(LLVMVoidTypeInContext(cg.ctx), params, 3, 0);
+    LLVMTypeRef loop_params[] = {cg.ptr, cg.ptr, cg.i64, cg.i64};
+    cg.loop_fn = LLVMFunctionType(LLVMVoidTypeInContext(cg.ctx), loop_params, 4, 0);
 
     LLVMTargetMachineRef tm = target_machine(opt);
     char *triple = LLVMGetTargetMachineTriple(tm);

@@ -282,12 +282,13 @@ static const char *runtime_library(Arena *arena) {
     return arena_printf(arena, "%s/libganrt.a", self);
 }
 
-/* Link with the system C compiler: object + libganrt + OpenBLAS + libpng + zlib + libm. */
+/* Link with the system C compiler: object + libganrt + OpenBLAS + oneDNN (and its OpenMP) +
+ * libpng + zlib + libm. */
 static int link_executable(Arena *arena, const char *object, const char *exe) {
     const char *cc = getenv("CC") ? getenv("CC") : "cc";
     const char *lib = runtime_library(arena);
     if (access(lib, R_OK) != 0) diag_fatal("cannot read the runtime library %s: %s", lib, strerror(errno));
-    char *argv[] = {(char *)cc, (char *)object, (char *)lib, "-lopenblas", "-lpng", "-lz", "-lm", "-o", (char *)exe, NULL};
+    char *argv[] = {(char *)cc, (char *)object, (char *)lib, "-lopenblas", "-ldnnl", "-lgomp", "-lpng", "-lz", "-lm", "-o", (char *)exe, NULL};
     pid_t pid;
     extern char **environ;
     if (posix_spawnp(&pid, cc, NULL, NULL, argv, environ) != 0) diag_fatal("cannot run the linker '%s'", cc);

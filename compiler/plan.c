@@ -1,5 +1,6 @@
 /* plan.c: fusion decisions and the arena layout (see plan.h). */
 #include "plan.h"
+#include "flops.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,6 +121,8 @@ static void print_graph_plan(FILE *out, const GraphPlan *p) {
     const IrGraph *g = p->g;
     fprintf(out, "plan %s: %d loops, %d kernel calls, %d nodes fused, arena %ld bytes\n", g->name,
             p->nloops, p->ncalls, p->nfused, p->arena_bytes);
+    Flops f = flops_of_graph(g);
+    fprintf(out, "flops %s: %.0f in products (matmul, conv), %.0f elementwise\n", g->name, f.gemm, f.elementwise);
     for (int id = 0; id < g->nnodes; id++) {
         const NodePlan *np = &p->nodes[id];
         const IrNode *n = &g->nodes[id];

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pool.h"
 #include "rt.h"
 
 void *xcalloc(size_t count, size_t size)
@@ -235,6 +236,7 @@ static int run(Runtime *rt)
         return 1;
     if (rt->opt.has_threads)
         openblas_set_num_threads(rt->opt.threads);
+    pool_start(rt->opt.has_threads ? rt->opt.threads : openblas_get_num_threads());
     allocate(rt);
     rt->seed = rt->opt.has_seed ? rt->opt.seed : rt->m.seed;
     rt->steps = rt->opt.has_steps ? rt->opt.steps : rt->m.iters;

@@ -1,6 +1,7 @@
 /* kernels.c: the tensor kernels that generated code calls for the ops it does not emit inline
  * (ganrt.h lists them): matmul and the three convolutions on top of BLAS, and the shape ops and
- * reductions (broadcast, reduce, permute, slice, pad, concat).
+ * reductions (broadcast, reduce, permute, slice, pad, concat). Float convolutions go to oneDNN
+ * (conv_dnnl.c) and fall back to the im2col kernels here when it refuses a shape.
  *
  * Part of libganrt. Their semantics are those of the reference interpreter (compiler/interp.c),
  * which tests/test_kernels.c checks them against op by op. Each kernel is written once, in
@@ -11,6 +12,8 @@
  * inside a call), so the kernels share one scratch buffer; it grows to the largest patch matrix
  * during the first training iteration and is not reallocated after that. */
 #include "ganrt.h"
+#include "conv_dnnl.h"
+#include "pool.h"
 
 #include <cblas.h>
 #include <stdio.h>
@@ -46,6 +49,25 @@ static void *kernel_scratch(size_t bytes)
     }
     scratch_bytes = bytes;
     return scratch;
+}
+
+/* ----- BLAS threads ---------------------------------------------------------------------- */
+
+/* Products under this many multiply-adds (a 128 x 128 x 256 one, some 50 microseconds on one
+ * core) run on one thread: splitting them costs more in wake-ups and packing than it saves.
+ * OpenBLAS's own cutoff (64^3) leaves the narrow toys' layers split across threads. */
+#define BLAS_SMALL_PRODUCT (1 << 22)
+
+/* Sets OpenBLAS's thread count for a product of `macs` multiply-adds: one for small ones, the
+ * --threads count (the pool's) for the rest; only when it changes. */
+static void blas_threads_for(double macs)
+{
+    static int current;
+    int want = macs < BLAS_SMALL_PRODUCT ? 1 : pool_threads();
+    if (want != current) {
+        openblas_set_num_threads(want);
+        current = want;
+    }
 }
 
 /* ----- shapes and walks ------------------------------------------------------------------ */
@@ -107,6 +129,26 @@ static void walk_next(Walk *w)
     }
 }
 
+/* Moves a fresh walk to the flat index `flat` of its shape. */
+static void walk_seek(Walk *w, long flat)
+{
+    for (int k = w->ndim - 1; k >= 0; k--) {
+        w->index[k] = (int)(flat % w->dims[k]);
+        w->offset += w->index[k] * w->stride[k];
+        flat /= w->dims[k];
+    }
+}
+
+/* How many pool parts a kernel splits `items` independent items (`work` element operations in
+ * all) into: one when the work is too small to pay for waking the workers. */
+static int parts_for(long work, long items)
+{
+    int threads = pool_threads();
+    if (work < POOL_MIN_WORK || items < 2)
+        return 1;
+    return items < threads ? (int)items : threads;
+}
+
 /* A shape seen as rows: `count` rows of `len` elements, a row's elements `step` apart in the
  * strided buffer; `lead` axes are walked to find each row. A scalar is one row of one. */
 typedef struct Rows {
@@ -156,10 +198,12 @@ static ReducePlan reduce_plan(const int *in_dims, int ndim, unsigned axes)
 
 /* ----- conv geometry --------------------------------------------------------------------- */
 
-/* A conv as matrices, as in the interpreter: for image n the patch matrix
- * P[(c,p,q), (i,j)] = x[n, c, i*stride-pad+p, j*stride-pad+q] (0 in the padding), so conv is
- * y_n = W P, its adjoint in x scatters W^T y_n back through the same map, and its adjoint in w is
- * sum_n y_n P^T. */
+/* A conv as matrices, as in the interpreter, but for the whole batch at once: the patch matrix
+ * P[(c,p,q), (n,i,j)] = x[n, c, i*stride-pad+p, j*stride-pad+q] (0 in the padding) and the
+ * output as Y[o, (n,i,j)] = y[n, o, i, j], so conv is Y = W P, its adjoint in x scatters W^T Y
+ * back through the same map, and its adjoint in w is Y P^T. One GEMM per call whose inner or
+ * outer size is N*OH*OW keeps BLAS efficient where one product per image (OH*OW columns, 49
+ * in a DCGAN's last layer) would not be. */
 typedef struct ConvGeom {
     int batch, channels, height, width; /* x [N, C, H, W]   */
     int out_channels, kernel_h, kernel_w; /* w [O, C, KH, KW] */
@@ -183,13 +227,6 @@ static ConvGeom conv_geom(const int *xd, const int *wd, int stride, int pad)
 }
 
 static long conv_image_size(const ConvGeom *g) { return (long)g->channels * g->height * g->width; }
-static long conv_output_size(const ConvGeom *g) { return (long)g->out_channels * g->patch_cols; }
-
-/* A 1x1 kernel with stride 1 and no padding: the patch matrix is the image itself. */
-static int conv_is_pointwise(const ConvGeom *g)
-{
-    return g->kernel_h == 1 && g->kernel_w == 1 && g->stride == 1 && g->pad == 0;
-}
 
 /* The output positions i in [0, out_len) whose input position i*stride + offset falls inside
  * [0, in_len): a range [lo, hi), empty when hi <= lo. offset = kernel tap - pad. */
@@ -212,10 +249,12 @@ static Span conv_span(int out_len, int in_len, int stride, int offset)
 #define T float
 #define S f32
 #define BLAS_GEMM cblas_sgemm
+#define CONV_LIBRARY conv_dnnl_f32
 #include "kernels_impl.h"
 #undef T
 #undef S
 #undef BLAS_GEMM
+#undef CONV_LIBRARY
 
 #define T double
 #define S f64

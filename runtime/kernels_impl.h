@@ -1,7 +1,8 @@
 /* kernels_impl.h: the body of every kernel of ganrt.h, written once for any element type.
  *
  * Private to libganrt: kernels.c includes it twice, with T (the element type), S (the name
- * suffix, f32 or f64) and BLAS_GEMM (cblas_sgemm or cblas_dgemm) defined, after the type-free
+ * suffix, f32 or f64), BLAS_GEMM (cblas_sgemm or cblas_dgemm) and CONV_LIBRARY (a conv
+ * library's function for T, returning 0 when it did the conv, or nothing) defined, after the type-free
  * helpers it uses (Walk, Rows, ReducePlan, ConvGeom, kernel_scratch). No include guard, on
  * purpose. Each kernel follows the interpreter's definition of its op (compiler/interp.c). */
 
@@ -17,6 +18,7 @@
 static void KERNEL_NAME(gemm)(int ta, int tb, int m, int n, int k, const T *a, const T *b, T beta,
                               T *c)
 {
+    blas_threads_for((double)m * n * k);
     BLAS_GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n,
               k, (T)1, a, ta ? m : k, b, tb ? k : n, beta, c, n);
 }
@@ -156,32 +158,52 @@ static T KERNEL_NAME(group_max)(const T *in, const ReducePlan *p)
     return best;
 }
 
-/* Each output element (a walk over the kept axes) reduces its group (a walk over the reduced
- * axes); the reduced axes vanish from the output. */
+typedef struct KERNEL_NAME(ReduceJob) {
+    const T *in;
+    T *out;
+    const ReducePlan *p;
+    int is_max;
+} KERNEL_NAME(ReduceJob);
+
+/* Outputs [lo, hi) of part `part`: each output element (a walk over the kept axes) reduces its
+ * group (a walk over the reduced axes) alone, so the split does not change any result. */
+static void KERNEL_NAME(reduce_part)(void *ctx, int part, int nparts)
+{
+    const KERNEL_NAME(ReduceJob) *job = ctx;
+    const ReducePlan *p = job->p;
+    long lo = p->out_count * part / nparts, hi = p->out_count * (part + 1) / nparts;
+    Walk w;
+    walk_init(&w, p->nkept, p->kept_dims, p->kept_stride, 0);
+    walk_seek(&w, lo);
+    for (long o = lo; o < hi; o++, walk_next(&w))
+        job->out[o] = job->is_max ? KERNEL_NAME(group_max)(job->in + w.offset, p)
+                                  : (T)KERNEL_NAME(group_sum)(job->in + w.offset, p);
+}
+
+/* The reduced axes vanish from the output; the output elements are split across the pool. */
 void KERNEL_NAME(ganrt_reduce)(const T *in, T *out, const int *in_dims, int ndim, unsigned axes,
                                int is_max)
 {
     ReducePlan p = reduce_plan(in_dims, ndim, axes);
-    Walk w;
-    walk_init(&w, p.nkept, p.kept_dims, p.kept_stride, 0);
-    for (long o = 0; o < p.out_count; o++, walk_next(&w))
-        out[o] = is_max ? KERNEL_NAME(group_max)(in + w.offset, &p)
-                        : (T)KERNEL_NAME(group_sum)(in + w.offset, &p);
+    KERNEL_NAME(ReduceJob) job = {in, out, &p, is_max};
+    pool_run(KERNEL_NAME(reduce_part), &job, parts_for(element_count(in_dims, ndim), p.out_count));
 }
 
 /* ----- convolutions ---------------------------------------------------------------------- */
 
-/* The one map between an image [C,H,W] and its patch matrix [C*KH*KW, OH*OW] (see ConvGeom),
- * in both directions: to_image 0 fills the patches from the image (im2col, zeros where a patch
- * reaches into the padding); to_image 1 adds every patch entry into its pixel (col2im), which
- * is the adjoint, so the backward convs are adjoint to the forward one by construction. */
-static void KERNEL_NAME(patch_map)(const ConvGeom *g, T *image, T *patches, int to_image)
+/* The one map between image n of x [N,C,H,W] and its block of the batch's patch matrix
+ * P [C*KH*KW, N*OH*OW] (see ConvGeom): columns n*OH*OW .. (n+1)*OH*OW - 1 hold image n's
+ * patches. to_image 0 fills the block from the image (im2col, zeros where a patch reaches into
+ * the padding); to_image 1 adds every entry of the block into its pixel (col2im), which is the
+ * adjoint, so the backward convs are adjoint to the forward one by construction. */
+static void KERNEL_NAME(patch_map)(const ConvGeom *g, T *image, T *patches, long n, int to_image)
 {
+    long ld = g->batch * g->patch_cols;
     for (int c = 0; c < g->channels; c++)
         for (int p = 0; p < g->kernel_h; p++)
             for (int q = 0; q < g->kernel_w; q++) {
                 long row_index = ((long)c * g->kernel_h + p) * g->kernel_w + q;
-                T *row = patches + row_index * g->patch_cols;
+                T *row = patches + row_index * ld + n * g->patch_cols;
                 Span is = conv_span(g->out_h, g->height, g->stride, p - g->pad);
                 Span js = conv_span(g->out_w, g->width, g->stride, q - g->pad);
                 if (!to_image)
@@ -201,57 +223,83 @@ static void KERNEL_NAME(patch_map)(const ConvGeom *g, T *image, T *patches, int 
             }
 }
 
-/* The patch matrix of one image: the image itself for a pointwise conv, else built in scratch. */
-static const T *KERNEL_NAME(patches_of)(const ConvGeom *g, const T *image)
+/* Between an output y [N,O,OH*OW] and the GEMM's layout Y [O, N*OH*OW]: the same blocks of
+ * OH*OW elements in another order. to_batch 1 copies y into Y, 0 copies Y into y. */
+static void KERNEL_NAME(output_map)(const ConvGeom *g, T *y, T *big, int to_batch)
 {
-    if (conv_is_pointwise(g))
-        return image;
-    T *patches = kernel_scratch(sizeof(T) * (size_t)(g->patch_rows * g->patch_cols));
-    KERNEL_NAME(patch_map)(g, (T *)image, patches, 0); /* im2col only reads the image */
-    return patches;
+    size_t block = sizeof(T) * (size_t)g->patch_cols;
+    for (long n = 0; n < g->batch; n++)
+        for (long o = 0; o < g->out_channels; o++) {
+            T *in_y = y + (n * g->out_channels + o) * g->patch_cols;
+            T *in_big = big + (o * g->batch + n) * g->patch_cols;
+            memcpy(to_batch ? in_big : in_y, to_batch ? in_y : in_big, block);
+        }
 }
 
-/* y[N,O,OH,OW] = conv(x, w): y_n = W P_n */
+/* The scratch of one conv call: the batch's patch matrix P, then Y. */
+typedef struct KERNEL_NAME(ConvScratch) {
+    T *patches, *out;
+} KERNEL_NAME(ConvScratch);
+
+static KERNEL_NAME(ConvScratch) KERNEL_NAME(conv_scratch)(const ConvGeom *g)
+{
+    long p = g->patch_rows * g->batch * g->patch_cols, y = (long)g->out_channels * g->batch * g->patch_cols;
+    T *base = kernel_scratch(sizeof(T) * (size_t)(p + y));
+    return (KERNEL_NAME(ConvScratch)){base, base + p};
+}
+
+static void KERNEL_NAME(im2col)(const ConvGeom *g, const T *x, T *patches)
+{
+    for (long n = 0; n < g->batch; n++) /* im2col only reads the image */
+        KERNEL_NAME(patch_map)(g, (T *)x + n * conv_image_size(g), patches, n, 0);
+}
+
+/* y[N,O,OH,OW] = conv(x, w): Y = W P, one GEMM for the whole batch */
 void KERNEL_NAME(ganrt_conv)(const T *x, const T *w, T *y, const int *xd, const int *wd, int stride,
                              int pad)
 {
+#ifdef CONV_LIBRARY
+    if (CONV_LIBRARY(CONV_FORWARD, x, w, y, xd, wd, stride, pad) == 0)
+        return;
+#endif
     ConvGeom g = conv_geom(xd, wd, stride, pad);
-    for (int n = 0; n < g.batch; n++)
-        KERNEL_NAME(gemm)(0, 0, g.out_channels, (int)g.patch_cols, (int)g.patch_rows, w,
-                          KERNEL_NAME(patches_of)(&g, x + n * conv_image_size(&g)), (T)0,
-                          y + n * conv_output_size(&g));
+    KERNEL_NAME(ConvScratch) s = KERNEL_NAME(conv_scratch)(&g);
+    KERNEL_NAME(im2col)(&g, x, s.patches);
+    KERNEL_NAME(gemm)(0, 0, g.out_channels, (int)(g.batch * g.patch_cols), (int)g.patch_rows, w,
+                      s.patches, (T)0, s.out);
+    KERNEL_NAME(output_map)(&g, y, s.out, 0);
 }
 
-/* x[N,C,H,W] (dims xd) = the adjoint of conv in x applied to y: x_n = col2im(W^T y_n) */
+/* x[N,C,H,W] (dims xd) = the adjoint of conv in x applied to y: x = col2im(W^T Y) */
 void KERNEL_NAME(ganrt_conv_bd)(const T *w, const T *y, T *x, const int *xd, const int *wd,
                                 int stride, int pad)
 {
+#ifdef CONV_LIBRARY
+    if (CONV_LIBRARY(CONV_BACKWARD_DATA, w, y, x, xd, wd, stride, pad) == 0)
+        return;
+#endif
     ConvGeom g = conv_geom(xd, wd, stride, pad);
-    int pointwise = conv_is_pointwise(&g);
-    T *patches = pointwise ? NULL : kernel_scratch(sizeof(T) * (size_t)(g.patch_rows * g.patch_cols));
-    for (int n = 0; n < g.batch; n++) {
-        T *image = x + n * conv_image_size(&g);
-        const T *yn = y + n * conv_output_size(&g);
-        if (pointwise) {
-            KERNEL_NAME(gemm)(1, 0, (int)g.patch_rows, (int)g.patch_cols, g.out_channels, w, yn,
-                              (T)0, image);
-            continue;
-        }
-        KERNEL_NAME(gemm)(1, 0, (int)g.patch_rows, (int)g.patch_cols, g.out_channels, w, yn, (T)0,
-                          patches);
-        memset(image, 0, sizeof(T) * (size_t)conv_image_size(&g));
-        KERNEL_NAME(patch_map)(&g, image, patches, 1);
-    }
+    KERNEL_NAME(ConvScratch) s = KERNEL_NAME(conv_scratch)(&g);
+    KERNEL_NAME(output_map)(&g, (T *)y, s.out, 1); /* reads y only */
+    KERNEL_NAME(gemm)(1, 0, (int)g.patch_rows, (int)(g.batch * g.patch_cols), g.out_channels, w,
+                      s.out, (T)0, s.patches);
+    memset(x, 0, sizeof(T) * (size_t)(g.batch * conv_image_size(&g)));
+    for (long n = 0; n < g.batch; n++)
+        KERNEL_NAME(patch_map)(&g, x + n * conv_image_size(&g), s.patches, n, 1);
 }
 
-/* w[O,C,KH,KW] (dims wd) = the adjoint of conv in w applied to y: sum_n y_n P_n^T */
+/* w[O,C,KH,KW] (dims wd) = the adjoint of conv in w applied to y: Y P^T */
 void KERNEL_NAME(ganrt_conv_bf)(const T *x, const T *y, T *w, const int *xd, const int *wd,
                                 int stride, int pad)
 {
+#ifdef CONV_LIBRARY
+    if (CONV_LIBRARY(CONV_BACKWARD_WEIGHTS, x, y, w, xd, wd, stride, pad) == 0)
+        return;
+#endif
     ConvGeom g = conv_geom(xd, wd, stride, pad);
-    memset(w, 0, sizeof(T) * (size_t)(g.out_channels * g.patch_rows));
-    for (int n = 0; n < g.batch; n++)
-        KERNEL_NAME(gemm)(0, 1, g.out_channels, (int)g.patch_rows, (int)g.patch_cols,
-                          y + n * conv_output_size(&g),
-                          KERNEL_NAME(patches_of)(&g, x + n * conv_image_size(&g)), (T)1, w);
+    KERNEL_NAME(ConvScratch) s = KERNEL_NAME(conv_scratch)(&g);
+    KERNEL_NAME(im2col)(&g, x, s.patches);
+    KERNEL_NAME(output_map)(&g, (T *)y, s.out, 1);
+    KERNEL_NAME(gemm)(0, 1, g.out_channels, (int)g.patch_rows, (int)(g.batch * g.patch_cols), s.out,
+                      s.patches, (T)0, w);
 }

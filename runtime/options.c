@@ -22,7 +22,7 @@ void print_usage(const Runtime *rt, FILE *to)
             "  --seed S             seed of initial values and draws (default %llu)\n"
             "  --out DIR            where log.jsonl, samples/ and ckpt/ go (default runs/%s)\n"
             "  --resume CKPT        continue from a checkpoint (e.g. DIR/ckpt/last.safetensors)\n"
-            "  --threads T          BLAS threads (default: OpenBLAS's own choice)\n"
+            "  --threads T          threads for loops, convolutions and BLAS (default: OpenBLAS's choice)\n"
             "  --quiet              no progress line and no summary\n"
             "  --set NAME=VALUE     override `hyper NAME` of the experiment (repeatable)\n"
             "  --eval -o OUT        evaluate every loss and gradient once (inputs at draw 0) and\n"

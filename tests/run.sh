@@ -100,6 +100,8 @@ part "test_eval"
 suite build/test_eval
 part "native.sh"
 suite sh tests/native.sh
+part "threads.sh"
+suite sh tests/threads.sh
 part "zoo.sh"
 suite sh tests/zoo.sh
 part "robustness.sh"
