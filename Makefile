@@ -14,7 +14,8 @@ LLVM_LIBS = $(shell $(LLVM_CONFIG) --ldflags --libs core native passes target 2>
 LDLIBS  += -lopenblas -lpng -lz -lm
 
 B := build
-DEB_PACKAGES := llvm-19-dev flex bison libopenblas-dev zlib1g-dev libpng-dev pkg-config valgrind dataset-fashion-mnist strace
+DEB_PACKAGES := llvm-19-dev flex bison libopenblas-dev zlib1g-dev libpng-dev pkg-config valgrind dataset-fashion-mnist strace \
+                libopenmpi-dev openmpi-bin
 
 COMPILER_C := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
 SHARED_RT_C := runtime/policy.c runtime/rng.c runtime/samplers.c runtime/safetensors.c runtime/fill.c runtime/metrics.c runtime/dataset.c runtime/png.c
@@ -79,8 +80,15 @@ $(B)/compiler/codegen.o $(B)/compiler/modeldata.o: $(B)/compiler/%.o: compiler/%
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LLVM_CFLAGS) -MMD -MP -c $< -o $@
 
+# dist.c includes Open MPI's mpi.h for its types; libmpi itself is opened at run time (dist.h).
+MPI_CFLAGS = $(shell pkg-config --cflags ompi-c 2>/dev/null)
+$(B)/runtime/dist.o: runtime/dist.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(MPI_CFLAGS) -MMD -MP -c $< -o $@
+
 # libganrt: what every generated executable links with.
-RUNTIME_C := $(SHARED_RT_C) runtime/kernels.c runtime/fid.c runtime/ganrt.c runtime/load.c runtime/options.c runtime/train.c runtime/logs.c runtime/checkpoint.c
+RUNTIME_C := $(SHARED_RT_C) runtime/kernels.c runtime/fid.c runtime/ganrt.c runtime/load.c runtime/options.c runtime/train.c runtime/logs.c runtime/checkpoint.c \
+             runtime/dist.c
 $(B)/libganrt.a: $(patsubst %.c,$(B)/%.o,$(RUNTIME_C))
 	ar rcs $@ $^
 
