@@ -9,7 +9,7 @@
 #ifndef GANC_SHARD_H
 #define GANC_SHARD_H
 #include "ir.h"
-#include "sema.h"
+#include "model.h"
 
 /* The graph one shard runs, in g's arena: batch inputs (leading dimension `batch`) hold
  * batch/shards rows (their `shards` field says so); the outputs are those of g, replicated. */
