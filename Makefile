@@ -14,7 +14,8 @@ LLVM_LIBS = $(shell $(LLVM_CONFIG) --ldflags --libs core native passes target 2>
 LDLIBS  += -lopenblas -ldnnl -lgomp -lpng -lz -lm
 
 B := build
-DEB_PACKAGES := llvm-19-dev flex bison libopenblas-dev zlib1g-dev libpng-dev pkg-config valgrind dataset-fashion-mnist strace graphviz libdnnl-dev
+DEB_PACKAGES := llvm-19-dev flex bison libopenblas-dev zlib1g-dev libpng-dev pkg-config valgrind dataset-fashion-mnist strace graphviz libdnnl-dev \
+                libopenmpi-dev openmpi-bin
 # Only the tests need these: a browser that loads `ganc report`'s page (tests/report.sh).
 DEB_TEST_PACKAGES := chromium
 
@@ -98,9 +99,15 @@ $(B)/runtime/record.o: RT_CFLAGS += -I$(B)
 .PHONY: FORCE
 FORCE:
 
+# dist.c includes Open MPI's mpi.h for its types; libmpi itself is opened at run time (dist.h).
+MPI_CFLAGS = $(shell pkg-config --cflags ompi-c 2>/dev/null)
+$(B)/runtime/dist.o: runtime/dist.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(MPI_CFLAGS) -MMD -MP -c $< -o $@
+
 # libganrt: what every generated executable links with.
 RUNTIME_C := $(SHARED_RT_C) runtime/kernels.c runtime/conv_dnnl.c runtime/pool.c runtime/fid.c runtime/ganrt.c runtime/load.c runtime/options.c runtime/train.c runtime/logs.c runtime/checkpoint.c \
-             $(RECORD_RT_C)
+             runtime/dist.c $(RECORD_RT_C)
 $(B)/libganrt.a: $(patsubst %.c,$(B)/%.o,$(RUNTIME_C))
 	rm -f $@  # a fresh archive: a member of a file since renamed would linger and clash
 	ar rcs $@ $^

@@ -285,6 +285,17 @@ static void emit_call(FnGen *f, int id) {
         kernel(f, "concat", args, 7);
         break;
     }
+    case OP_ALLREDUCE_SUM: case OP_ALLREDUCE_MAX: { /* runtime/dist.h */
+        LLVMValueRef args[] = {a, out, LLVMConstInt(cg->i64, (unsigned long long)ir_shape_size(n->shape), 0),
+                               const_int(cg, n->op == OP_ALLREDUCE_MAX)};
+        kernel(f, "allreduce", args, 4);
+        break;
+    }
+    case OP_ALLGATHER: case OP_SHARD_SLICE: {
+        LLVMValueRef args[] = {a, out, dims_of(cg, sa), ndim, const_int(cg, n->axis)};
+        kernel(f, n->op == OP_ALLGATHER ? "allgather" : "shard_slice", args, 5);
+        break;
+    }
     case OP_RESHAPE:
         LLVMBuildMemCpy(cg->b, out, 4, a, 4, LLVMConstInt(cg->i64, (unsigned long long)node_bytes(f, id), 0));
         break;

@@ -453,7 +453,9 @@ static void evaluate_call(Interp *it, int id, double *out)
     case OP_CONV: case OP_CONV_BD: case OP_CONV_BF:
         eval_conv_family(it, node, out);
         break;
-    default: abort(); /* not a SHAPE, REDUCE or BLAS op */
+    default: /* not a SHAPE, REDUCE or BLAS op; a collective is the shard simulator's (shardsim.h) */
+        fprintf(stderr, "ganc: internal error: the interpreter cannot compute %s alone\n", ir_op_name(node->op));
+        abort();
     }
 }
 
@@ -478,6 +480,14 @@ static void evaluate_node(Interp *it, int id)
         round_to_float(out, n);
 }
 
+void interp_run_node(Interp *it, int id)
+{
+    if (is_computed(it->graph->nodes[id].op))
+        evaluate_node(it, id);
+    else if (it->round_to_f32)
+        round_to_float(it->values[id], node_size(it, id));
+}
+
 void interp_run_after(Interp *it, int first)
 {
     for (int id = first + 1; id < it->graph->nnodes; id++)
@@ -489,10 +499,8 @@ void interp_run_after(Interp *it, int first)
  * first, as the native f32 code holds them. */
 void interp_run(Interp *it)
 {
-    for (int id = 0; it->round_to_f32 && id < it->graph->nnodes; id++)
-        if (!is_computed(it->graph->nodes[id].op))
-            round_to_float(it->values[id], node_size(it, id));
-    interp_run_after(it, -1);
+    for (int id = 0; id < it->graph->nnodes; id++)
+        interp_run_node(it, id);
 }
 
 /* ----- lifetime --------------------------------------------------------------------------- */

@@ -27,6 +27,9 @@ double *interp_buffer(Interp *it, int node);
 void interp_set_mask_mode(Interp *it, MaskMode mode);
 /* Evaluate every non-leaf node in order. */
 void interp_run(Interp *it);
+/* Node id alone, its inputs computed (a leaf is only rounded, in f32 mode, as interp_run does
+ * first): for a caller that walks the graph itself, as the shard simulator does. */
+void interp_run_node(Interp *it, int id);
 /* Re-evaluate the non-leaf nodes with id > first, after the caller overwrote node first's buffer
  * (how a finite difference perturbs an interior node such as the x of grad(y, x)). */
 void interp_run_after(Interp *it, int first);

@@ -461,6 +461,27 @@ int ir_conv_bf(IrGraph *g, int x, int y, int stride, int pad, Shape wshape) {
 
 /* ---- dead-code elimination ------------------------------------------------------------- */
 
+/* ---- collectives ------------------------------------------------------------------------ */
+
+int ir_allreduce(IrGraph *g, IrOp op, int a) {
+    assert(op == OP_ALLREDUCE_SUM || op == OP_ALLREDUCE_MAX);
+    return add_node(g, make(op, g->nodes[a].shape, a, 0, 0));
+}
+
+/* allgather and shard_slice: dimension `axis` times or divided by the shard count */
+static int resharded(IrGraph *g, IrOp op, int a, int axis, int shards) {
+    Shape s = g->nodes[a].shape;
+    assert(axis >= 0 && axis < s.ndim && shards > 1);
+    assert(op == OP_ALLGATHER || s.dim[axis] % shards == 0);
+    s.dim[axis] = op == OP_ALLGATHER ? s.dim[axis] * shards : s.dim[axis] / shards;
+    IrNode n = make(op, s, a, 0, 0);
+    n.axis = axis;
+    return add_node(g, n);
+}
+
+int ir_allgather(IrGraph *g, int a, int axis, int shards) { return resharded(g, OP_ALLGATHER, a, axis, shards); }
+int ir_shard_slice(IrGraph *g, int a, int axis, int shards) { return resharded(g, OP_SHARD_SLICE, a, axis, shards); }
+
 IrGraph *ir_compact(const IrGraph *g, int *old_to_new) {
     char *live = arena_alloc(g->arena, (size_t)g->nnodes + 1);
     for (int i = 0; i < g->noutputs; i++) live[g->outputs[i].node] = 1;
@@ -501,6 +522,10 @@ static void print_attributes(FILE *out, const IrGraph *g, const IrNode *n) {
     int in_ndim = n->nin ? g->nodes[n->in[0]].shape.ndim : 0;
     if (ir_op_is_leaf(n->op)) fprintf(out, " \"%s\"", n->name);
     switch (n->op) {
+    case OP_INPUT:
+        if (n->shards > 1) fprintf(out, " rows=1/%d", n->shards);
+        break;
+    case OP_ALLGATHER: case OP_SHARD_SLICE: fprintf(out, " axis=%d", n->axis); break;
     case OP_CONST: fprintf(out, " %.17g", n->value); break;
     case OP_POW: fprintf(out, " %.17g", n->value); break;
     case OP_SUM: case OP_MAX: print_axes(out, "axes", n->axes, in_ndim); break;

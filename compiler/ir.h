@@ -13,6 +13,12 @@
  * persistent non-trained tensors), `input` (data, noise and every random draw a step makes; each
  * is named so `ganc eval` can set it), `const` (a tensor filled with one value).
  *
+ * Collectives (only in the per-shard graphs of compiler/shard.c, never before it): a graph run on
+ * N shards, each holding its own rows of the batch, combines them with allreduce_sum/_max (every
+ * shard gets the elementwise sum/max of all shards' values, in shard order), allgather (the
+ * shards' blocks joined along `axis`) and shard_slice (this shard's block of a replicated tensor
+ * along `axis`: no communication). docs/distributed.md.
+ *
  * A graph's results are its outputs: values read by the caller ("loss/D") and updates, the new
  * value of a param or state leaf after the step. */
 #ifndef GANC_IR_H
@@ -45,6 +51,8 @@ typedef struct Shape {
  *   SHAPE   moves or copies elements, computes nothing (reshape, permute, broadcast, ...)
  *   REDUCE  sums or maxes over axes
  *   BLAS    matmul and the convolutions: library calls on whole tensors
+ *   COLLECTIVE  combines the values of the shards of a batch split across processes (shard.h):
+ *           only in the graphs the batch-axis pass makes, never differentiated
  * Flags:
  *   OPF_CMP     a comparison: the value is a 0/1 mask
  *   OPF_NOGRAD  no gradient flows to the inputs (comparisons, stop_grad); the interpreter freezes
@@ -83,9 +91,13 @@ typedef struct Shape {
     X(MATMUL,    "matmul",    2, BLAS,   0)                    \
     X(CONV,      "conv",      2, BLAS,   0)                    \
     X(CONV_BD,   "conv_bd",   2, BLAS,   0)                    \
-    X(CONV_BF,   "conv_bf",   2, BLAS,   0)
+    X(CONV_BF,   "conv_bf",   2, BLAS,   0)                    \
+    X(ALLREDUCE_SUM, "allreduce_sum", 1, COLLECTIVE, 0)        \
+    X(ALLREDUCE_MAX, "allreduce_max", 1, COLLECTIVE, 0)        \
+    X(ALLGATHER,     "allgather",     1, COLLECTIVE, 0)        \
+    X(SHARD_SLICE,   "shard_slice",   1, COLLECTIVE, 0)
 
-typedef enum { OPC_LEAF, OPC_CONST, OPC_UNARY, OPC_BINARY, OPC_SELECT, OPC_SHAPE, OPC_REDUCE, OPC_BLAS } IrOpClass;
+typedef enum { OPC_LEAF, OPC_CONST, OPC_UNARY, OPC_BINARY, OPC_SELECT, OPC_SHAPE, OPC_REDUCE, OPC_BLAS, OPC_COLLECTIVE } IrOpClass;
 enum { OPF_CMP = 1, OPF_NOGRAD = 2 };
 
 typedef enum {
@@ -109,7 +121,8 @@ typedef struct IrNode {
     unsigned axes;         /* SUM, MAX: reduced axes; BROADCAST: output axes the input keeps */
     int perm[IR_MAXDIM];   /* PERMUTE: output axis i is input axis perm[i]              */
     int start[IR_MAXDIM];  /* SLICE: offsets into the input; PAD: zeros before the input */
-    int axis;              /* CONCAT                                                    */
+    int axis;              /* CONCAT, ALLGATHER, SHARD_SLICE                            */
+    int shards;            /* INPUT: its rows are this shard's 1/shards of the whole draw (0, 1: all of it) */
     int ta, tb;            /* MATMUL: transpose flags                                   */
     int stride, pad;       /* CONV, CONV_BD, CONV_BF                                    */
     const char *name;      /* PARAM, STATE, INPUT                                       */
@@ -184,6 +197,12 @@ int ir_max(IrGraph *g, int a, unsigned axes);
 int ir_slice(IrGraph *g, int a, const int *start, Shape s);
 int ir_pad(IrGraph *g, int a, const int *before, Shape s);
 int ir_concat(IrGraph *g, int a, int b, int axis);
+
+/* Collectives (see above): allreduce: op is OP_ALLREDUCE_SUM or OP_ALLREDUCE_MAX; allgather
+ * multiplies dimension `axis` by shards, shard_slice divides it. */
+int ir_allreduce(IrGraph *g, IrOp op, int a);
+int ir_allgather(IrGraph *g, int a, int axis, int shards);
+int ir_shard_slice(IrGraph *g, int a, int axis, int shards);
 
 /* BLAS-backed ops */
 int ir_matmul(IrGraph *g, int a, int b, int ta, int tb);    /* 2-D only */

@@ -6,6 +6,8 @@
  *   ganc run FILE.gan [--steps N] [-o OUT]            train in the reference interpreter
  *   ganc compare A B [--tolerance T]                  two safetensors files, tensor by tensor
  *   ganc FILE.gan -o EXE [-O0..3] [--target-cpu CPU]  a native training executable
+ *   --shards N (emit, eval, run): the step graphs split into N batch shards (shard.h), which
+ *   eval and run simulate in lockstep
  *
  * compile() below is the pipeline on one screen, each stage one call in order (docs/ir.md,
  * section 1): parse, sema, model (lower, autodiff, updates, optimise), the files check, plan,
@@ -31,6 +33,7 @@
 #include "report.h"
 #include "run.h"
 #include "sema.h"
+#include "shard.h"
 
 static const char usage[] =
     "usage: ganc FILE.gan -o EXE [--dtype f32|f64] [-O0|-O1|-O2|-O3] [--target-cpu CPU]\n"
@@ -40,6 +43,7 @@ static const char usage[] =
     "       ganc run FILE.gan [--steps N] [--dtype f32|f64] [-o STATE.safetensors] [--set NAME=V]\n"
     "       ganc compare A.safetensors B.safetensors [--tolerance T] [--verbose]\n"
     "       ganc report RUN_DIR... -o REPORT.html\n"
+    "--shards N (with --emit, eval, run): split the batch into N shards, as N MPI processes do\n"
     "KIND: tokens, ast, ir (losses, with every grad() expanded), ir-grad (step graphs with\n"
     "      parameter gradients and optimizer updates), dot (Graphviz of the ir-grad graphs),\n"
     "      ir-opt (fused loops and the memory plan), llvm (LLVM IR), asm (assembly),\n"
@@ -55,6 +59,7 @@ typedef struct Options {
     DType dtype;
     long steps;
     int opt_level;
+    int shards;            /* --shards N: the batch split into N shards (shard.h) */
 } Options;
 
 static void usage_error(const char *fmt, const char *arg) {
@@ -88,7 +93,7 @@ static int flag_is(const char *arg, const char *name) {
 }
 
 static Options parse_options(int argc, char **argv) {
-    Options o = {.tolerance = 1e-6, .dtype = DT_F32, .opt_level = 2};
+    Options o = {.tolerance = 1e-6, .dtype = DT_F32, .opt_level = 2, .shards = 1};
     int first = 1;
     static const char *commands[] = {"check", "eval", "run", "compare"};
     for (size_t c = 0; argc > 1 && c < sizeof commands / sizeof commands[0]; c++)
@@ -125,6 +130,8 @@ static Options parse_options(int argc, char **argv) {
             o.sets[o.nsets++] = flag_value(argc, argv, &i);
         } else if (!strcmp(a, "--verbose")) {
             o.verbose = 1;
+        } else if (flag_is(a, "--shards")) {
+            o.shards = (int)parse_count("--shards", flag_value(argc, argv, &i));
         } else if (flag_is(a, "--steps")) {
             o.steps = parse_count("--steps", flag_value(argc, argv, &i));
         } else if (a[0] == '-' && a[1]) {
@@ -202,6 +209,7 @@ static Model *front_end(const Options *o, const SourceFile *src, Arena *arena, D
     model_update(m);                                         /* optimizer updates, projections, EMA  */
     model_optimise(m);                                       /* optimise: dead code                  */
     files_check(m);                                          /* data and weights files, each once    */
+    if (stops_at(o, "ir-grad") || stops_at(o, "dot") || stops_at(o, "ir-opt")) shard_model(m, o->shards);
     if (stops_at(o, "ir-grad") || stops_at(o, "dot")) return print_steps(m, stops_at(o, "dot")), NULL;
     if (stops_at(o, "leaves")) return ir_print_leaves(stdout, m->eval), NULL;   /* what eval --values sets */
     return m;
@@ -314,10 +322,12 @@ int main(int argc, char **argv) {
     } else if (o.command && !strcmp(o.command, "eval")) {
         if (!o.output) usage_error("eval needs -o OUT.safetensors%s", "");
         apply_sets(&o, m, &arena);
-        rc = run_eval(m, o.values, o.output);
+        shard_model(m, o.shards);
+        rc = run_eval(m, o.values, o.output, o.shards);
     } else if (o.command && !strcmp(o.command, "run")) {
         apply_sets(&o, m, &arena);
-        rc = run_train(m, o.steps ? o.steps : m->train_iters, o.output);
+        shard_model(m, o.shards);
+        rc = run_train(m, o.steps ? o.steps : m->train_iters, o.output, o.shards);
     } else if (o.emit || o.output) {
         rc = back_end(&o, src, m, &arena);
     } else {

@@ -39,11 +39,17 @@ void store_init_leaves(StFile *st, const IrGraph *g, uint64_t seed) {
 }
 
 void store_draw_inputs(StFile *st, const IrGraph *g, uint64_t seed, uint64_t draw, double progress) {
+    store_draw_shard(st, g, seed, draw, progress, 0);
+}
+
+void store_draw_shard(StFile *st, const IrGraph *g, uint64_t seed, uint64_t draw, double progress, int rank) {
     for (int id = 0; id < g->nnodes; id++) {
         const IrNode *n = &g->nodes[id];
-        if (n->op == OP_INPUT)
-            policy_draw_input(&n->init, n->name, seed, draw, progress, slot_for(st, n)->data, ir_shape_size(n->shape),
-                              rows_of(n));
+        if (n->op == OP_INPUT) { /* an input split into shards (shard.h) holds shard rank's rows */
+            long parts = n->shards > 1 ? n->shards : 1;
+            policy_draw_shard(&n->init, n->name, seed, draw, progress, slot_for(st, n)->data,
+                              ir_shape_size(n->shape) * parts, rows_of(n) * parts, (int)parts, rank);
+        }
     }
 }
 

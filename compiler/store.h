@@ -19,6 +19,8 @@ void store_init_leaves(StFile *st, const IrGraph *g, uint64_t seed);
 /* Draw fresh values for every input leaf of g; draw counts which draw of the run this is and
  * progress is (iteration - 1) / iterations, the value of the input __progress. */
 void store_draw_inputs(StFile *st, const IrGraph *g, uint64_t seed, uint64_t draw, double progress);
+/* The same for shard `rank` of a graph split into shards (shard.h): its inputs hold its rows. */
+void store_draw_shard(StFile *st, const IrGraph *g, uint64_t seed, uint64_t draw, double progress, int rank);
 /* Copy leaf values into an interpreter; a missing or misshapen one is a fatal error naming it. */
 void store_load(const StFile *st, Interp *it, const IrGraph *g);
 /* Write the step's OUT_UPDATE outputs back into the store. */

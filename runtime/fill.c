@@ -38,13 +38,24 @@ static uint64_t epoch_index(uint64_t position, uint64_t n, uint64_t seed, uint64
     return shuffled_index(position % n, n, seed, stream, position / n);
 }
 
-/* rows samples of a fixed set of `points`: row r of draw d is position d * rows + r. */
+/* The rows of a draw: rows row0 .. row0 + nrows - 1 of a draw of `rows` rows (a shard's part of
+ * the whole batch, or all of it), of per_row values each. Row r of draw d is at position
+ * d * rows + r of the leaf's sequence, whoever draws it. */
+typedef struct RowRange {
+    long rows, row0, nrows, per_row;
+} RowRange;
+
+static uint64_t row_position(uint64_t draw, const RowRange *rr, long r) {
+    return draw * (uint64_t)rr->rows + (uint64_t)(rr->row0 + r);
+}
+
+/* samples of a fixed set of `points`, at the rows' positions of the sequence of epochs */
 static void draw_from_set(const LeafInit *spec, uint64_t seed, uint64_t stream, uint64_t draw, double *out,
-                          long rows, long per_row) {
+                          const RowRange *rr) {
     const SamplerInfo *s = sampler_find(spec->sampler);
-    for (long r = 0; r < rows; r++) {
-        uint64_t index = epoch_index(draw * (uint64_t)rows + (uint64_t)r, (uint64_t)spec->points, seed, stream);
-        s->draw(spec->args, seed, stream, index, out + r * per_row, 1);
+    for (long r = 0; r < rr->nrows; r++) {
+        uint64_t index = epoch_index(row_position(draw, rr, r), (uint64_t)spec->points, seed, stream);
+        s->draw(spec->args, seed, stream, index, out + r * rr->per_row, 1);
     }
 }
 
@@ -78,12 +89,12 @@ static void write_row(const LeafInit *spec, const double *item, double *row, lon
     row[(long)item[0]] = 1;
 }
 
-static void draw_from_file(const LeafInit *spec, uint64_t seed, uint64_t draw, double *out, long rows, long per_row) {
+static void draw_from_file(const LeafInit *spec, uint64_t seed, uint64_t draw, double *out, const RowRange *rr) {
     const Dataset *d = checked_dataset(spec);
     uint64_t n = (uint64_t)file_items(spec, d), stream = file_stream(spec);
-    for (long r = 0; r < rows; r++) {
-        uint64_t index = epoch_index(draw * (uint64_t)rows + (uint64_t)r, n, seed, stream);
-        write_row(spec, d->values + index * (uint64_t)d->item_size, out + r * per_row, per_row);
+    for (long r = 0; r < rr->nrows; r++) {
+        uint64_t index = epoch_index(row_position(draw, rr, r), n, seed, stream);
+        write_row(spec, d->values + index * (uint64_t)d->item_size, out + r * rr->per_row, rr->per_row);
     }
 }
 
@@ -233,36 +244,43 @@ const char *init_kind_name(InitKind kind) {
 
 /* ----- fill_values ----- */
 
-void fill_values(const LeafInit *spec, uint64_t seed, const char *name, uint64_t draw, double *out,
-                 long size, long rows) {
+void fill_rows(const LeafInit *spec, uint64_t seed, const char *name, uint64_t draw, double *out, long size,
+               long rows, long row0, long nrows) {
     if (spec->fixed) draw = 0;
-    uint64_t stream = rng_stream_id(name), index0 = draw * (uint64_t)size;
+    RowRange rr = {rows, row0, nrows, size / rows};
+    long n = nrows * rr.per_row; /* the values written */
+    uint64_t stream = rng_stream_id(name), index0 = draw * (uint64_t)size + (uint64_t)(row0 * rr.per_row);
     switch (spec->kind) {
-    case INIT_ZEROS: memset(out, 0, sizeof(double) * (size_t)size); break;
+    case INIT_ZEROS: memset(out, 0, sizeof(double) * (size_t)n); break;
     case INIT_CONSTANT:
-        for (long i = 0; i < size; i++) out[i] = spec->a;
+        for (long i = 0; i < n; i++) out[i] = spec->a;
         break;
     case INIT_UNIFORM:
-        rng_uniform(seed, stream, index0, out, size);
-        for (long i = 0; i < size; i++) out[i] = spec->a + (spec->b - spec->a) * out[i];
+        rng_uniform(seed, stream, index0, out, n);
+        for (long i = 0; i < n; i++) out[i] = spec->a + (spec->b - spec->a) * out[i];
         break;
     case INIT_NORMAL:
-        rng_normal(seed, stream, index0, out, size);
-        for (long i = 0; i < size; i++) out[i] = spec->a + spec->b * out[i];
+        rng_normal(seed, stream, index0, out, n);
+        for (long i = 0; i < n; i++) out[i] = spec->a + spec->b * out[i];
         break;
     case INIT_DATA:
         if (spec->points)
-            draw_from_set(spec, seed, stream, draw, out, rows, size / rows);
+            draw_from_set(spec, seed, stream, draw, out, &rr);
         else
-            sampler_find(spec->sampler)->draw(spec->args, seed, stream, draw * (uint64_t)rows, out, (int)rows);
+            sampler_find(spec->sampler)->draw(spec->args, seed, stream, row_position(draw, &rr, 0), out, (int)nrows);
         break;
     case INIT_FILE: case INIT_LABELS:
-        draw_from_file(spec, seed, draw, out, rows, size / rows);
+        draw_from_file(spec, seed, draw, out, &rr);
         break;
     case INIT_TENSOR:
-        copy_tensor(spec, name, out, size); /* fill_check saw it there */
+        copy_tensor(spec, name, out, size); /* fill_check saw it there; a parameter, never split */
         break;
     case INIT_COPY: case INIT_PROGRESS: case INIT_KIND_COUNT:
         break; /* the caller's (see fill.h) */
     }
+}
+
+void fill_values(const LeafInit *spec, uint64_t seed, const char *name, uint64_t draw, double *out,
+                 long size, long rows) {
+    fill_rows(spec, seed, name, draw, out, size, rows, 0, rows);
 }

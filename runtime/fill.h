@@ -35,5 +35,17 @@ int fill_check_shape(const LeafInit *spec, const char *name, long rows, long per
  * draw number `draw` (0 for initial values). */
 void fill_values(const LeafInit *spec, uint64_t seed, const char *name, uint64_t draw, double *out,
                  long size, long rows);
+/* Rows row0 .. row0 + nrows - 1 of that draw (size and rows still the whole tensor's), into out
+ * (nrows * size / rows values): what one of several processes sharing the batch draws. Each row
+ * is a function of (seed, name, draw, size, rows, its index) alone, so the shards' rows joined
+ * are exactly the whole draw. */
+void fill_rows(const LeafInit *spec, uint64_t seed, const char *name, uint64_t draw, double *out, long size,
+               long rows, long row0, long nrows);
+/* Rows row0 .. row0 + nrows - 1 of that draw (size and rows still the whole tensor's), into out
+ * (nrows * size / rows values): what one of several processes sharing the batch draws. Each row
+ * is a function of (seed, name, draw, size, rows, its index) alone, so the shards' rows joined
+ * are exactly the whole draw. */
+void fill_rows(const LeafInit *spec, uint64_t seed, const char *name, uint64_t draw, double *out, long size,
+               long rows, long row0, long nrows);
 
 #endif

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dist.h"
 #include "rt.h"
 #include "fid.h"
 #include "metrics.h"
@@ -101,6 +102,8 @@ void write_log_line(Runtime *rt, long iter)
         call_graph(rt, eval);
     }
     log_line_start(rt, iter);
+    if (dist_size() > 1) /* a data-parallel run: how many processes shared each batch */
+        fprintf(rt->log, ", \"ranks\": %d", dist_size());
     for (int i = 0; i < rt->m.nlogs; i++) {
         double v = log_value(rt, &rt->m.logs[i]);
         json_key(rt->log, "", rt->m.logs[i].label);

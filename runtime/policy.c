@@ -26,10 +26,17 @@ double policy_progress(long iter, long steps)
 void policy_draw_input(const LeafInit *init, const char *name, uint64_t key, uint64_t draw, double progress,
                        double *out, long size, long rows)
 {
+    policy_draw_shard(init, name, key, draw, progress, out, size, rows, 1, 0);
+}
+
+void policy_draw_shard(const LeafInit *init, const char *name, uint64_t key, uint64_t draw, double progress,
+                       double *out, long size, long rows, int shards, int rank)
+{
+    long part = rows / shards;
     if (init->kind == INIT_PROGRESS)
         out[0] = progress;
     else
-        fill_values(init, key, name, draw, out, size, rows);
+        fill_rows(init, key, name, draw, out, size, rows, rank * part, part);
 }
 
 int policy_is_log_point(long iter, long every, long steps)

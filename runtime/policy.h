@@ -32,6 +32,10 @@ double policy_progress(long iter, long steps);
  * (policy_progress of the iteration). */
 void policy_draw_input(const LeafInit *init, const char *name, uint64_t key, uint64_t draw, double progress,
                        double *out, long size, long rows);
+/* The same for one of `shards` processes sharing the batch (docs/distributed.md): rank's rows of
+ * the whole draw (size and rows are the whole tensor's), into out's first size / shards values. */
+void policy_draw_shard(const LeafInit *init, const char *name, uint64_t key, uint64_t draw, double progress,
+                       double *out, long size, long rows, int shards, int rank);
 
 /* Whether iteration iter of a run of `steps` writes a log line: the first, every `every`-th (100
  * when 0) and the last. */

@@ -12,17 +12,7 @@
 # usage: sh tests/native.sh [FILE.gan ...]   (files named: only their comparisons)
 # Programs whose basenames coincide would share a work folder: keep them distinct.
 self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
-cd "$(dirname "$0")/.." || exit 1
-GANC=build/ganc
-# the interpreter's BLAS calls: one thread each, the jobs run side by side
-OPENBLAS_NUM_THREADS=1
-export OPENBLAS_NUM_THREADS
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-check() { # check STATUS NAME OUTPUT-FILE
-    if [ "$1" -eq 0 ]; then echo "ok - $2"; else echo "not ok - $2: $(tail -3 "$3" | tr '\n' ' ')"; fi
-}
+. "$(dirname "$self")/jobs.sh"
 
 compare_native() { # compare_native FILE DTYPE TOLERANCE WORK (and $note, for the test names)
     name="native $(basename "$1")${note:-} $2"

@@ -3,8 +3,8 @@
 # `not ok - NAME: why` lines; this script gathers them and ends with `N passed, M failed`.
 # Parts: runtime and kernel unit tests, first/second-order gradient checks of every op, golden
 # IR, the include walls, the pipeline's stages, malformed programs, mutated programs, the docs' examples, ganc check/eval/run on the
-# examples, the native backend against the interpreter, run records, plots and `ganc report`
-# (in headless Chromium), and valgrind on the compiler.
+# examples, the native backend against the interpreter, the batch-axis pass against the whole
+# batch, run records, plots and `ganc report` (in headless Chromium), and valgrind on the compiler.
 cd "$(dirname "$0")/.." || exit 1
 GANC=build/ganc
 # One BLAS thread per process: the parts that run jobs side by side fill the cores themselves.
@@ -102,6 +102,8 @@ part "native.sh"
 suite sh tests/native.sh
 part "threads.sh"
 suite sh tests/threads.sh
+part "shards.sh"
+suite sh tests/shards.sh
 part "zoo.sh"
 suite sh tests/zoo.sh
 part "robustness.sh"

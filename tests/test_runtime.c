@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fill.h"
 #include "rng.h"
 #include "safetensors.h"
 #include "samplers.h"
@@ -382,6 +383,32 @@ static void test_atomic_write(void)
     st_free(&back);
 }
 
+/* A batch split across processes (shard.h, dist.h): each draws its rows with fill_rows, and the
+ * shards' rows joined must be exactly the whole draw, for every kind of random leaf. */
+static void test_fill_rows_join_to_the_whole_draw(void)
+{
+    enum { ROWS = 16, PER_ROW = 2, SIZE = ROWS * PER_ROW };
+    LeafInit specs[] = {
+        {.kind = INIT_UNIFORM, .a = -1, .b = 2},
+        {.kind = INIT_NORMAL, .a = 0, .b = 3},
+        {.kind = INIT_DATA, .sampler = "gaussians8", .args = {2, 0.02, 1.414}, .nargs = 3},
+        {.kind = INIT_DATA, .sampler = "gaussians8", .args = {2, 0.02, 1.414}, .nargs = 3, .points = 40},
+    };
+    const char *kinds[] = {"uniform", "normal", "a sampler", "a fixed set of points"};
+    for (int k = 0; k < 4; k++)
+        for (int shards = 2; shards <= 8; shards *= 2) {
+            double whole[SIZE], joined[SIZE];
+            fill_values(&specs[k], 7, "x", 5, whole, SIZE, ROWS);
+            int rows = ROWS / shards;
+            for (int r = 0; r < shards; r++)
+                fill_rows(&specs[k], 7, "x", 5, joined + r * rows * PER_ROW, SIZE, ROWS, r * rows, rows);
+            char description[128];
+            snprintf(description, sizeof description, "fill_rows: %d shards' rows of %s join to the whole draw",
+                     shards, kinds[k]);
+            check(memcmp(whole, joined, sizeof whole) == 0, description, "the rows differ");
+        }
+}
+
 int main(void)
 {
     test_philox_known_answers();
@@ -395,5 +422,6 @@ int main(void)
     test_reader_accepts_metadata_and_f32();
     test_reader_rejects_corrupt_files();
     test_atomic_write();
+    test_fill_rows_join_to_the_whole_draw();
     return check_summary();
 }

@@ -1,0 +1,24 @@
+/* shard.h: the batch-axis pass, which turns a step graph into the graph one of N shards runs
+ * when the batch is split across N processes (data parallelism, docs/distributed.md).
+ *
+ * Runs after autodiff and the optimizer, on whole step graphs. Each shard holds B/N rows of
+ * every batch input (data, noise, every per-sample random draw) and a full copy of every
+ * parameter and state; the pass propagates which tensors are split along which axis and
+ * inserts a collective wherever an op needs rows of other shards, so that every shard's
+ * updates equal the single-process step's. */
+#ifndef GANC_SHARD_H
+#define GANC_SHARD_H
+#include "ir.h"
+#include "model.h"
+
+/* The graph one shard runs, in g's arena: batch inputs (leading dimension `batch`) hold
+ * batch/shards rows (their `shards` field says so); the outputs are those of g, replicated. */
+IrGraph *shard_graph(const IrGraph *g, int batch, int shards);
+/* A fatal error naming both numbers unless batch splits into that many equal shards. */
+void shard_check_batch(int batch, int shards);
+/* Replaces the model's step graphs and its eval graph by their shards' graphs (the sample and
+ * FID graphs stay whole: one process writes samples). A batch that does not split into equal
+ * shards is a fatal error naming both numbers. shards == 1 leaves the model as it is. */
+void shard_model(Model *m, int shards);
+
+#endif

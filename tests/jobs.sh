@@ -1,0 +1,15 @@
+# jobs.sh: the common start of the test scripts that run one job per program side by side
+# (native.sh, shards.sh), sourced after they set `self` to their own path: the repository root
+# as the working directory, build/ganc, one BLAS thread per process, a work folder removed at
+# exit, and check STATUS NAME OUTPUT-FILE, which prints the ok / not ok line.
+cd "$(dirname "$self")/.." || exit 1
+GANC=build/ganc
+# the interpreter's BLAS calls: one thread each, the jobs run side by side
+OPENBLAS_NUM_THREADS=1
+export OPENBLAS_NUM_THREADS
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+check() { # check STATUS NAME OUTPUT-FILE
+    if [ "$1" -eq 0 ]; then echo "ok - $2"; else echo "not ok - $2: $(tail -3 "$3" | tr '\n' ' ')"; fi
+}
