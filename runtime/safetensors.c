@@ -84,19 +84,25 @@ static void push_tensor(StFile *f, StTensor t)
     f->tensors[f->count++] = t;
 }
 
-void st_add(StFile *f, const char *name, int ndim, const long *shape, const double *data)
+int st_add(StFile *f, const char *name, int ndim, const long *shape, const double *data)
 {
     assert(ndim >= 0 && ndim <= ST_MAXDIM);
     StTensor t = {0};
-    t.name = xstrdup(name);
     t.ndim = ndim;
     for (int k = 0; k < ndim; k++)
         t.shape[k] = shape[k];
-    size_t bytes = sizeof(double) * (size_t)element_count(ndim, shape);
-    t.data = xmalloc(bytes);
-    if (bytes)
+    long count = element_count(ndim, shape);
+    size_t bytes = (size_t)count * sizeof(double);
+    if (count < 0 || (count && bytes / sizeof(double) != (size_t)count))
+        return -1;
+    t.data = data ? malloc(bytes ? bytes : 1) : calloc(count ? (size_t)count : 1, sizeof(double));
+    if (!t.data)
+        return -1; /* the caller names the tensor: a model too large for memory is an error */
+    t.name = xstrdup(name);
+    if (data && bytes)
         memcpy(t.data, data, bytes);
     push_tensor(f, t);
+    return 0;
 }
 
 const StTensor *st_find(const StFile *f, const char *name)

@@ -34,8 +34,9 @@ int st_check_finite(const char *path, const StFile *f, char *err, int errlen);
  * the first bad index. For values that enter a computation (checkpoints, value files, weights). */
 int st_read_finite(const char *path, StFile *out, char *err, int errlen);
 int st_write(const char *path, const StFile *f, int as_f64, char *err, int errlen);
-/* Append a copy of data (n = product of shape). */
-void st_add(StFile *f, const char *name, int ndim, const long *shape, const double *data);
+/* Appends a copy of data (n = product of shape), or zeros when data is NULL: 0, or -1 when
+ * memory runs out (nothing is appended). */
+int st_add(StFile *f, const char *name, int ndim, const long *shape, const double *data);
 const StTensor *st_find(const StFile *f, const char *name);
 void st_free(StFile *f);
 
