@@ -80,7 +80,7 @@ $(B)/compiler/codegen.o $(B)/compiler/modeldata.o $(B)/compiler/target.o: $(B)/c
 	$(CC) $(CFLAGS) $(LLVM_CFLAGS) -MMD -MP -c $< -o $@
 
 # libganrt: what every generated executable links with.
-RUNTIME_C := $(SHARED_RT_C) runtime/kernels.c runtime/fid.c runtime/ganrt.c runtime/load.c runtime/options.c runtime/train.c runtime/logs.c runtime/checkpoint.c
+RUNTIME_C := $(SHARED_RT_C) runtime/kernels.c runtime/fid.c runtime/guard.c runtime/ganrt.c runtime/load.c runtime/options.c runtime/train.c runtime/logs.c runtime/checkpoint.c
 $(B)/libganrt.a: $(patsubst %.c,$(B)/%.o,$(RUNTIME_C))
 	ar rcs $@ $^
 

@@ -252,8 +252,11 @@ static int run(Runtime *rt)
                     rt->exe, rt->first_iter - 1, rt->steps);
         return 0;
     }
-    if (prepare_outputs(rt) != 0 || train(rt) != 0)
+    if (prepare_outputs(rt) != 0)
         return 1;
+    int rc = train(rt); /* 1, or 130/143 when stopped by a signal */
+    if (rc != 0)
+        return rc;
     if (!rt->opt.quiet)
         print_summary(rt);
     return 0;
