@@ -20,17 +20,7 @@ if [ ! -x "$GANC" ]; then
     echo "0 passed, 1 failed"
     exit 1
 fi
-tmp=$(mktemp -d) || exit 2
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-check() { # check STATUS NAME [DETAIL]
-    if [ "$1" -eq 0 ]; then
-        echo "ok - $2"; passed=$((passed + 1))
-    else
-        echo "not ok - $2${3:+: $3}"; failed=$((failed + 1))
-    fi
-}
+. tests/checks.sh
 # expect_error NAME RC WANTED_TEXT: the last command exited 1 and $tmp/err contains the text
 expect_error() {
     if [ "$2" -eq 1 ] && grep -qF -- "$3" "$tmp/err"; then check 0 "$1"; else check 1 "$1" "exit $2: $(head -c 300 "$tmp/err")"; fi
@@ -210,5 +200,4 @@ if command -v valgrind > /dev/null; then
     done
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary
