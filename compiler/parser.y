@@ -69,6 +69,12 @@ BraceInfo lex_braces(yyscan_t scanner);
 #include <string.h>
 #include "lexer.h"
 
+/* Bison's stack, when deep nesting grows it past its first 200 entries, lives in the arena like
+ * everything else the parser makes: an error mid-parse then leaves nothing to free (a harness
+ * that recovers from errors, tests/fuzz/, would otherwise leak it). */
+#define YYMALLOC(size) arena_alloc(ctx->arena, size)
+#define YYFREE(p) ((void)(p))
+
 /* A rule's span runs from its first symbol's start to its last symbol's end; an empty rule sits
  * at the end of what precedes it. */
 #define YYLLOC_DEFAULT(Cur, Rhs, N)                                                            \

@@ -5,7 +5,7 @@
 # TRUNC_STRIDE-th byte (41), single-byte replacements at every REPLACE_STRIDE-th byte (53; each
 # position gets BYTES_PER_POS (2) bytes of { } ( ) [ ] , : = - > ^ 0 9 e . " # newline NUL 0xff,
 # rotating), deletion of each line and duplication of each line: about 4000 mutants. Each goes
-# through the front end exactly as `ganc --emit=ir-grad` runs it, 10 s at most:
+# through the front end exactly as `ganc --emit=ir-grad` runs it, 10 s of CPU at most:
 #   pass: exit 0, or exit 1 whose stderr starts with a "...: error: " line
 #   fail: a signal, a timeout, an internal-error message, exit 1 without an error line, or any
 #         other status

@@ -34,7 +34,7 @@ clean() {
     fi
 }
 
-for target in frontend safetensors idx npy gzip; do
+for target in frontend safetensors idx npy gzip contract; do
     out=$($A/fuzz/$target tests/fuzz/corpus/$target 2>&1)
     rc=$?
     line=$(printf '%s\n' "$out" | grep -E '^(not )?ok - ')
