@@ -73,7 +73,7 @@ $(B)/stdlib_embed.o: $(B)/stdlib_embed.c
 $(patsubst %.c,$(B)/%.o,$(COMPILER_C)) $(B)/compiler/main.o: $(B)/parser.h $(B)/lexer.h
 
 $(B)/libganc.a: $(LIB_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(B)/compiler/codegen.o $(B)/compiler/modeldata.o $(B)/compiler/target.o: $(B)/compiler/%.o: compiler/%.c
 	@mkdir -p $(dir $@)
@@ -82,7 +82,7 @@ $(B)/compiler/codegen.o $(B)/compiler/modeldata.o $(B)/compiler/target.o: $(B)/c
 # libganrt: what every generated executable links with.
 RUNTIME_C := $(SHARED_RT_C) runtime/kernels.c runtime/fid.c runtime/guard.c runtime/ganrt.c runtime/load.c runtime/options.c runtime/train.c runtime/logs.c runtime/checkpoint.c
 $(B)/libganrt.a: $(patsubst %.c,$(B)/%.o,$(RUNTIME_C))
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(B)/ganc: $(B)/compiler/main.o $(B)/libganc.a $(B)/libganrt.a $(B)/walls.ok
 	$(CC) $(CFLAGS) -o $@ $(B)/compiler/main.o $(B)/libganc.a $(LLVM_LIBS) $(LDLIBS)

@@ -222,7 +222,7 @@ static int check_data_sets(Runtime *rt)
         long rows = l->dims.ndim ? l->dims.dim[0] : 1;
         if (fill_check(&l->fill, l->name, rows, dims_count(&l->dims) / rows, err, sizeof err) != 0)
             return rt_error(rt, "%s", err);
-        const Dataset *d = l->fill.kind == FILL_FILE ? dataset_load(l->fill.file, err, sizeof err) : NULL;
+        const Dataset *d = l->fill.kind == INIT_FILE ? dataset_load(l->fill.file, err, sizeof err) : NULL;
         if (d && dataset_check_items(d, l->dims.ndim - 1, l->dims.dim + 1, err, sizeof err) != 0)
             return rt_error(rt, "%s", err); /* the same size, another shape: the file changed */
     }

@@ -99,7 +99,7 @@ expect_error "--eval-values: a NaN is an error" $? "tensor \"G.dense0.w\": nan a
 "$GANC" eval tests/golden/tiny_wgan.gan --values "$tmp/nan.safetensors" -o "$tmp/out.safetensors" > /dev/null 2> "$tmp/err"
 expect_error "ganc eval --values: a NaN is an error" $? "tensor \"G.dense0.w\": nan at index [0,0]"
 printf 'weights G = "%s"\n' "$tmp/nan.safetensors" | cat tests/golden/tiny_wgan.gan - > "$tmp/weights.gan"
-"$GANC" --emit=ir "$tmp/weights.gan" > /dev/null 2> "$tmp/err"
+"$GANC" --emit=ir-grad "$tmp/weights.gan" > /dev/null 2> "$tmp/err"
 expect_error "weights: a NaN in the weights file is an error" $? "tensor \"G.dense0.w\": nan at index [0,0]"
 
 # npy FILE SHAPE VALUES_HEX: an NPY v1.0 '<f4' file (the header padded to 64 bytes)

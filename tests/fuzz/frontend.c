@@ -1,5 +1,5 @@
 /* frontend.c: the fuzz target for the compiler's front end (lexer, parser, sema, autodiff, IR
- * printing). An input is a .gan program; a source error is the expected outcome for most, so
+ * printing: main.c's stages up to --emit=ir-grad). An input is a .gan program; a source error is the expected outcome for most, so
  * diag's errors longjmp back here (diag_recover) instead of exiting, and the arena is freed
  * after each input: thousands of programs run in one process with no state carried over.
  * mutants.c runs the same function in a child per program, letting errors exit as ganc's do. */
@@ -9,8 +9,10 @@
 #include "arena.h"
 #include "ast.h"
 #include "diag.h"
+#include "files.h"
 #include "fuzz.h"
 #include "ir.h"
+#include "model.h"
 #include "sema.h"
 
 void fuzz_front_end(const char *name, const char *text, FILE *ir_out, int recover)
@@ -21,7 +23,13 @@ void fuzz_front_end(const char *name, const char *text, FILE *ir_out, int recove
     if (!recover || setjmp(here) == 0) {
         if (recover)
             diag_recover = &here;
-        const Model *m = sema_build(&arena, parse_program(&arena, &src), DT_F32);
+        const Program *prog = parse_program(&arena, &src);
+        Model *m = ARENA_NEW(&arena, Model);
+        model_lower(m, sema_check(&arena, prog, DT_F32, m), &arena);
+        model_autodiff(m);
+        model_update(m);
+        model_optimise(m);
+        files_check(m);
         for (int i = 0; i < m->nschedule; i++)
             ir_print(ir_out, m->schedule[i].graph);
     }
