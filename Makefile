@@ -3,11 +3,11 @@
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -Wall -Wextra -D_GNU_SOURCE
+CFLAGS  += $(SAN) -std=c11 -Wall -Wextra -D_GNU_SOURCE
 # The walls (tests/walls.sh): the runtime is compiled seeing only runtime/, the compiler and the
 # tests see both; `make walls` checks what each file includes, and build/ganc needs it to pass.
 RT_CFLAGS := $(CFLAGS) -Iruntime
-CFLAGS  += -Ibuild -Icompiler -Iruntime
+CFLAGS  += -I$(B) -Icompiler -Iruntime
 LLVM_CONFIG ?= llvm-config-19
 LLVM_CFLAGS = $(shell $(LLVM_CONFIG) --cflags 2>/dev/null | sed 's/-std=[^ ]*//')
 LLVM_LIBS = $(shell $(LLVM_CONFIG) --ldflags --libs core native passes target 2>/dev/null)
@@ -25,7 +25,7 @@ GEN_C := $(B)/parser.c $(B)/lexer.c $(B)/stdlib_embed.c
 LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(COMPILER_C) $(SHARED_RT_C)) \
            $(B)/parser.o $(B)/lexer.o $(B)/stdlib_embed.o
 
-.PHONY: all deps test-deps test demo clean walls bench
+.PHONY: all deps test-deps test demo clean walls bench asan fuzz-libfuzzer fuzz-afl
 all: $(B)/ganc
 
 # Install the Debian packages the project needs, only when one is missing (test-deps: and the
@@ -77,9 +77,9 @@ $(B)/stdlib_embed.o: $(B)/stdlib_embed.c
 $(patsubst %.c,$(B)/%.o,$(COMPILER_C)) $(B)/compiler/main.o: $(B)/parser.h $(B)/lexer.h
 
 $(B)/libganc.a: $(LIB_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
-$(B)/compiler/codegen.o $(B)/compiler/modeldata.o: $(B)/compiler/%.o: compiler/%.c
+$(B)/compiler/codegen.o $(B)/compiler/modeldata.o $(B)/compiler/target.o: $(B)/compiler/%.o: compiler/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LLVM_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -106,7 +106,7 @@ $(B)/runtime/dist.o: runtime/dist.c
 	$(CC) $(CFLAGS) $(MPI_CFLAGS) -MMD -MP -c $< -o $@
 
 # libganrt: what every generated executable links with.
-RUNTIME_C := $(SHARED_RT_C) runtime/kernels.c runtime/conv_dnnl.c runtime/pool.c runtime/fid.c runtime/ganrt.c runtime/load.c runtime/options.c runtime/train.c runtime/logs.c runtime/checkpoint.c \
+RUNTIME_C := $(SHARED_RT_C) runtime/kernels.c runtime/conv_dnnl.c runtime/pool.c runtime/fid.c runtime/guard.c runtime/ganrt.c runtime/load.c runtime/options.c runtime/train.c runtime/logs.c runtime/checkpoint.c \
              runtime/dist.c $(RECORD_RT_C)
 $(B)/libganrt.a: $(patsubst %.c,$(B)/%.o,$(RUNTIME_C))
 	rm -f $@  # a fresh archive: a member of a file since renamed would linger and clash
@@ -139,7 +139,9 @@ bench: $(B)/ganc $(B)/sgemm_peak
 test: test-deps
 	$(MAKE) --no-print-directory $(B)/ganc $(B)/test_ops $(B)/test_runtime $(B)/test_eval $(B)/test_kernels \
 	    $(B)/test_ganrt $(B)/test_data $(B)/test_fid $(B)/test_losses $(B)/fmnist_classifier.safetensors \
-	    $(B)/test_record $(B)/png_ink $(B)/test_language
+	    $(B)/test_record $(B)/png_ink $(B)/test_language \
+	    $(B)/mutants
+	$(MAKE) --no-print-directory asan
 	sh tests/run.sh
 
 demo: deps
@@ -147,7 +149,7 @@ demo: deps
 	sh tests/demo.sh
 
 clean:
-	rm -rf $(B)
+	rm -rf $(B) build-asan build-fuzz build-afl
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
@@ -190,3 +192,45 @@ $(B)/test_record: tests/test_record.c $(patsubst %.c,$(B)/%.o,$(RECORD_RT_C) run
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/png_ink: tests/png_ink.c $(B)/runtime/png.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# ----- fuzzing and sanitizers (tests/fuzz/fuzz.h) -----------------------------------------------
+# One fuzz target per input reader: the front end, safetensors, the IDX, NPY and gzip data
+# readers (tests/fuzz/dataset.c built with FORMAT 1, 2, 3). (The model contract is a C struct
+# the compiler hands the runtime, runtime/contract.h: no bytes to parse, so no target.)
+# FUZZ_MAIN is driver.c's main (AFL++
+# and corpus replay); libFuzzer brings its own.
+FUZZ_TARGETS := frontend safetensors idx npy gzip
+FUZZ_MAIN ?= tests/fuzz/driver.c
+FUZZ_LINK ?=
+FUZZ_CFLAGS = $(CFLAGS) -Itests/fuzz
+$(B)/fuzz/frontend: tests/fuzz/frontend.c $(FUZZ_MAIN) $(B)/libganc.a
+	@mkdir -p $(dir $@)
+	$(CC) $(FUZZ_CFLAGS) $(FUZZ_LINK) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
+$(B)/fuzz/safetensors: tests/fuzz/safetensors.c $(FUZZ_MAIN) $(B)/runtime/safetensors.o
+	@mkdir -p $(dir $@)
+	$(CC) $(FUZZ_CFLAGS) $(FUZZ_LINK) -o $@ $^ $(LDLIBS)
+$(B)/fuzz/idx $(B)/fuzz/npy $(B)/fuzz/gzip: $(B)/fuzz/%: tests/fuzz/dataset.c $(FUZZ_MAIN) $(B)/runtime/dataset.o
+	@mkdir -p $(dir $@)
+	$(CC) $(FUZZ_CFLAGS) $(FUZZ_LINK) -DFORMAT=$(if $(filter idx,$*),1,$(if $(filter npy,$*),2,3)) -o $@ $^ $(LDLIBS)
+
+# tests/robustness.sh's engine: every mutant of every example through the front end, forked.
+$(B)/mutants: tests/fuzz/mutants.c tests/fuzz/frontend.c $(B)/libganc.a
+	$(CC) $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+
+# make asan: the compiler, the runtime and the fuzz targets with AddressSanitizer and UBSan in
+# build-asan/; build-asan/cc links generated executables with the sanitizer runtime
+# (CC=build-asan/cc build-asan/ganc FILE.gan -o EXE). `make test` replays the corpora with it.
+ASAN_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+asan:
+	$(MAKE) --no-print-directory B=build-asan SAN="$(ASAN_FLAGS)" build-asan/ganc build-asan/libganrt.a \
+	    $(addprefix build-asan/fuzz/,$(FUZZ_TARGETS))
+	printf '#!/bin/sh\nexec %s %s "$$@"\n' "$(CC)" "$(ASAN_FLAGS)" > build-asan/cc && chmod +x build-asan/cc
+
+# Campaigns, outside CI: libFuzzer (clang-19) in build-fuzz/, AFL++ in build-afl/, e.g.
+#   build-fuzz/fuzz/npy -runs=1000000 tests/fuzz/corpus/npy
+#   afl-fuzz -i tests/fuzz/corpus/npy -o /tmp/afl-npy -- build-afl/fuzz/npy
+fuzz-libfuzzer:
+	$(MAKE) --no-print-directory B=build-fuzz CC=clang-19 SAN="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" \
+	    FUZZ_MAIN= FUZZ_LINK=-fsanitize=fuzzer $(addprefix build-fuzz/fuzz/,$(FUZZ_TARGETS))
+fuzz-afl:
+	$(MAKE) --no-print-directory B=build-afl CC=afl-clang-fast $(addprefix build-afl/fuzz/,$(FUZZ_TARGETS))

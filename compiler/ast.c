@@ -52,8 +52,16 @@ static void print_quoted(FILE *out, const char *s) {
     fputc('"', out);
 }
 
+/* The parser caps expressions at AST_MAX_DEPTH and the bison stack caps blocks, so this bound
+ * is never reached from source; it keeps printing's recursion bounded whatever built the tree. */
+enum { PRINT_MAX_DEPTH = 2 * AST_MAX_DEPTH };
+
 static void print_expr(FILE *out, const Expr *e, int depth) {
     indent(out, depth);
+    if (depth > PRINT_MAX_DEPTH) {
+        fprintf(out, "... (nested more than %d levels deep)\n", PRINT_MAX_DEPTH);
+        return;
+    }
     print_node(out, e, depth);
 }
 

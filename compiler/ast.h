@@ -40,7 +40,13 @@ struct Expr {
     int nargs;
     Expr **items;
     int nitems;
+    int depth; /* 1 + its deepest child's: the parser refuses more than AST_MAX_DEPTH */
 };
+
+/* How deeply expressions may nest. Every stage after the parser (printing, sema, autodiff)
+ * recurses over expressions, so bounding them here keeps a hostile 100,000-term chain from
+ * overflowing any stage's stack. */
+enum { AST_MAX_DEPTH = 5000 };
 
 typedef enum {
     ST_LET,    /* name = value                                   */

@@ -9,6 +9,7 @@
  * place. The module also holds the model as constant data (runtime/contract.h, emitted by
  * modeldata.c) and a main() that hands it to libganrt. LLVM's O1-O3 pipelines vectorise the loops for the target CPU. */
 #include "codegen.h"
+#include "target.h"
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
 #include <llvm-c/Target.h>
@@ -483,6 +484,7 @@ static LLVMTargetMachineRef target_machine(const CodegenOptions *opt) {
     char *triple = LLVMGetDefaultTargetTriple(), *err = NULL;
     LLVMTargetRef target;
     if (LLVMGetTargetFromTriple(triple, &target, &err)) diag_fatal("LLVM: %s", err);
+    if (opt->target_cpu) target_check_cpu(target, triple, opt->target_cpu);
     char *cpu = opt->target_cpu ? LLVMCreateMessage(opt->target_cpu) : LLVMGetHostCPUName();
     char *features = opt->target_cpu ? LLVMCreateMessage("") : LLVMGetHostCPUFeatures();
     LLVMCodeGenOptLevel levels[] = {LLVMCodeGenLevelNone, LLVMCodeGenLevelLess, LLVMCodeGenLevelDefault,

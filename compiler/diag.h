@@ -5,6 +5,8 @@
  * user's and the embedded stdlib) are registered here so a location can always show its line. */
 #ifndef GANC_DIAG_H
 #define GANC_DIAG_H
+#include <setjmp.h>
+#include <stdio.h>
 
 typedef struct SourceFile {
     const char *name;   /* as the user wrote it, or "std.gan" for the embedded stdlib */
@@ -28,5 +30,14 @@ void diag_warning(SrcLoc loc, const char *fmt, ...) __attribute__((format(printf
 const char *diag_closest(const char *name, const char *const *candidates, int n);
 /* An error with no source location: "ganc: error: ...", exit(1). */
 void diag_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* For harnesses that run many programs in one process (tests/fuzz/): while diag_recover is set,
+ * an error runs the registered cleanups (newest first) and longjmps there instead of exiting;
+ * reports go to diag_stream when it is set (NULL: stderr). A stage that holds memory outside
+ * the arena across calls that may fail registers its release with diag_push_cleanup. */
+extern jmp_buf *diag_recover;
+extern FILE *diag_stream;
+void diag_push_cleanup(void (*release)(void *), void *arg);
+void diag_pop_cleanup(void);
 
 #endif

@@ -39,6 +39,20 @@ static void *checked_calloc(size_t count, size_t size)
     return p;
 }
 
+/* A node's buffer; when memory runs out, an error naming the tensor (a model too large for
+ * memory must not abort). */
+static void *tensor_calloc(const IrNode *node, long n, size_t size)
+{
+    void *p = calloc(n ? (size_t)n : 1, size);
+    if (!p) {
+        char text[96];
+        fprintf(stderr, "ganc: error: out of memory for tensor '%s' (%s, %ld values)\n",
+                node->name ? node->name : ir_op_name(node->op), ir_shape_str(text, sizeof text, node->dtype, node->shape), n);
+        exit(1);
+    }
+    return p;
+}
+
 static long node_size(const Interp *it, int id) { return ir_shape_size(it->graph->nodes[id].shape); }
 
 /* Leaves and constants (the ops without inputs) hold values set before a run; the rest are computed. */
@@ -519,11 +533,11 @@ Interp *interp_new(const IrGraph *g, int round_to_f32)
     for (int id = 0; id < g->nnodes; id++) {
         const IrNode *node = &g->nodes[id];
         long n = node_size(it, id);
-        it->values[id] = checked_calloc((size_t)n, sizeof(double));
+        it->values[id] = tensor_calloc(node, n, sizeof(double));
         if (ir_op_blocks_gradient(node->op))
-            it->recorded_masks[id] = checked_calloc((size_t)n, sizeof(double));
+            it->recorded_masks[id] = tensor_calloc(node, n, sizeof(double));
         if (node->op == OP_MAX) {
-            it->recorded_argmax[id] = checked_calloc((size_t)n, sizeof(long));
+            it->recorded_argmax[id] = tensor_calloc(node, n, sizeof(long));
             largest_max = n > largest_max ? n : largest_max;
         }
         if (node->op == OP_CONST) {

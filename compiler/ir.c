@@ -6,7 +6,9 @@
  * shapes and apply the algebraic simplifications that keep autodiff output small: constant
  * folding of fill-constants, x+0, x*1, x*0, neg(neg x), identity reshapes and broadcasts. */
 #include "ir.h"
+#include "diag.h"
 #include <assert.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -69,7 +71,8 @@ int ir_shape_equal(Shape a, Shape b) {
 
 long ir_shape_size(Shape s) {
     long n = 1;
-    for (int i = 0; i < s.ndim; i++) n *= s.dim[i];
+    for (int i = 0; i < s.ndim; i++)
+        if (s.dim[i] < 0 || __builtin_mul_overflow(n, (long)s.dim[i], &n)) return LONG_MAX;
     return n;
 }
 
@@ -133,8 +136,20 @@ static void rehash(IrGraph *g) {
     }
 }
 
+/* A tensor over IR_MAX_ELEMENTS, named by its leaf name or its op, at its source location. */
+static void too_large(const IrGraph *g, const IrNode *n) {
+    char shape[96];
+    ir_shape_str(shape, sizeof shape, g->dtype, n->shape);
+    const char *what = n->name ? n->name : op_info[n->op].name;
+    if (n->loc.line)
+        diag_error(n->loc, "tensor '%s' of shape %s has more than 2^36 elements, the limit", what, shape);
+    diag_fatal("tensor '%s' of shape %s has more than 2^36 elements, the limit", what, shape);
+}
+
 static int add_node(IrGraph *g, IrNode n) {
     n.dtype = g->dtype;
+    if (!n.loc.file) n.loc = g->cur_loc;
+    if (ir_shape_size(n.shape) > IR_MAX_ELEMENTS) too_large(g, &n);
     n.nin = op_info[n.op].arity;
     for (int i = 0; i < n.nin; i++) assert(n.in[i] >= 0 && n.in[i] < g->nnodes);
     if (2 * (g->nnodes + 1) > g->hash_cap) rehash(g);

@@ -163,7 +163,11 @@ int ir_find_output(const IrGraph *g, const char *name); /* node id, or -1 */
 Shape ir_shape(int ndim, const int *dims);
 Shape ir_shape_scalar(void);
 int ir_shape_equal(Shape a, Shape b);
+/* Elements in s, saturating at LONG_MAX instead of overflowing. */
 long ir_shape_size(Shape s);
+/* No tensor may have more elements (2^36: 256 GiB in f32): a larger one is an error naming it
+ * when its node is made, so nothing downstream multiplies sizes that could overflow. */
+#define IR_MAX_ELEMENTS (1L << 36)
 /* "f32[256,2]" into buf */
 const char *ir_shape_str(char *buf, int len, DType dt, Shape s);
 static inline const IrNode *ir_node(const IrGraph *g, int id) { return &g->nodes[id]; }

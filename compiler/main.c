@@ -15,6 +15,7 @@
  * plan never creates an LLVM module. The commands take the model the middle stages build.
  * docs/cli.md documents every flag. */
 #include <errno.h>
+#include <math.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -264,6 +265,7 @@ static void apply_sets(const Options *o, Model *m, Arena *arena) {
         char *end;
         double value = eq ? strtod(eq + 1, &end) : 0;
         if (!eq || eq == o->sets[i] || end == eq + 1 || *end) usage_error("--set needs NAME=NUMBER, not '%s'", o->sets[i]);
+        if (!isfinite(value)) usage_error("--set needs a finite number, not '%s'", o->sets[i]);
         const char *leaf = arena_printf(arena, "hyper.%.*s", (int)(eq - o->sets[i]), o->sets[i]);
         int found = set_in_graph(m->eval, leaf, value) | set_in_graph(m->sample, leaf, value);
         for (int k = 0; k < m->nschedule; k++) found |= set_in_graph(m->schedule[k].graph, leaf, value);

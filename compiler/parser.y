@@ -69,6 +69,12 @@ BraceInfo lex_braces(yyscan_t scanner);
 #include <string.h>
 #include "lexer.h"
 
+/* Bison's stack, when deep nesting grows it past its first 200 entries, lives in the arena like
+ * everything else the parser makes: an error mid-parse then leaves nothing to free (a harness
+ * that recovers from errors, tests/fuzz/, would otherwise leak it). */
+#define YYMALLOC(size) arena_alloc(ctx->arena, size)
+#define YYFREE(p) ((void)(p))
+
 /* A rule's span runs from its first symbol's start to its last symbol's end; an empty rule sits
  * at the end of what precedes it. */
 #define YYLLOC_DEFAULT(Cur, Rhs, N)                                                            \
@@ -88,6 +94,7 @@ BraceInfo lex_braces(yyscan_t scanner);
 static void yyerror(Span *at, yyscan_t scanner, ParseCtx *ctx, const char *msg);
 static Expr *new_expr(ParseCtx *ctx, ExprKind kind, Span at);
 static Expr *binary(ParseCtx *ctx, int op, Span at, Expr *lhs, Expr *rhs);
+static Expr *nested(Expr *e);
 static Expr *call(ParseCtx *ctx, const char *callee, Span at, ArgList args);
 static void add_arg(ParseCtx *ctx, ArgList *args, Arg arg);
 static Stmt *new_stmt(ParseCtx *ctx, StmtKind kind, Span at, Expr *value);
@@ -304,7 +311,7 @@ log_item:
   ;
 
 expr:
-    expr ARROW layer  { $$ = new_expr(ctx, EX_PIPE, @3); $$->lhs = $1; $$->rhs = $3; }
+    expr ARROW layer  { $$ = new_expr(ctx, EX_PIPE, @3); $$->lhs = $1; $$->rhs = $3; $$ = nested($$); }
   | arith %prec EXPR_END
   ;
 
@@ -326,7 +333,7 @@ term:
   ;
 
 unary:
-    '-' unary  { $$ = new_expr(ctx, EX_NEG, @1); $$->lhs = $2; }
+    '-' unary  { $$ = new_expr(ctx, EX_NEG, @1); $$->lhs = $2; $$ = nested($$); }
   | power
   ;
 
@@ -342,7 +349,7 @@ primary:
   | call
   | '(' expr ')'          { $$ = $2; }
   | '[' ']'               { $$ = new_expr(ctx, EX_LIST, @1); }
-  | '[' exprs ']'         { $$ = new_expr(ctx, EX_LIST, @1); $$->items = $2.items; $$->nitems = $2.n; }
+  | '[' exprs ']'         { $$ = new_expr(ctx, EX_LIST, @1); $$->items = $2.items; $$->nitems = $2.n; $$ = nested($$); }
   ;
 
 call:
@@ -399,6 +406,23 @@ static Expr *new_expr(ParseCtx *ctx, ExprKind kind, Span at) {
     Expr *e = ARENA_NEW(ctx->arena, Expr);
     e->kind = kind;
     e->loc = at.loc;
+    e->depth = 1;
+    return e;
+}
+
+/* e with its depth set from its children's; past AST_MAX_DEPTH, an error at e (a left-leaning
+ * chain such as a + a + ... never deepens the parser's own stack, so it is counted here). */
+static Expr *nested(Expr *e) {
+    int deepest = 0;
+    if (e->lhs && e->lhs->depth > deepest) deepest = e->lhs->depth;
+    if (e->rhs && e->rhs->depth > deepest) deepest = e->rhs->depth;
+    for (int i = 0; i < e->nargs; i++)
+        if (e->args[i].value->depth > deepest) deepest = e->args[i].value->depth;
+    for (int i = 0; i < e->nitems; i++)
+        if (e->items[i]->depth > deepest) deepest = e->items[i]->depth;
+    e->depth = deepest + 1;
+    if (e->depth > AST_MAX_DEPTH)
+        diag_error(e->loc, "this expression is nested too deeply (more than %d levels)", AST_MAX_DEPTH);
     return e;
 }
 
@@ -407,7 +431,7 @@ static Expr *binary(ParseCtx *ctx, int op, Span at, Expr *lhs, Expr *rhs) {
     e->op = op;
     e->lhs = lhs;
     e->rhs = rhs;
-    return e;
+    return nested(e);
 }
 
 static Expr *call(ParseCtx *ctx, const char *callee, Span at, ArgList args) {
@@ -415,7 +439,7 @@ static Expr *call(ParseCtx *ctx, const char *callee, Span at, ArgList args) {
     e->str = callee;
     e->args = args.items;
     e->nargs = args.n;
-    return e;
+    return nested(e);
 }
 
 /* Positional arguments come first and a name is given once: both are visible in the call's

@@ -1433,14 +1433,25 @@ static LeafInit label_source(Lower *L, Value *slots, SrcLoc *locs, Shape *shape)
     return init;
 }
 
+/* The data and noise items whose arguments are being evaluated: an argument naming one of them
+ * (data x = load(..., pair: x)) would evaluate it again, forever (found by tests/fuzz/). */
+enum { MAX_DATA_NESTING = 64 };
+static const Item *data_in_progress[MAX_DATA_NESTING];
+static int ndata_in_progress;
+
 static int data_input(Lower *L, const Item *it) {
     Scope top = {.draw_prefix = it->name};
     const Expr *e = it->value;
     if (e->kind != EX_CALL)
         diag_error(e->loc, "'%s %s' needs a call such as %s", it->kind == IT_DATA ? "data" : "noise",
                    it->name, it->kind == IT_DATA ? "gaussians8()" : "normal(2)");
+    for (int i = 0; i < ndata_in_progress; i++)
+        if (data_in_progress[i] == it) diag_error(e->loc, "'%s' is used in its own definition", it->name);
+    if (ndata_in_progress == MAX_DATA_NESTING) diag_error(e->loc, "data items nested too deeply");
+    data_in_progress[ndata_in_progress++] = it;
     CallArgs args;
     eval_args(L, &top, e, NULL, &args);
+    ndata_in_progress--;
     Value slots[MAX_ARGS];
     SrcLoc locs[MAX_ARGS];
     int n;
@@ -1851,6 +1862,7 @@ Sema *sema_check(Arena *arena, const Program *prog, DType dtype, Model *m) {
     *s = (Sema){.arena = arena, .dtype = dtype, .batch = 64, .user = prog};
     user_file = prog->file;
     nframes = 0;
+    ndata_in_progress = 0;
     m->name = model_name(arena, prog->file->name);
     m->dtype = dtype;
     check_duplicates(prog);

@@ -13,10 +13,11 @@ static StTensor *slot_for(StFile *st, const IrNode *n) {
     if (t) return t;
     long shape[IR_MAXDIM];
     for (int i = 0; i < n->shape.ndim; i++) shape[i] = n->shape.dim[i];
-    long size = ir_shape_size(n->shape);
-    double *zeros = calloc((size_t)size, sizeof(double));
-    st_add(st, n->name, n->shape.ndim, shape, zeros);
-    free(zeros);
+    if (st_add(st, n->name, n->shape.ndim, shape, NULL) != 0) {
+        char text[96];
+        diag_fatal("out of memory for tensor '%s' (%s, %ld values)", n->name,
+                   ir_shape_str(text, sizeof text, n->dtype, n->shape), ir_shape_size(n->shape));
+    }
     return store_find(st, n->name);
 }
 

@@ -105,7 +105,7 @@ int load_checkpoint(Runtime *rt, const char *path)
     char err[512];
     uint64_t iteration, draw, seed;
     int rc = 1;
-    if (st_read(path, &f, err, sizeof err) != 0)
+    if (st_read_finite(path, &f, err, sizeof err) != 0)
         rc = rt_error(rt, "%s", err);
     else if (check_checkpoint_leaves(rt, &f, path) == 0 &&
              read_counter(rt, &f, path, "__iteration", &iteration) == 0 &&

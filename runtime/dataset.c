@@ -1,14 +1,15 @@
-/* dataset.c: see dataset.h. A file is read whole through zlib (gzread copies a plain file as
- * it is and inflates a gzipped one), its format is told by its magic bytes, its header becomes
- * a Layout (element type, shape, where the data starts), and one routine checks the data's
- * length against the layout and converts it to doubles, for both formats. dataset_header stops
- * after the header, taking the data's length from the file's size or gzip trailer, which is all
- * the compiler needs of a data set. Nothing in a file is
- * trusted: every length is checked before it is used, so any input gives a data set or a
- * message, never a crash. */
+/* dataset.c: see dataset.h. A file is read whole through a Stream (plain bytes, or a gzip
+ * member inflated by zlib, which must end exactly at the end of the file), its format is told
+ * by its magic bytes, its header becomes a Layout (element type, shape, where the data starts),
+ * and one routine checks the data's length against the layout and converts it to doubles, for
+ * both formats, refusing NaN and infinities. dataset_header stops after the header, taking the
+ * data's length from the file's size or gzip trailer, which is all the compiler needs of a data
+ * set. Nothing in a file is trusted: every length is checked before it is used, so any input
+ * gives a data set or a message, never a crash. */
 #include "dataset.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,23 +43,91 @@ typedef struct Bytes {
     int gzipped;
 } Bytes;
 
-/* A gzip stream that ends early is not a read error to gzread (it returns what it inflated),
- * so the stream's state is asked after the last read. zlib's message starts with the path,
- * which ours already does. */
-static int gz_failed(gzFile f, const char *path, char *err, int errlen)
+/* A file is read through a Stream: plain bytes, or inflated ones when it starts with the gzip
+ * magic (1f 8b). zlib's inflate is driven directly, not through gzread, because gzread accepts
+ * what a data file must not have: bytes after the gzip member (garbage or a second member) are
+ * silently read past or appended. Here the one member must end exactly at the end of the file. */
+typedef struct Stream {
+    const char *path;
+    FILE *f;
+    int gzipped, ended; /* ended: the gzip member's end was reached */
+    z_stream zs;
+    unsigned char in[1 << 16];
+} Stream;
+
+static int stream_open(Stream *s, const char *path, char *err, int errlen)
 {
-    int code;
-    const char *msg = gzerror(f, &code);
-    size_t len = strlen(path);
-    if (strncmp(msg, path, len) == 0 && strncmp(msg + len, ": ", 2) == 0)
-        msg += len + 2;
-    if (code == Z_OK)
+    memset(s, 0, sizeof *s);
+    s->path = path;
+    errno = 0;
+    if (!(s->f = fopen(path, "rb")))
+        return fail(err, errlen, path, "cannot open: %s", errno ? strerror(errno) : "out of memory");
+    int c0 = getc(s->f), c1 = c0 == EOF ? EOF : getc(s->f);
+    if (ferror(s->f) || fseek(s->f, 0, SEEK_SET) != 0) {
+        int saved = errno;
+        fclose(s->f);
+        return fail(err, errlen, path, "cannot read: %s", strerror(saved));
+    }
+    s->gzipped = c0 == 0x1f && c1 == 0x8b;
+    if (s->gzipped && inflateInit2(&s->zs, 16 + MAX_WBITS) != Z_OK) { /* 16: the gzip wrapper only */
+        fclose(s->f);
+        return fail(err, errlen, path, "out of memory");
+    }
+    return 0;
+}
+
+static void stream_close(Stream *s)
+{
+    if (s->gzipped)
+        inflateEnd(&s->zs);
+    fclose(s->f);
+}
+
+/* The member has ended: nothing may follow it, neither in the buffer nor in the file. */
+static int stream_check_end(Stream *s, char *err, int errlen)
+{
+    s->ended = 1;
+    if (s->zs.avail_in == 0 && getc(s->f) == EOF && !ferror(s->f))
         return 0;
-    if (code == Z_ERRNO)
-        return fail(err, errlen, path, "cannot read: %s", strerror(errno));
-    if (code == Z_BUF_ERROR)
-        return fail(err, errlen, path, "truncated: the gzip stream ends early (%s)", msg);
-    return fail(err, errlen, path, "corrupt gzip data (%s)", msg);
+    return fail(err, errlen, s->path, "bytes after the end of its gzip stream (a data file is one gzip member, nothing after it)");
+}
+
+/* Inflates up to n bytes into out; the count (short only at the member's end), or -1. */
+static long inflate_some(Stream *s, unsigned char *out, size_t n, char *err, int errlen)
+{
+    s->zs.next_out = out;
+    s->zs.avail_out = (uInt)n;
+    while (s->zs.avail_out > 0 && !s->ended) {
+        if (s->zs.avail_in == 0) {
+            size_t got = fread(s->in, 1, sizeof s->in, s->f);
+            if (ferror(s->f))
+                return fail(err, errlen, s->path, "cannot read: %s", strerror(errno));
+            if (got == 0)
+                return fail(err, errlen, s->path, "truncated: the gzip stream ends early");
+            s->zs.next_in = s->in;
+            s->zs.avail_in = (uInt)got;
+        }
+        int rc = inflate(&s->zs, Z_NO_FLUSH);
+        if (rc == Z_STREAM_END && stream_check_end(s, err, errlen) != 0)
+            return -1;
+        if (rc == Z_MEM_ERROR)
+            return fail(err, errlen, s->path, "out of memory inflating it");
+        if (rc != Z_OK && rc != Z_STREAM_END)
+            return fail(err, errlen, s->path, "corrupt gzip data (%s)", s->zs.msg ? s->zs.msg : "invalid stream");
+    }
+    return (long)(n - s->zs.avail_out);
+}
+
+/* Up to n (at most 2^30) bytes of the file's contents into out; the count, short only at the
+ * end, or -1 with the reason in err. */
+static long stream_read(Stream *s, unsigned char *out, size_t n, char *err, int errlen)
+{
+    if (s->gzipped)
+        return inflate_some(s, out, n, err, errlen);
+    size_t got = fread(out, 1, n, s->f);
+    if (ferror(s->f))
+        return fail(err, errlen, s->path, "cannot read: %s", strerror(errno));
+    return (long)got;
 }
 
 /* Doubles b's capacity; -1 when memory runs out. */
@@ -73,22 +142,16 @@ static int grow(Bytes *b, size_t *cap)
     return 0;
 }
 
-/* The file opened through zlib (plain or gzipped alike); NULL with the reason in err. */
-static gzFile open_data(const char *path, char *err, int errlen)
-{
-    errno = 0;
-    gzFile f = gzopen(path, "rb");
-    if (!f)
-        fail(err, errlen, path, "cannot open: %s", errno ? strerror(errno) : "out of memory");
-    return f;
-}
-
 /* The whole file, inflated if it is gzipped. */
 static int read_all(const char *path, Bytes *b, char *err, int errlen)
 {
-    gzFile f = open_data(path, err, errlen);
-    if (!f)
+    Stream *s = malloc(sizeof *s);
+    if (!s)
+        return fail(err, errlen, path, "out of memory");
+    if (stream_open(s, path, err, errlen) != 0) {
+        free(s);
         return -1;
+    }
     size_t cap = 1 << 16;
     int rc = 0;
     b->data = malloc(cap);
@@ -99,15 +162,17 @@ static int read_all(const char *path, Bytes *b, char *err, int errlen)
             break;
         }
         size_t want = cap - b->len < (1u << 30) ? cap - b->len : (1u << 30);
-        int got = gzread(f, b->data + b->len, (unsigned)want);
-        if (got <= 0) {
-            rc = gz_failed(f, path, err, errlen);
+        long got = stream_read(s, b->data + b->len, want, err, errlen);
+        if (got < 0)
+            rc = -1;
+        else
+            b->len += (size_t)got;
+        if (got < (long)want)
             break;
-        }
-        b->len += (size_t)got;
     }
-    b->gzipped = !gzdirect(f);
-    gzclose(f);
+    b->gzipped = s->gzipped;
+    stream_close(s);
+    free(s);
     return rc;
 }
 
@@ -294,6 +359,13 @@ static int npy_dict(const char *path, Cursor *c, Layout *l, char *err, int errle
     }
     if (seen != 7)
         return fail(err, errlen, path, "malformed NPY header (it needs descr, fortran_order and shape)");
+    /* numpy pads the dict with spaces and ends the header with one newline; nothing else */
+    while (c->at < c->end && *c->at == ' ')
+        c->at++;
+    if (c->at < c->end && *c->at == '\n' && c->at + 1 == c->end)
+        c->at++;
+    if (c->at < c->end)
+        return fail(err, errlen, path, "malformed NPY header (text after the dict: only spaces and a final newline may follow it)");
     return 0;
 }
 
@@ -370,6 +442,30 @@ static int shape_of(const char *path, const Bytes *b, const Layout *l, Dataset *
     return 0;
 }
 
+/* "[i,j,...]": the index of flat position `flat` in the array's shape, the item first. */
+static void format_index(char *buf, size_t cap, const uint64_t *dims, int ndim, uint64_t flat)
+{
+    uint64_t index[DATASET_MAXDIM];
+    for (int k = ndim - 1; k >= 0; k--) {
+        index[k] = dims[k] ? flat % dims[k] : 0;
+        flat = dims[k] ? flat / dims[k] : 0;
+    }
+    size_t used = (size_t)snprintf(buf, cap, "[");
+    for (int k = 0; k < ndim && used < cap; k++)
+        used += (size_t)snprintf(buf + used, cap - used, k ? ",%llu" : "%llu", (unsigned long long)index[k]);
+    if (used < cap)
+        snprintf(buf + used, cap - used, "]");
+}
+
+/* A value that is NaN or infinite: a data set must be finite, or a run fails steps later. */
+static int not_finite(const char *path, const Layout *l, size_t flat, double v, char *err, int errlen)
+{
+    char index[DATASET_MAXDIM * 21 + 3];
+    format_index(index, sizeof index, l->dims, l->ndim, flat);
+    return fail(err, errlen, path, "%s at index %s (values must be finite)", isnan(v) ? "nan" : v > 0 ? "inf" : "-inf",
+                index);
+}
+
 /* Checks the data against the layout and converts it (dataset.h says how). */
 static int build(const char *path, const Bytes *b, const Layout *l, Dataset *d, char *err, int errlen)
 {
@@ -383,6 +479,8 @@ static int build(const char *path, const Bytes *b, const Layout *l, Dataset *d, 
     const unsigned char *p = b->data + l->offset;
     for (size_t i = 0; i < n; i++, p += elem_bytes[l->type]) {
         double v = element(l->type, p);
+        if (!isfinite(v))
+            return not_finite(path, l, i, v, err, errlen);
         d->values[i] = image ? v / 127.5 - 1 : v;
     }
     return 0;
@@ -462,15 +560,18 @@ static int stored_length(const char *path, int gzipped, uint64_t *len, char *err
 /* A Dataset with every field but the values, from the header and the stored length. */
 static int read_header(const char *path, Dataset *d, char *err, int errlen)
 {
-    gzFile f = open_data(path, err, errlen);
-    if (!f)
-        return -1;
-    Bytes b = {malloc(HEADER_BYTES), 0, 0};
-    int got = b.data ? gzread(f, b.data, HEADER_BYTES) : -1;
-    b.gzipped = !gzdirect(f);
-    /* short of HEADER_BYTES: the whole stream is read, and it must have ended cleanly */
-    int rc = !b.data ? fail(err, errlen, path, "out of memory") : got < HEADER_BYTES ? gz_failed(f, path, err, errlen) : 0;
-    gzclose(f);
+    Stream *s = malloc(sizeof *s);
+    if (!s || stream_open(s, path, err, errlen) != 0) {
+        int rc = s ? -1 : fail(err, errlen, path, "out of memory");
+        free(s);
+        return rc;
+    }
+    Bytes b = {malloc(HEADER_BYTES), 0, s->gzipped};
+    long got = b.data ? stream_read(s, b.data, HEADER_BYTES, err, errlen) : -1;
+    /* short of HEADER_BYTES: the whole stream is in hand, and it ended cleanly */
+    int rc = !b.data ? fail(err, errlen, path, "out of memory") : got < 0 ? -1 : 0;
+    stream_close(s);
+    free(s);
     b.len = got > 0 ? (size_t)got : 0;
     Layout l;
     memset(&l, 0, sizeof l);
@@ -571,4 +672,30 @@ const Dataset *dataset_header(const char *path, char *err, int errlen)
         return NULL;
     }
     return remember(d, path, err, errlen);
+}
+
+/* ----- public: item shapes ------------------------------------------------------------------ */
+
+static void format_dims(char *buf, size_t cap, int ndim, const long *dims)
+{
+    size_t used = (size_t)snprintf(buf, cap, "[");
+    for (int k = 0; k < ndim && used < cap; k++)
+        used += (size_t)snprintf(buf + used, cap - used, k ? ",%ld" : "%ld", dims[k]);
+    if (used < cap)
+        snprintf(buf + used, cap - used, "]");
+}
+
+int dataset_check_items(const Dataset *d, int ndim, const long *dims, char *err, int errlen)
+{
+    int image = d->ndim == 2; /* [H, W] items fill [1, H, W] leaves: a channel axis */
+    int same = ndim == d->ndim + image && (!image || dims[0] == 1);
+    for (int k = 0; same && k < d->ndim; k++)
+        same = dims[k + image] == d->dims[k];
+    if (same)
+        return 0;
+    char file_shape[DATASET_MAXDIM * 21 + 3], leaf_shape[DATASET_MAXDIM * 21 + 3];
+    format_dims(file_shape, sizeof file_shape, d->ndim, d->dims);
+    format_dims(leaf_shape, sizeof leaf_shape, ndim < DATASET_MAXDIM ? ndim : DATASET_MAXDIM, dims);
+    return fail(err, errlen, d->path, "items of shape %s, but the program was compiled for items of shape %s (the file changed since?)",
+                file_shape, leaf_shape);
 }

@@ -1,14 +1,16 @@
 /* dataset.h: fixed data sets read from files, the values behind `file` and `labels` leaves
  * (fill.h). Shared by libganrt and the compiler's interpreter, so both draw the same items.
  *
- * Two formats, told apart by their magic bytes, each optionally gzipped (zlib reads either):
+ * Two formats, told apart by their magic bytes, each optionally gzipped (one gzip member, nothing after it):
  *   IDX (the MNIST family): 0 0 TYPE NDIM, NDIM big-endian u32 dimensions, then the bytes;
  *       only TYPE 0x08 (unsigned byte) is supported.
- *   NPY v1.0/v2.0: dtype '<f4', '<f8' or '|u1', C order.
+ *   NPY v1.0/v2.0: dtype '<f4', '<f8' or '|u1', C order; after the header's dict only the
+ *       padding spaces and one final newline.
  * The first axis counts the items; the others are each item's shape. Values become doubles:
  * unsigned bytes with two or more axes are images, scaled from 0..255 to [-1, 1] (v/127.5 - 1),
  * the range a tanh generator produces; one-axis bytes are class labels, kept as integers;
- * floats are kept as they are. */
+ * floats are kept as they are, and must be finite (NaN or infinity is an error naming the
+ * file and the value's index). */
 #ifndef GANC_DATASET_H
 #define GANC_DATASET_H
 
@@ -34,6 +36,12 @@ void dataset_free_all(void);
  * without inflating it. For the compiler, which needs shapes, not 47 million values. Cached
  * with dataset_load's entries. */
 const Dataset *dataset_header(const char *path, char *err, int errlen);
+
+/* The leaf's item shape (ndim axes after its batch axis) must be the file's item shape, a 2-D
+ * item (an image) being [1, H, W] in the leaf: what the compiler derived from the file when it
+ * compiled the program, checked again when an executable loads it (the file may have changed).
+ * 0, or -1 with "PATH: items of shape [A,B], but the leaf was compiled for [1,C,D]" in err. */
+int dataset_check_items(const Dataset *d, int ndim, const long *dims, char *err, int errlen);
 
 /* Uncached: a fresh read of the file each call (for tests and fuzzing); free with dataset_free. */
 Dataset *dataset_read(const char *path, char *err, int errlen);

@@ -177,7 +177,7 @@ static const StFile *tensor_file(const char *path, char *err, int errlen) {
     if (tensor_cache_path && strcmp(tensor_cache_path, path) == 0) return &tensor_cache;
     free_tensor_cache();
     memset(&tensor_cache, 0, sizeof tensor_cache);
-    if (st_read(path, &tensor_cache, err, errlen) != 0) return NULL;
+    if (st_read_finite(path, &tensor_cache, err, errlen) != 0) return NULL;
     tensor_cache_path = strdup(path);
     if (!registered) registered = atexit(free_tensor_cache) == 0;
     return &tensor_cache;

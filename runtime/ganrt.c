@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataset.h"
 #include "pool.h"
 #include "rt.h"
 
@@ -224,6 +225,9 @@ static int check_data_sets(Runtime *rt)
         long rows = l->dims.ndim ? l->dims.dim[0] : 1;
         if (fill_check(&l->fill, l->name, rows, dims_count(&l->dims) / rows, err, sizeof err) != 0)
             return rt_error(rt, "%s", err);
+        const Dataset *d = l->fill.kind == INIT_FILE ? dataset_load(l->fill.file, err, sizeof err) : NULL;
+        if (d && dataset_check_items(d, l->dims.ndim - 1, l->dims.dim + 1, err, sizeof err) != 0)
+            return rt_error(rt, "%s", err); /* the same size, another shape: the file changed */
     }
     return 0;
 }
@@ -252,8 +256,11 @@ static int run(Runtime *rt)
                     rt->exe, rt->first_iter - 1, rt->steps);
         return 0;
     }
-    if (prepare_outputs(rt) != 0 || train(rt) != 0)
+    if (prepare_outputs(rt) != 0)
         return 1;
+    int rc = train(rt); /* 1, or 130/143 when stopped by a signal */
+    if (rc != 0)
+        return rc;
     if (!rt->opt.quiet)
         print_summary(rt);
     return 0;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "dist.h"
+#include "guard.h"
 #include "rt.h"
 #include "fid.h"
 #include "metrics.h"
@@ -469,6 +470,11 @@ int prepare_outputs(Runtime *rt)
         if (make_dirs(dir) != 0)
             return rt_error(rt, "cannot create directory %s: %s", dir, strerror(errno));
     }
+    char err[600];
+    if (guard_lock(rt->out_dir, err, sizeof err) != 0) /* before anything in it is touched */
+        return rt_error(rt, "%s", err);
+    for (int i = 0; i < 3; i++)
+        guard_clear_stale(out_path(rt, "%s", subdirs[i]));
     for (int i = 0; i < rt->m.nlogs; i++)
         rt->log_needs_eval |= rt->m.graphs[rt->m.logs[i].graph].kind == GRAPH_EVAL;
     prepare_checkpoint(rt);

@@ -90,7 +90,7 @@ static int overlay_one(const char *path, const StTensor *t, const PolicyLeaves *
 int policy_overlay(const char *path, const PolicyLeaves *leaves, char *err, size_t errlen)
 {
     StFile f = {0};
-    int rc = st_read(path, &f, err, (int)errlen) != 0;
+    int rc = st_read_finite(path, &f, err, (int)errlen) != 0;
     for (int i = 0; rc == 0 && i < f.count; i++)
         rc = overlay_one(path, &f.tensors[i], leaves, err, errlen);
     st_free(&f);

@@ -18,6 +18,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -83,19 +84,25 @@ static void push_tensor(StFile *f, StTensor t)
     f->tensors[f->count++] = t;
 }
 
-void st_add(StFile *f, const char *name, int ndim, const long *shape, const double *data)
+int st_add(StFile *f, const char *name, int ndim, const long *shape, const double *data)
 {
     assert(ndim >= 0 && ndim <= ST_MAXDIM);
     StTensor t = {0};
-    t.name = xstrdup(name);
     t.ndim = ndim;
     for (int k = 0; k < ndim; k++)
         t.shape[k] = shape[k];
-    size_t bytes = sizeof(double) * (size_t)element_count(ndim, shape);
-    t.data = xmalloc(bytes);
-    if (bytes)
+    long count = element_count(ndim, shape);
+    size_t bytes = (size_t)count * sizeof(double);
+    if (count < 0 || (count && bytes / sizeof(double) != (size_t)count))
+        return -1;
+    t.data = data ? malloc(bytes ? bytes : 1) : calloc(count ? (size_t)count : 1, sizeof(double));
+    if (!t.data)
+        return -1; /* the caller names the tensor: a model too large for memory is an error */
+    t.name = xstrdup(name);
+    if (data && bytes)
         memcpy(t.data, data, bytes);
     push_tensor(f, t);
+    return 0;
 }
 
 const StTensor *st_find(const StFile *f, const char *name)
@@ -319,6 +326,10 @@ int st_write(const char *path, const StFile *f, int as_f64, char *err, int errle
 
 /* ----- reading: the JSON header ----------------------------------------------------------- */
 
+/* The format's cap on the header (the reference implementation's MAX_HEADER_SIZE): a larger
+ * length is a corrupt file, refused before anything else is read. */
+enum { MAX_HEADER_BYTES = 100000000 };
+
 typedef struct JsonParser {
     const char *text; /* the header, not NUL-terminated */
     size_t len, pos;
@@ -418,6 +429,24 @@ static int parse_escape(JsonParser *p, TextBuffer *out)
     return 0;
 }
 
+/* The length of the well-formed UTF-8 sequence at s (n bytes available), or 0 (RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF). */
+static size_t utf8_length(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+    size_t len = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (len == 0 || len > n)
+        return 0;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+    for (size_t k = 1; k < len; k++, lo = 0x80, hi = 0xBF)
+        if (s[k] < lo || s[k] > hi)
+            return 0;
+    return len;
+}
+
 /* A JSON string into a malloc'd, NUL-terminated *out (NULL on failure). */
 static int parse_string(JsonParser *p, char **out)
 {
@@ -431,17 +460,23 @@ static int parse_string(JsonParser *p, char **out)
             free(value.text);
             return expected(p, "a closing '\"'");
         }
-        unsigned char c = (unsigned char)p->text[p->pos++];
-        if (c == '"')
+        const unsigned char *at = (const unsigned char *)p->text + p->pos;
+        size_t len = utf8_length(at, p->len - p->pos);
+        p->pos += len ? len : 1;
+        if (at[0] == '"')
             break;
         int status = 0;
-        if (c == '\\') {
+        if (len == 0) {
+            p->pos--;
+            status = fail(p->err, p->errlen, p->path,
+                          "malformed header: a string is not valid UTF-8 at byte %zu of the header", p->pos);
+        } else if (at[0] == '\\') {
             status = parse_escape(p, &value);
-        } else if (c < 0x20) {
+        } else if (at[0] < 0x20) {
             p->pos--;
             status = expected(p, "no control character inside a string");
         } else {
-            text_append(&value, (const char *)&c, 1);
+            text_append(&value, (const char *)at, len);
         }
         if (status != 0) {
             free(value.text);
@@ -452,12 +487,15 @@ static int parse_string(JsonParser *p, char **out)
     return 0;
 }
 
-/* A non-negative integer that fits in a long. */
+/* A non-negative JSON integer that fits in a long. */
 static int parse_count(JsonParser *p, long *out)
 {
     int c = peek(p);
     if (c < '0' || c > '9')
         return expected(p, "a non-negative integer");
+    if (c == '0' && p->pos + 1 < p->len && p->text[p->pos + 1] >= '0' && p->text[p->pos + 1] <= '9')
+        return fail(p->err, p->errlen, p->path,
+                    "malformed header: a number with a leading zero at byte %zu of the header", p->pos);
     long value = 0;
     while (p->pos < p->len && p->text[p->pos] >= '0' && p->text[p->pos] <= '9') {
         int digit = p->text[p->pos] - '0';
@@ -495,17 +533,61 @@ static int parse_count_array(JsonParser *p, long *values, int max, int *count, c
     }
 }
 
-/* Skips any JSON value (for "__metadata__" and keys we do not use). */
-static int skip_value(JsonParser *p, int depth);
-
 /* '{' "key": value, ... '}', with member() parsing each value after its key and ':'. Every object
- * of the header (the header, a tensor's description, metadata) is read through this one loop. */
+ * of the header (the header, a tensor's description, metadata) is read through this one loop,
+ * which also refuses a key given twice (JSON parsers disagree on which one wins). owner names
+ * the object in that message ("tensor \"w\"", "__metadata__"; NULL for the header itself). */
 typedef int (*MemberFn)(JsonParser *p, const char *key, void *ctx);
 
-static int parse_object(JsonParser *p, const char *opening, MemberFn member, void *ctx)
+typedef struct KeyList {
+    char **keys;
+    int count, cap;
+} KeyList;
+
+static int key_seen(const KeyList *seen, const char *key)
 {
-    if (expect_char(p, '{', opening) != 0)
+    for (int i = 0; i < seen->count; i++)
+        if (strcmp(seen->keys[i], key) == 0)
+            return 1;
+    return 0;
+}
+
+/* Keeps key (taking ownership); 0, or -1 when it was there already. */
+static int remember_key(KeyList *seen, char *key)
+{
+    if (key_seen(seen, key)) {
+        free(key);
         return -1;
+    }
+    if (seen->count == seen->cap) {
+        seen->cap = seen->cap ? 2 * seen->cap : 8;
+        char **grown = realloc(seen->keys, sizeof(char *) * (size_t)seen->cap);
+        if (!grown) {
+            fprintf(stderr, "safetensors: out of memory\n");
+            abort();
+        }
+        seen->keys = grown;
+    }
+    seen->keys[seen->count++] = key;
+    return 0;
+}
+
+static void free_keys(KeyList *seen)
+{
+    for (int i = 0; i < seen->count; i++)
+        free(seen->keys[i]);
+    free(seen->keys);
+}
+
+static int duplicate_key(JsonParser *p, const char *owner, const char *key)
+{
+    if (owner)
+        return fail(p->err, p->errlen, p->path, "%s: key \"%s\" appears twice", owner, key);
+    return fail(p->err, p->errlen, p->path, "\"%s\" appears twice", key);
+}
+
+static int parse_members(JsonParser *p, const char *owner, MemberFn member, void *ctx, KeyList *seen)
+{
     if (peek(p) == '}') {
         p->pos++;
         return 0;
@@ -514,11 +596,13 @@ static int parse_object(JsonParser *p, const char *opening, MemberFn member, voi
         char *key;
         if (parse_string(p, &key) != 0)
             return -1;
-        int status = expect_char(p, ':', "':'");
-        if (status == 0)
-            status = member(p, key, ctx);
-        free(key);
-        if (status != 0)
+        if (key_seen(seen, key)) {
+            int status = duplicate_key(p, owner, key);
+            free(key);
+            return status;
+        }
+        remember_key(seen, key);
+        if (expect_char(p, ':', "':'") != 0 || member(p, key, ctx) != 0)
             return -1;
         if (peek(p) == '}') {
             p->pos++;
@@ -529,57 +613,26 @@ static int parse_object(JsonParser *p, const char *opening, MemberFn member, voi
     }
 }
 
-static int skip_member(JsonParser *p, const char *key, void *depth)
+static int parse_object(JsonParser *p, const char *opening, const char *owner, MemberFn member, void *ctx)
 {
-    (void)key;
-    return skip_value(p, *(int *)depth + 1);
+    if (expect_char(p, '{', opening) != 0)
+        return -1;
+    KeyList seen = {0};
+    int status = parse_members(p, owner, member, ctx, &seen);
+    free_keys(&seen);
+    return status;
 }
 
-static int skip_array(JsonParser *p, int depth)
+/* "__metadata__": {"key": "text", ...}: the format allows strings only. */
+static int metadata_member(JsonParser *p, const char *key, void *ctx)
 {
-    p->pos++; /* the opening bracket */
-    if (peek(p) == ']') {
-        p->pos++;
-        return 0;
-    }
-    for (;;) {
-        if (skip_value(p, depth + 1) != 0)
-            return -1;
-        if (peek(p) == ']') {
-            p->pos++;
-            return 0;
-        }
-        if (expect_char(p, ',', "',' or ']'") != 0)
-            return -1;
-    }
-}
-
-static int is_scalar_char(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == 'E' || c == '+' || c == '-' ||
-           c == '.';
-}
-
-static int skip_value(JsonParser *p, int depth)
-{
-    if (depth > 64)
-        return fail(p->err, p->errlen, p->path, "malformed header: nested too deeply");
-    int c = peek(p);
-    if (c == '{')
-        return parse_object(p, "'{'", skip_member, &depth);
-    if (c == '[')
-        return skip_array(p, depth);
-    if (c == '"') {
-        char *s;
-        int status = parse_string(p, &s);
-        free(s);
-        return status;
-    }
-    /* numbers, true, false, null: a run of letters, digits and signs */
-    size_t begin = p->pos;
-    while (p->pos < p->len && is_scalar_char(p->text[p->pos]))
-        p->pos++;
-    return p->pos > begin ? 0 : expected(p, "a value");
+    (void)ctx;
+    if (peek(p) != '"')
+        return fail(p->err, p->errlen, p->path, "__metadata__: the value of \"%s\" must be a string", key);
+    char *value;
+    int status = parse_string(p, &value);
+    free(value);
+    return status;
 }
 
 /* ----- reading: one tensor entry ---------------------------------------------------------- */
@@ -618,7 +671,7 @@ static int parse_dtype(JsonParser *p, const char *tensor, Dtype *dtype)
     return status;
 }
 
-/* One member of a tensor's object: "dtype", "shape", "data_offsets" (others are skipped). */
+/* One member of a tensor's object: "dtype", "shape", "data_offsets", the format's only keys. */
 static int parse_entry_member(JsonParser *p, const char *tensor, const char *key,
                               TensorEntry *entry)
 {
@@ -640,7 +693,8 @@ static int parse_entry_member(JsonParser *p, const char *tensor, const char *key
                         "tensor \"%s\": data_offsets needs 2 entries, has %d", tensor, count);
         return 0;
     }
-    return skip_value(p, 0);
+    return fail(p->err, p->errlen, p->path,
+                "tensor \"%s\": unknown key \"%s\" (only dtype, shape and data_offsets)", tensor, key);
 }
 
 typedef struct EntryContext {
@@ -658,7 +712,12 @@ static int parse_entry(JsonParser *p, const char *tensor, TensorEntry *entry)
 {
     memset(entry, 0, sizeof *entry);
     EntryContext ctx = {tensor, entry};
-    if (parse_object(p, "'{' opening a tensor's description", entry_member, &ctx) != 0)
+    TextBuffer owner = {0};
+    text_append(&owner, "tensor ", 7);
+    text_append_json_string(&owner, tensor);
+    int status = parse_object(p, "'{' opening a tensor's description", owner.text, entry_member, &ctx);
+    free(owner.text);
+    if (status != 0)
         return -1;
     const char *missing = !entry->has_dtype ? "dtype" : !entry->has_shape ? "shape"
                           : !entry->has_offsets ? "data_offsets" : NULL;
@@ -718,37 +777,101 @@ static StTensor decode_entry(const char *tensor, const TensorEntry *entry,
     return t;
 }
 
-/* One "name": {...} member of the header; a tensor is appended to out. */
+/* ----- reading: the header as a whole ----------------------------------------------------- */
+
+/* Where each tensor's bytes lie, kept to check the ranges tile the data buffer. */
+typedef struct Range {
+    long begin, end;
+    int tensor; /* index in the StFile */
+} Range;
+
 typedef struct HeaderContext {
     const unsigned char *data;
     size_t data_size;
     StFile *out;
+    Range *ranges; /* one per tensor of out */
 } HeaderContext;
 
 static int parse_header_member(JsonParser *p, const char *name, void *ctx)
 {
     HeaderContext *h = ctx;
     if (strcmp(name, "__metadata__") == 0)
-        return skip_value(p, 0);
+        return parse_object(p, "'{' opening __metadata__", "__metadata__", metadata_member, NULL);
     TensorEntry entry;
     int status = parse_entry(p, name, &entry);
     if (status == 0)
         status = check_entry(p, name, &entry, h->data_size);
-    if (status == 0 && st_find(h->out, name))
-        status = fail(p->err, p->errlen, p->path, "tensor \"%s\" appears twice", name);
-    if (status == 0)
-        push_tensor(h->out, decode_entry(name, &entry, h->data));
-    return status;
+    if (status != 0)
+        return status;
+    push_tensor(h->out, decode_entry(name, &entry, h->data));
+    Range *grown = realloc(h->ranges, sizeof(Range) * (size_t)h->out->cap);
+    if (!grown) {
+        fprintf(stderr, "safetensors: out of memory\n");
+        abort();
+    }
+    h->ranges = grown;
+    h->ranges[h->out->count - 1] = (Range){entry.offsets[0], entry.offsets[1], h->out->count - 1};
+    return 0;
+}
+
+static int by_offset(const void *a, const void *b)
+{
+    const Range *x = a, *y = b;
+    if (x->begin != y->begin)
+        return x->begin < y->begin ? -1 : 1;
+    return (x->end > y->end) - (x->end < y->end);
+}
+
+/* The format's rule: sorted by offset, the ranges tile the data buffer exactly, no overlap, no
+ * hole, nothing after the last tensor (a header length off by one fails here). */
+static int check_ranges(JsonParser *p, const HeaderContext *h)
+{
+    const StFile *f = h->out;
+    if (f->count == 0)
+        return h->data_size == 0 ? 0
+                                 : fail(p->err, p->errlen, p->path, "%zu bytes of data but no tensor", h->data_size);
+    qsort(h->ranges, (size_t)f->count, sizeof(Range), by_offset);
+    const Range *prev = NULL;
+    for (int i = 0; i < f->count; i++) {
+        const Range *r = &h->ranges[i];
+        const char *name = f->tensors[r->tensor].name;
+        long prev_end = prev ? prev->end : 0;
+        if (r->begin < prev_end)
+            return fail(p->err, p->errlen, p->path, "tensor \"%s\" [%ld, %ld] overlaps tensor \"%s\" [%ld, %ld]", name,
+                        r->begin, r->end, f->tensors[prev->tensor].name, prev->begin, prev->end);
+        if (r->begin > prev_end && !prev)
+            return fail(p->err, p->errlen, p->path,
+                        "tensor \"%s\" starts at byte %ld, but the first tensor must start at byte 0", name,
+                        r->begin);
+        if (r->begin > prev_end)
+            return fail(p->err, p->errlen, p->path,
+                        "tensor \"%s\" starts at byte %ld, leaving a hole of %ld bytes after tensor \"%s\"", name,
+                        r->begin, r->begin - prev_end, f->tensors[prev->tensor].name);
+        prev = r;
+    }
+    if ((size_t)prev->end != h->data_size)
+        return fail(p->err, p->errlen, p->path,
+                    "%zu bytes after the end of tensor \"%s\", the last one, that no tensor covers",
+                    h->data_size - (size_t)prev->end, f->tensors[prev->tensor].name);
+    return 0;
 }
 
 static int parse_header(JsonParser *p, const unsigned char *data, size_t data_size, StFile *out)
 {
-    HeaderContext ctx = {data, data_size, out};
-    if (parse_object(p, "'{' opening the header", parse_header_member, &ctx) != 0)
-        return -1;
-    if (peek(p) != EOF)
-        return expected(p, "only spaces after the header's closing '}'");
-    return 0;
+    HeaderContext ctx = {data, data_size, out, NULL};
+    int status = 0;
+    if (p->len == 0 || p->text[0] != '{') /* the format forbids anything before it */
+        status = expected(p, "'{' opening the header");
+    if (status == 0)
+        status = parse_object(p, "'{' opening the header", NULL, parse_header_member, &ctx);
+    while (status == 0 && p->pos < p->len && p->text[p->pos] == ' ') /* the only padding allowed */
+        p->pos++;
+    if (status == 0 && p->pos < p->len)
+        status = expected(p, "only spaces after the header's closing '}'");
+    if (status == 0)
+        status = check_ranges(p, &ctx);
+    free(ctx.ranges);
+    return status;
 }
 
 /* ----- reading: the file ------------------------------------------------------------------ */
@@ -767,7 +890,11 @@ static int read_whole_file(const char *path, unsigned char **bytes, size_t *size
         return fail(err, errlen, path, "not a regular file");
     }
     *size = (size_t)info.st_size;
-    *bytes = xmalloc(*size);
+    *bytes = malloc(*size ? *size : 1);
+    if (!*bytes) {
+        fclose(file);
+        return fail(err, errlen, path, "out of memory for its %zu bytes", *size);
+    }
     size_t got = fread(*bytes, 1, *size, file);
     fclose(file);
     if (got != *size) {
@@ -778,6 +905,29 @@ static int read_whole_file(const char *path, unsigned char **bytes, size_t *size
     return 0;
 }
 
+int st_parse(const char *path, const unsigned char *bytes, size_t size, StFile *out, char *err, int errlen)
+{
+    memset(out, 0, sizeof *out);
+    uint64_t header_len = size >= 8 ? get_le(bytes, 8) : 0;
+    int status;
+    if (size < 8)
+        status = fail(err, errlen, path,
+                      "truncated: the file has %zu bytes, fewer than the 8-byte header length", size);
+    else if (header_len > MAX_HEADER_BYTES)
+        status = fail(err, errlen, path, "header length %llu is more than the format's limit of %d bytes",
+                      (unsigned long long)header_len, MAX_HEADER_BYTES);
+    else if (header_len > size - 8)
+        status = fail(err, errlen, path, "truncated: header says %llu bytes but the file has %zu",
+                      (unsigned long long)header_len, size);
+    else {
+        JsonParser parser = {(const char *)bytes + 8, (size_t)header_len, 0, path, err, errlen};
+        status = parse_header(&parser, bytes + 8 + header_len, size - 8 - (size_t)header_len, out);
+    }
+    if (status != 0)
+        st_free(out);
+    return status;
+}
+
 int st_read(const char *path, StFile *out, char *err, int errlen)
 {
     memset(out, 0, sizeof *out);
@@ -785,21 +935,49 @@ int st_read(const char *path, StFile *out, char *err, int errlen)
     size_t size = 0;
     if (read_whole_file(path, &bytes, &size, err, errlen) != 0)
         return -1;
-    int status;
-    if (size < 8) {
-        status = fail(err, errlen, path,
-                      "truncated: the file has %zu bytes, fewer than the 8-byte header length",
-                      size);
-    } else if (get_le(bytes, 8) > size - 8) {
-        status = fail(err, errlen, path, "truncated: header says %llu bytes but the file has %zu",
-                      (unsigned long long)get_le(bytes, 8), size);
-    } else {
-        size_t header_len = (size_t)get_le(bytes, 8);
-        JsonParser parser = {(const char *)bytes + 8, header_len, 0, path, err, errlen};
-        status = parse_header(&parser, bytes + 8 + header_len, size - 8 - header_len, out);
-    }
+    int status = st_parse(path, bytes, size, out, err, errlen);
     free(bytes);
-    if (status != 0)
-        st_free(out);
     return status;
+}
+
+/* "[i,j,k]": the multi-dimensional index of flat position `flat` in shape. */
+static void format_index(char *buf, size_t cap, const StTensor *t, long flat)
+{
+    long index[ST_MAXDIM];
+    for (int k = t->ndim - 1; k >= 0; k--) {
+        index[k] = t->shape[k] ? flat % t->shape[k] : 0;
+        flat = t->shape[k] ? flat / t->shape[k] : 0;
+    }
+    size_t used = (size_t)snprintf(buf, cap, "[");
+    for (int k = 0; k < t->ndim && used < cap; k++)
+        used += (size_t)snprintf(buf + used, cap - used, k ? ",%ld" : "%ld", index[k]);
+    if (used < cap)
+        snprintf(buf + used, cap - used, "]");
+}
+
+int st_check_finite(const char *path, const StFile *f, char *err, int errlen)
+{
+    for (int i = 0; i < f->count; i++) {
+        const StTensor *t = &f->tensors[i];
+        long n = element_count(t->ndim, t->shape);
+        for (long j = 0; j < n; j++) {
+            if (isfinite(t->data[j]))
+                continue;
+            char index[ST_MAXDIM * 21 + 3];
+            format_index(index, sizeof index, t, j);
+            return fail(err, errlen, path, "tensor \"%s\": %s at index %s (values must be finite)", t->name,
+                        isnan(t->data[j]) ? "nan" : t->data[j] > 0 ? "inf" : "-inf", index);
+        }
+    }
+    return 0;
+}
+
+int st_read_finite(const char *path, StFile *out, char *err, int errlen)
+{
+    if (st_read(path, out, err, errlen) != 0)
+        return -1;
+    if (st_check_finite(path, out, err, errlen) == 0)
+        return 0;
+    st_free(out);
+    return -1;
 }

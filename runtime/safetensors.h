@@ -8,6 +8,7 @@
  * directory, fsync, rename. */
 #ifndef GANC_SAFETENSORS_H
 #define GANC_SAFETENSORS_H
+#include <stddef.h>
 
 enum { ST_MAXDIM = 8 };
 
@@ -27,9 +28,17 @@ typedef struct StFile {
 
 /* 0 on success; -1 with a message in err ("name: truncated header", ...). */
 int st_read(const char *path, StFile *out, char *err, int errlen);
+/* st_read on bytes already in memory (for fuzzing); path only names the file in messages. */
+int st_parse(const char *path, const unsigned char *bytes, size_t size, StFile *out, char *err, int errlen);
+/* Every value finite: 0, or -1 with "path: tensor \"w\": nan at index [1,0] ..." in err. */
+int st_check_finite(const char *path, const StFile *f, char *err, int errlen);
+/* st_read, then every value checked: NaN or infinity is an error naming the file, the tensor and
+ * the first bad index. For values that enter a computation (checkpoints, value files, weights). */
+int st_read_finite(const char *path, StFile *out, char *err, int errlen);
 int st_write(const char *path, const StFile *f, int as_f64, char *err, int errlen);
-/* Append a copy of data (n = product of shape). */
-void st_add(StFile *f, const char *name, int ndim, const long *shape, const double *data);
+/* Appends a copy of data (n = product of shape), or zeros when data is NULL: 0, or -1 when
+ * memory runs out (nothing is appended). */
+int st_add(StFile *f, const char *name, int ndim, const long *shape, const double *data);
 const StTensor *st_find(const StFile *f, const char *name);
 void st_free(StFile *f);
 

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guard.h"
 #include "rt.h"
 #include "policy.h"
 #include "rng.h"
@@ -203,11 +204,28 @@ static int is_snapshot_point(const Runtime *rt, long iter)
 }
 
 
-/* Iterations first_iter .. steps of the schedule: each step graph in order, TIMES times. */
+/* SIGINT or SIGTERM arrived during iteration iter, now finished: checkpoint it (unless that was
+ * just done) and say where; the exit status is 130 or 143. */
+static int stop_on_signal(Runtime *rt, long iter, int checkpointed)
+{
+    if (!checkpointed && write_checkpoint(rt, iter) != 0)
+        return 1;
+    if (rt->log)
+        fflush(rt->log);
+    progress_end(rt);
+    char *step = strdup(out_path(rt, "ckpt/step_%ld.safetensors", iter));
+    int rc = guard_report_stop(rt->exe, guard_signal(), iter, step ? step : "", out_path(rt, "ckpt/last.safetensors"));
+    free(step);
+    return rc;
+}
+
+/* Iterations first_iter .. steps of the schedule: each step graph in order, TIMES times; 1 on
+ * an error, 130 or 143 when stopped by a signal (guard.h). */
 int train(Runtime *rt)
 {
     rt->progress.enabled = !rt->opt.quiet && isatty(STDERR_FILENO);
     rt->progress.start = now_seconds();
+    guard_catch_signals();
     for (long iter = rt->first_iter; iter <= rt->steps; iter++) {
         rt->iter = iter;
         for (int i = 0; i < rt->m.ngraphs; i++)
@@ -221,6 +239,8 @@ int train(Runtime *rt)
         if (rt->m.fid >= 0 && rt->m.fid_every > 0 && (iter % rt->m.fid_every == 0 || iter == rt->steps) &&
             log_fid(rt, iter) != 0)
             return 1;
+        if (guard_signal())
+            return stop_on_signal(rt, iter, is_snapshot_point(rt, iter));
     }
     progress_end(rt);
     return 0;

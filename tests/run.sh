@@ -2,9 +2,11 @@
 # run.sh: the whole test suite, what `make test` runs. Every part prints `ok - NAME` or
 # `not ok - NAME: why` lines; this script gathers them and ends with `N passed, M failed`.
 # Parts: runtime and kernel unit tests, first/second-order gradient checks of every op, golden
-# IR, the include walls, the pipeline's stages, malformed programs, mutated programs, the docs' examples, ganc check/eval/run on the
-# examples, the native backend against the interpreter, the batch-axis pass against the whole
-# batch, run records, plots and `ganc report` (in headless Chromium), and valgrind on the compiler.
+# IR, the include walls, the pipeline's stages, malformed programs, mutated programs, run locks,
+# signals and file contracts, the fuzz corpora and examples under the sanitizers, the docs'
+# examples, ganc check/eval/run on the examples, the native backend against the interpreter,
+# the batch-axis pass against the whole batch, run records, plots and `ganc report` (in headless
+# Chromium), and valgrind on the compiler.
 cd "$(dirname "$0")/.." || exit 1
 GANC=build/ganc
 # One BLAS thread per process: the parts that run jobs side by side fill the cores themselves.
@@ -112,6 +114,10 @@ part "report.sh"
 suite sh tests/report.sh
 part "editors.sh"
 suite sh tests/editors.sh
+part "reliability.sh"
+suite sh tests/reliability.sh
+part "sanitizers.sh"
+suite sh tests/sanitizers.sh
 
 # The compiler frees what it allocates: no leak and no memory error under valgrind.
 part valgrind

@@ -668,6 +668,56 @@ static void test_fuzz(void)
     fuzz("fuzz: truncations and byte flips of an NPY v2.0 file", npy, n);
 }
 
+/* Issue 9: what the readers used to let through. */
+static void test_strict_files(void)
+{
+    unsigned char buf[512];
+    float f[6] = {0};
+    size_t n = npy_bytes(buf, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (6,), } junk", f, sizeof f);
+    expect_bad_file("NPY: text after the header's dict", "junk.npy", buf, n, 0, "text after the dict");
+    n = npy_bytes(buf, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (6,), }\n", f, sizeof f);
+    expect_bad_file("NPY: a newline inside the padding", "newline.npy", buf, n, 0, "text after the dict");
+
+    /* one gzip member, then bytes: garbage or a second member */
+    unsigned char idx[64], data[16] = {1, 2, 3, 4};
+    size_t m = idx_bytes(idx, 0x08, 1, (const unsigned[]){16}, data, 16), gz_len;
+    unsigned char *gz = gzip_bytes(idx, m, &gz_len), twice[512];
+    memcpy(twice, gz, gz_len);
+    memcpy(twice + gz_len, "junk", 4);
+    expect_bad_file("gzip: bytes after the gzip member", "trailing.gz", twice, gz_len + 4, 0, "after the end of its gzip stream");
+    memcpy(twice + gz_len, gz, gz_len);
+    expect_bad_file("gzip: a second gzip member", "two.gz", twice, 2 * gz_len, 0, "after the end of its gzip stream");
+    free(gz);
+
+    /* non-finite values: the file and the first bad index, item first */
+    float bad[6] = {0, 1, 2, 3, NAN, 5};
+    char path[128], err[512] = "";
+    n = npy_bytes(buf, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }", bad, sizeof bad);
+    write_file(tmp_file(path, sizeof path, "nan.npy"), buf, n, 0);
+    Dataset *d = dataset_read(path, err, sizeof err);
+    check(!d && strstr(err, path) && strstr(err, "nan at index [2,0]"), "NPY: a NaN value is named by its index",
+          "%s", d ? "loaded" : err);
+    dataset_free(d);
+    double inf[2] = {1, -INFINITY};
+    n = npy_bytes(buf, 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", inf, sizeof inf);
+    write_file(tmp_file(path, sizeof path, "inf.npy"), buf, n, 0);
+    d = dataset_read(path, err, sizeof err);
+    check(!d && strstr(err, path) && strstr(err, "-inf at index [1]"), "NPY: an infinite value is named by its index",
+          "%s", d ? "loaded" : err);
+    dataset_free(d);
+
+    /* item shapes: what the leaf was compiled for against what the file holds now */
+    float ok[16] = {0};
+    n = npy_bytes(buf, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2, 4), }", ok, sizeof ok);
+    write_file(tmp_file(path, sizeof path, "items.npy"), buf, n, 0);
+    const Dataset *items = dataset_load(path, err, sizeof err);
+    int same = items && dataset_check_items(items, 3, (const long[]){1, 2, 4}, err, sizeof err) == 0;
+    check(same, "dataset_check_items: [2,4] images fill a [1,2,4] leaf", "%s", err);
+    int other = items && dataset_check_items(items, 3, (const long[]){1, 4, 2}, err, sizeof err) != 0 &&
+                strstr(err, path) && strstr(err, "items of shape [2,4]") && strstr(err, "[1,4,2]");
+    check(other, "dataset_check_items: [2,4] images do not fill a [1,4,2] leaf of the same size", "%s", err);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/test_data.XXXXXX");
@@ -688,6 +738,7 @@ int main(void)
     test_fill_check();
     test_png();
     test_fuzz();
+    test_strict_files();
     if (check_failed == 0) {
         char cmd[96];
         snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);

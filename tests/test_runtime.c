@@ -352,6 +352,84 @@ static void test_reader_rejects_corrupt_files(void)
     expect_rejected("reject a tensor without a dtype", path, "missing \"dtype\"");
 }
 
+/* The format's own rules (issue 9): ranges sorted, contiguous and covering the data buffer,
+ * the JSON fully valid, metadata values strings, a sane header length. */
+static void test_reader_enforces_the_format(void)
+{
+    const char *path = "/tmp/ganc_test_strict.safetensors";
+    double zeros[4] = {0};
+    write_raw(path, -1,
+              "{\"a\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]},"
+              "\"b\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}}",
+              zeros, 16);
+    expect_rejected("reject overlapping data_offsets, naming both tensors", path, "\"b\" [0, 8] overlaps tensor \"a\"");
+    write_raw(path, -1,
+              "{\"a\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]},"
+              "\"b\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[16,24]}}",
+              zeros, 24);
+    expect_rejected("reject a hole between tensors", path, "tensor \"b\" starts at byte 16, leaving a hole of 8 bytes after tensor \"a\"");
+    write_raw(path, -1, "{\"a\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}}", zeros, 16);
+    expect_rejected("reject a data buffer the tensors do not cover", path, "8 bytes after the end of tensor \"a\"");
+    write_raw(path, -1, "{\"a\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[8,16]}}", zeros, 16);
+    expect_rejected("reject a first tensor that does not start at byte 0", path, "tensor \"a\" starts at byte 8");
+    write_raw(path, -1, "{}", zeros, 8);
+    expect_rejected("reject data when there is no tensor", path, "8 bytes of data but no tensor");
+    /* a valid padded header given one byte short: the data would shift by a byte */
+    const char *padded = "{\"a\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}}    ";
+    write_raw(path, (long)strlen(padded) - 1, padded, zeros, 8);
+    expect_rejected("reject a header length one byte short", path, "1 bytes after the end of tensor \"a\"");
+    write_raw(path, -1, "{\"a\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}}x", zeros, 8);
+    expect_rejected("reject text after the header's closing brace", path, "only spaces after the header");
+    write_raw(path, -1, "{\"a\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}}\n", zeros, 8);
+    expect_rejected("reject a newline as padding (only spaces are)", path, "only spaces after the header");
+    write_raw(path, -1, " {\"a\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}}", zeros, 8);
+    expect_rejected("reject a header not starting with '{'", path, "'{' opening the header at byte 0");
+    write_raw(path, -1, "{\"a\":{\"dtype\":\"F64\",\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}}", zeros, 8);
+    expect_rejected("reject a duplicate key in a tensor's description", path, "tensor \"a\": key \"dtype\" appears twice");
+    write_raw(path, -1, "{\"__metadata__\":{},\"__metadata__\":{},\"a\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}}", zeros, 8);
+    expect_rejected("reject a duplicate __metadata__", path, "\"__metadata__\" appears twice");
+    write_raw(path, -1, "{\"__metadata__\":{\"k\":\"v\",\"k\":\"w\"},\"a\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}}", zeros, 8);
+    expect_rejected("reject a duplicate metadata key", path, "__metadata__: key \"k\" appears twice");
+    write_raw(path, -1, "{\"__metadata__\":{\"epoch\":3},\"a\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}}", zeros, 8);
+    expect_rejected("reject a metadata value that is not a string", path, "__metadata__: the value of \"epoch\" must be a string");
+    write_raw(path, -1, "{\"a\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8],\"extra\":1}}", zeros, 8);
+    expect_rejected("reject an unknown key in a tensor's description", path, "tensor \"a\": unknown key \"extra\"");
+    write_raw(path, -1, "{\"a\":{\"dtype\":\"F64\",\"shape\":[01],\"data_offsets\":[0,8]}}", zeros, 8);
+    expect_rejected("reject a JSON number with a leading zero", path, "leading zero");
+    write_raw(path, -1, "{\"a\xff\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}}", zeros, 8);
+    expect_rejected("reject a name that is not UTF-8", path, "not valid UTF-8");
+    write_raw(path, 200000000, "{}", NULL, 0);
+    expect_rejected("reject an insane header length before reading on", path, "more than the format's limit");
+    /* zero-size tensors may share an offset; tensors may be listed in any order */
+    write_raw(path, -1,
+              "{\"b\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[8,16]},"
+              "\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,8]},"
+              "\"a\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}}",
+              zeros, 16);
+    StFile f = {0};
+    char err[512] = "";
+    int status = st_read(path, &f, err, sizeof err);
+    check(status == 0 && f.count == 3, "accept tensors listed out of order and an empty tensor", "%s", err);
+    st_free(&f);
+}
+
+/* st_read_finite names the file, the tensor and the first index that is NaN or infinite. */
+static void test_reader_rejects_non_finite(void)
+{
+    const char *path = "/tmp/ganc_test_nan.safetensors";
+    double values[4] = {1, 2, NAN, INFINITY};
+    write_raw(path, -1, "{\"w\":{\"dtype\":\"F64\",\"shape\":[2,2],\"data_offsets\":[0,32]}}", values, 32);
+    StFile f = {0};
+    char err[512] = "";
+    int status = st_read_finite(path, &f, err, sizeof err);
+    check(status == -1 && contains(err, path) && contains(err, "tensor \"w\": nan at index [1,0]") && f.count == 0,
+          "st_read_finite rejects NaN, naming the file, the tensor and the first bad index", "status %d: %s", status, err);
+    st_free(&f);
+    status = st_read(path, &f, err, sizeof err);
+    check(status == 0 && f.count == 1, "st_read itself keeps non-finite values (ganc compare reads them)", "%s", err);
+    st_free(&f);
+}
+
 static void test_atomic_write(void)
 {
     StFile f = {0};
@@ -421,6 +499,8 @@ int main(void)
     test_round_trip(1);
     test_reader_accepts_metadata_and_f32();
     test_reader_rejects_corrupt_files();
+    test_reader_enforces_the_format();
+    test_reader_rejects_non_finite();
     test_atomic_write();
     test_fill_rows_join_to_the_whole_draw();
     return check_summary();
