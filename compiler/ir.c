@@ -148,7 +148,7 @@ static void too_large(const IrGraph *g, const IrNode *n) {
 
 static int add_node(IrGraph *g, IrNode n) {
     n.dtype = g->dtype;
-    if (!n.loc.file) n.loc = g->cur_loc;
+    if (!n.loc.file) n.loc = g->cur_loc, n.scope = g->cur_scope; /* where and in which layer it was made */
     if (ir_shape_size(n.shape) > IR_MAX_ELEMENTS) too_large(g, &n);
     n.nin = op_info[n.op].arity;
     for (int i = 0; i < n.nin; i++) assert(n.in[i] >= 0 && n.in[i] < g->nnodes);
@@ -157,7 +157,6 @@ static int add_node(IrGraph *g, IrNode n) {
     unsigned long slot = node_hash(&n) & mask;
     for (; g->hash_slots[slot]; slot = (slot + 1) & mask)
         if (node_equal(&g->nodes[g->hash_slots[slot] - 1], &n)) return g->hash_slots[slot] - 1;
-    if (!n.loc.file) n.loc = g->cur_loc, n.scope = g->cur_scope;
     n.backward |= g->cur_backward;
     ARENA_PUSH(g->arena, g->nodes, g->nnodes, g->cap, n);
     g->hash_slots[slot] = g->nnodes;
