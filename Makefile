@@ -136,12 +136,13 @@ $(B)/sgemm_peak: bench/sgemm_peak.c
 bench: $(B)/ganc $(B)/sgemm_peak
 	sh bench/run.sh
 
+# The builds use every core (CI runs a plain `make test`); the suite's parts run their own jobs.
 test: test-deps
-	$(MAKE) --no-print-directory $(B)/ganc $(B)/test_ops $(B)/test_runtime $(B)/test_eval $(B)/test_kernels \
+	$(MAKE) --no-print-directory -j$$(nproc) $(B)/ganc $(B)/test_ops $(B)/test_runtime $(B)/test_eval $(B)/test_kernels \
 	    $(B)/test_ganrt $(B)/test_data $(B)/test_fid $(B)/test_losses $(B)/fmnist_classifier.safetensors \
 	    $(B)/test_record $(B)/png_ink $(B)/test_language \
 	    $(B)/mutants
-	$(MAKE) --no-print-directory asan
+	$(MAKE) --no-print-directory -j$$(nproc) asan
 	sh tests/run.sh
 
 demo: deps
