@@ -644,7 +644,7 @@ static void no_graph(void **leaves, void **outputs, char *arena) { (void)leaves,
 /* A small model (one step graph, a param w and an input z) whose records a test may change. */
 typedef struct Base {
     GanLeaf leaves[2];
-    int32_t use[2];
+    int32_t use[2], use_split[2];
     GanOutput out[2];
     GanGraph graphs[1];
     GanLog logs[1];
@@ -662,7 +662,7 @@ static void base_model(Base *b)
         .model = {.version = GANC_MODEL_FORMAT_VERSION, .name = "t", .seed = 1, .iters = 2, .log_every = 1,
                   .nleaves = 2, .ngraphs = 1, .nlogs = 1},
     };
-    b->graphs[0] = (GanGraph){"step_G", "G", GRAPH_STEP, 1, 2, 2, 0, b->use, b->out, no_graph};
+    b->graphs[0] = (GanGraph){"step_G", "G", GRAPH_STEP, 1, 2, 2, 0, 1, b->use, b->use_split, b->out, no_graph};
     b->model.leaves = b->leaves, b->model.graphs = b->graphs, b->model.logs = b->logs;
 }
 
