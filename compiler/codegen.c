@@ -382,18 +382,21 @@ static void contract_leaves(Contract *c, const IrGraph *const *graphs, int ngrap
 
 /* Graph k: its leaves in argument order (the plan's leaves) and its outputs. */
 static void contract_graph(Contract *c, int k, const IrGraph *g, const GraphPlan *plan, GraphRole role,
-                           const char *net, int times) {
-    int32_t *use = ARENA_ARRAY(c->arena, int32_t, g->nnodes);
+                           const char *net, int times, int ranks) {
+    int32_t *use = ARENA_ARRAY(c->arena, int32_t, g->nnodes), *split = ARENA_ARRAY(c->arena, int32_t, g->nnodes);
     GanOutput *out = ARENA_ARRAY(c->arena, GanOutput, g->noutputs);
     int nuse = 0;
     for (int id = 0; id < g->nnodes; id++)
-        if (plan->nodes[id].kind == PLAN_LEAF) use[nuse++] = leaf_index(c, g->nodes[id].name);
+        if (plan->nodes[id].kind == PLAN_LEAF) {
+            split[nuse] = g->nodes[id].op == OP_INPUT && g->nodes[id].shards > 1; /* this rank's rows */
+            use[nuse++] = leaf_index(c, g->nodes[id].name);
+        }
     for (int i = 0; i < g->noutputs; i++) {
         const IrOutput *o = &g->outputs[i];
         int update = o->kind == OUT_UPDATE;
         out[i] = (GanOutput){o->name, update, update ? leaf_index(c, o->name) : -1, gan_dims(g->nodes[o->node].shape)};
     }
-    c->graphs[k] = (GanGraph){g->name, net, role, times, nuse, g->noutputs, plan->arena_bytes, use, out, NULL};
+    c->graphs[k] = (GanGraph){g->name, net, role, times, nuse, g->noutputs, plan->arena_bytes, ranks, use, split, out, NULL};
 }
 
 /* The index of output `name` in graph k of the contract. */
@@ -424,13 +427,16 @@ static void contract_build(Contract *c, const Model *m, const IrGraph *const *gr
     contract_leaves(c, graphs, n);
     c->graphs = ARENA_ARRAY(c->arena, GanGraph, n);
     int eval = -1, sample = -1;
+    int first_ranked = n - m->nranked; /* the split step graphs come last (model_graphs) */
     for (int k = 0; k < n; k++) {
-        int step = k < m->nschedule;
-        GraphRole role = step ? GRAPH_STEP : graphs[k] == m->eval ? GRAPH_EVAL : graphs[k] == m->fid ? GRAPH_FID : GRAPH_SAMPLE;
+        const ScheduleStep *entry = k < m->nschedule ? &m->schedule[k]
+                                  : k >= first_ranked ? &m->ranked[k - first_ranked] : NULL;
+        GraphRole role = entry ? GRAPH_STEP : graphs[k] == m->eval ? GRAPH_EVAL : graphs[k] == m->fid ? GRAPH_FID : GRAPH_SAMPLE;
         if (role == GRAPH_EVAL) eval = k;
         if (role == GRAPH_SAMPLE) sample = k;
-        contract_graph(c, k, graphs[k], plans[k], role, step ? graphs[k]->name + strlen("step_") : NULL,
-                       step ? m->schedule[k].times : 1);
+        const char *net = entry ? m->schedule[(k < m->nschedule ? k : k - first_ranked) % m->nschedule].graph->name : NULL;
+        contract_graph(c, k, graphs[k], plans[k], role, net ? net + strlen("step_") : NULL, entry ? entry->times : 1,
+                       entry && entry->ranks > 1 ? entry->ranks : 1);
     }
     contract_logs(c, m, eval, sample);
     c->model = (GanModel){GANC_MODEL_FORMAT_VERSION, m->name, m->dtype == DT_F64, m->batch, m->seed,

@@ -6,6 +6,7 @@
  *   ganc run FILE.gan [--steps N] [-o OUT]            train in the reference interpreter
  *   ganc compare A B [--tolerance T]                  two safetensors files, tensor by tensor
  *   ganc FILE.gan -o EXE [-O0..3] [--target-cpu CPU]  a native training executable
+ *   --ranks N,M (native): it also runs under mpirun -np N or M (docs/distributed.md)
  *   --shards N (emit, eval, run): the step graphs split into N batch shards (shard.h), which
  *   eval and run simulate in lockstep
  *
@@ -37,7 +38,7 @@
 #include "shard.h"
 
 static const char usage[] =
-    "usage: ganc FILE.gan -o EXE [--dtype f32|f64] [-O0|-O1|-O2|-O3] [--target-cpu CPU]\n"
+    "usage: ganc FILE.gan -o EXE [--dtype f32|f64] [-O0|-O1|-O2|-O3] [--target-cpu CPU] [--ranks N,...]\n"
     "       ganc [--emit=KIND] [--dtype f32|f64] FILE.gan\n"
     "       ganc check FILE.gan\n"
     "       ganc eval FILE.gan [--values IN.safetensors] -o OUT.safetensors [--dtype f32|f64]\n"
@@ -45,6 +46,7 @@ static const char usage[] =
     "       ganc compare A.safetensors B.safetensors [--tolerance T] [--verbose]\n"
     "       ganc report RUN_DIR... -o REPORT.html\n"
     "--shards N (with --emit, eval, run): split the batch into N shards, as N MPI processes do\n"
+    "--ranks N,... (native): the executable also runs on N processes under mpirun or srun\n"
     "KIND: tokens, ast, ir (losses, with every grad() expanded), ir-grad (step graphs with\n"
     "      parameter gradients and optimizer updates), dot (Graphviz of the ir-grad graphs),\n"
     "      ir-opt (fused loops and the memory plan), llvm (LLVM IR), asm (assembly),\n"
@@ -61,6 +63,7 @@ typedef struct Options {
     long steps;
     int opt_level;
     int shards;            /* --shards N: the batch split into N shards (shard.h) */
+    int ranks[8], nranks;  /* --ranks N,M,...: executables that also run on N, M, ... processes */
 } Options;
 
 static void usage_error(const char *fmt, const char *arg) {
@@ -79,6 +82,17 @@ static long parse_count(const char *flag, const char *text) {
         exit(1);
     }
     return v;
+}
+
+/* --ranks N,M,...: at most 8 counts, each at least 2 */
+static void parse_ranks(Options *o, const char *list) {
+    char copy[256];
+    snprintf(copy, sizeof copy, "%s", list);
+    for (char *save = NULL, *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        long n = parse_count("--ranks", item);
+        if (n < 2 || o->nranks == 8) usage_error("--ranks takes up to 8 process counts of at least 2, not '%s'", list);
+        o->ranks[o->nranks++] = (int)n;
+    }
 }
 
 static const char *flag_value(int argc, char **argv, int *i) {
@@ -131,6 +145,8 @@ static Options parse_options(int argc, char **argv) {
             o.sets[o.nsets++] = flag_value(argc, argv, &i);
         } else if (!strcmp(a, "--verbose")) {
             o.verbose = 1;
+        } else if (flag_is(a, "--ranks")) {
+            parse_ranks(&o, flag_value(argc, argv, &i));
         } else if (flag_is(a, "--shards")) {
             o.shards = (int)parse_count("--shards", flag_value(argc, argv, &i));
         } else if (flag_is(a, "--steps")) {
@@ -220,7 +236,8 @@ static int link_executable(Arena *arena, const char *object, const char *exe);
 
 /* The stages after the model: plan, then codegen to a printout, an object or an executable
  * (which carries the source, for its run record). */
-static int back_end(const Options *o, const SourceFile *src, const Model *m, Arena *arena) {
+static int back_end(const Options *o, const SourceFile *src, Model *m, Arena *arena) {
+    shard_model_ranks(m, o->ranks, o->nranks);               /* --ranks: the steps split per count  */
     const ModelPlan *plan = plan_model(m);                   /* plan: fusion, kernels, the arena     */
     if (stops_at(o, "ir-opt")) return plan_print(stdout, plan), 0;
     CodegenOptions co = {o->opt_level, o->target_cpu, NULL, NULL, NULL, src->name, src->text};

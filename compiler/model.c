@@ -101,7 +101,7 @@ static void lower_schedule(ModelBuild *b, Model *m) {
             n++;
         }
         b->step[m->nschedule] = lower_step(b, &m->steps[i], n, m->dtype);
-        m->schedule[m->nschedule] = (ScheduleStep){b->step[m->nschedule].g, m->steps[i].times};
+        m->schedule[m->nschedule] = (ScheduleStep){b->step[m->nschedule].g, m->steps[i].times, 0};
         m->nschedule++;
         i += n;
     }
@@ -263,10 +263,12 @@ void model_optimise(Model *m) {
 
 int model_graphs(const Model *m, const IrGraph **graphs, int max) {
     int n = 0;
-    if (m->nschedule + 3 > max) diag_fatal("too many networks (at most %d)", max - 3);
+    if (m->nschedule + 3 + m->nranked > max)
+        diag_fatal("too many networks or --ranks counts (at most %d graphs)", max);
     for (int i = 0; i < m->nschedule; i++) graphs[n++] = m->schedule[i].graph;
     graphs[n++] = m->eval;
     if (m->sample) graphs[n++] = m->sample;
     if (m->fid) graphs[n++] = m->fid;
+    for (int i = 0; i < m->nranked; i++) graphs[n++] = m->ranked[i].graph;
     return n;
 }

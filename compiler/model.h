@@ -51,6 +51,7 @@ typedef struct LogSpec {
 typedef struct ScheduleStep {
     IrGraph *graph;
     int times;
+    int ranks;             /* in Model.ranked: the graph of one of `ranks` processes (shard.h) */
 } ScheduleStep;
 
 typedef struct Model {
@@ -63,6 +64,9 @@ typedef struct Model {
     int nsteps;
     ScheduleStep *schedule;/* what a training iteration runs, in order */
     int nschedule;
+    ScheduleStep *ranked;  /* ganc --ranks N,M: the schedule again split for N, then for M
+                              processes (shard_model_ranks); the executable picks by launcher */
+    int nranked;
     IrGraph *sample;       /* outputs sample/<label> */
     IrGraph *eval;         /* outputs loss/<net>, grad/<net>/<param>, log/<label> */
     IrGraph *fid;          /* outputs fid/fake and fid/real: the features FID compares, or NULL */

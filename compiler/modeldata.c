@@ -56,7 +56,8 @@ static const Field output_fields[] = {ONE(F_STRING, GanOutput, name), ONE(F_I32,
 static const Field graph_fields[] = {
     ONE(F_STRING, GanGraph, name), ONE(F_STRING, GanGraph, net), ONE(F_I32, GanGraph, role),
     ONE(F_I32, GanGraph, times), ONE(F_I32, GanGraph, nuse), ONE(F_I32, GanGraph, nout),
-    ONE(F_I64, GanGraph, arena_bytes), ARRAY(F_I32_ARRAY, GanGraph, use, 0, nuse),
+    ONE(F_I64, GanGraph, arena_bytes), ONE(F_I64, GanGraph, ranks), ARRAY(F_I32_ARRAY, GanGraph, use, 0, nuse),
+    ARRAY(F_I32_ARRAY, GanGraph, use_split, 0, nuse),
     ARRAY(F_ARRAY, GanGraph, out, S_OUTPUT, nout), ONE(F_FUNCTION, GanGraph, fn),
 };
 static const Field log_fields[] = {ONE(F_STRING, GanLog, label), ONE(F_I32, GanLog, graph), ONE(F_I32, GanLog, output)};

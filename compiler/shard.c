@@ -296,3 +296,16 @@ void shard_model(Model *m, int shards) {
     for (int i = 0; i < m->nschedule; i++) m->schedule[i].graph = shard_graph(m->schedule[i].graph, m->batch, shards);
     m->eval = shard_graph(m->eval, m->batch, shards);
 }
+
+void shard_model_ranks(Model *m, const int *ranks, int n) {
+    if (n == 0) return;
+    m->ranked = ARENA_ARRAY(m->eval->arena, ScheduleStep, n * m->nschedule);
+    for (int r = 0; r < n; r++) {
+        shard_check_batch(m->batch, ranks[r]);
+        for (int i = 0; i < m->nschedule; i++) {
+            IrGraph *g = shard_graph(m->schedule[i].graph, m->batch, ranks[r]);
+            g->name = arena_printf(g->arena, "%s_ranks%d", m->schedule[i].graph->name, ranks[r]);
+            m->ranked[m->nranked++] = (ScheduleStep){g, m->schedule[i].times, ranks[r]};
+        }
+    }
+}

@@ -20,5 +20,9 @@ void shard_check_batch(int batch, int shards);
  * FID graphs stay whole: one process writes samples). A batch that does not split into equal
  * shards is a fatal error naming both numbers. shards == 1 leaves the model as it is. */
 void shard_model(Model *m, int shards);
+/* ganc --ranks: adds to the model (Model.ranked) the schedule's step graphs split for each of
+ * the n process counts, named step_NET_ranksN, for an executable that also runs on that many
+ * processes; the whole graphs stay as they are. */
+void shard_model_ranks(Model *m, const int *ranks, int n);
 
 #endif

@@ -17,8 +17,9 @@
 #define GANC_CONTRACT_H
 #include <stdint.h>
 
-/* 1 was the text description of earlier versions. */
-#define GANC_MODEL_FORMAT_VERSION 2
+/* 1 was the text description of earlier versions; 3 added the step graphs for runs on
+ * several processes (GanGraph's ranks and use_split). */
+#define GANC_MODEL_FORMAT_VERSION 3
 
 enum { GAN_MAXDIM = 4 };
 
@@ -100,7 +101,8 @@ typedef struct GanOutput {
 } GanOutput;
 
 /* Graphs come in the order of the schedule's step graphs, then eval, sample and fid (the last
- * two when the experiment has them). Each step graph runs `times` times in a row per
+ * two when the experiment has them), then the schedule's step graphs split for each --ranks
+ * count. Each step graph runs `times` times in a row per
  * iteration; eval computes every loss (loss/NET), its gradients (grad/NET/PARAM) and the
  * logged expressions; sample the sampled tensors; fid the feature batches fid/fake, fid/real. */
 typedef struct GanGraph {
@@ -110,7 +112,12 @@ typedef struct GanGraph {
     int32_t times;
     int32_t nuse, nout;
     int64_t arena_bytes;
+    int64_t ranks;           /* 1; a step graph for a run on `ranks` processes (ganc --ranks,
+                                runtime/dist.h): such graphs follow the others, the schedule's
+                                step graphs again in order for each count */
     const int32_t *use;      /* leaf indices, in argument order */
+    const int32_t *use_split;/* per use: 1, the graph reads this rank's rows of the leaf (its
+                                first rows / ranks of the whole draw); NULL when nuse is 0 */
     const GanOutput *out;
     GanGraphFn fn;
 } GanGraph;
@@ -144,7 +151,7 @@ typedef struct GanModel {
 _Static_assert(sizeof(GanDims) == 5 * 8, "GanDims has no padding");
 _Static_assert(sizeof(GanLeaf) == sizeof(void *) + 8 + sizeof(GanDims) + sizeof(LeafInit), "GanLeaf has no padding");
 _Static_assert(sizeof(GanOutput) == sizeof(void *) + 8 + sizeof(GanDims), "GanOutput has no padding");
-_Static_assert(sizeof(GanGraph) == 5 * sizeof(void *) + 3 * 8, "GanGraph has no padding");
+_Static_assert(sizeof(GanGraph) == 6 * sizeof(void *) + 4 * 8, "GanGraph has no padding");
 _Static_assert(sizeof(GanLog) == sizeof(void *) + 8 && sizeof(GanSample) == sizeof(void *) + 8, "no padding");
 _Static_assert(sizeof(GanModel) == 5 * sizeof(void *) + 9 * 8, "GanModel has no padding");
 

@@ -26,6 +26,7 @@
 
 #include "dataset.h"
 #include "pool.h"
+#include "dist.h"
 #include "rt.h"
 
 void *xcalloc(size_t count, size_t size)
@@ -232,16 +233,48 @@ static int check_data_sets(Runtime *rt)
     return 0;
 }
 
-/* After the options: data sets, storage, initial values or a checkpoint, then evaluate or
- * train. */
+/* On N ranks, the k-th step graph built for N ranks takes the place of the k-th whole-batch
+ * step graph (it has the same outputs in the same order, so the logs that read that graph read
+ * it); an executable built without N among its --ranks cannot run on N. */
+static int select_rank_graphs(Runtime *rt)
+{
+    int size = dist_size(), next = 0, whole = 0;
+    if (size == 1)
+        return 0;
+    while (whole < rt->m.ngraphs && rt->m.graphs[whole].ranks == 1) /* the split graphs follow these */
+        whole++;
+    for (int i = 0; i < whole; i++) {
+        if (rt->m.graphs[i].kind != GRAPH_STEP || rt->m.graphs[i].ranks != 1)
+            continue;
+        while (next < rt->m.ngraphs && (rt->m.graphs[next].kind != GRAPH_STEP || rt->m.graphs[next].ranks != size))
+            next++;
+        if (next == rt->m.ngraphs)
+            return rt_error(rt, "launched on %d ranks, but built without --ranks %d: rebuild with ganc FILE.gan "
+                            "--ranks %d -o %s", size, size, size, rt->exe);
+        Graph whole = rt->m.graphs[i];
+        if (whole.nout != rt->m.graphs[next].nout || strcmp(whole.net, rt->m.graphs[next].net) != 0)
+            return rt_error(rt, "internal error: graph %s does not match %s", rt->m.graphs[next].name, whole.name);
+        rt->m.graphs[i] = rt->m.graphs[next];
+        rt->m.graphs[next++] = whole;
+    }
+    return 0;
+}
+
+/* After the options: the ranks, data sets, storage, initial values or a checkpoint, then
+ * evaluate or train (rank 0 alone writes files and prints). */
 static int run(Runtime *rt)
 {
+    char err[300];
+    if (dist_start(err, sizeof err) != 0)
+        return rt_error(rt, "%s", err);
     if (check_data_sets(rt) != 0)
         return 1;
     if (rt->opt.has_threads)
         openblas_set_num_threads(rt->opt.threads);
     pool_start(rt->opt.has_threads ? rt->opt.threads : openblas_get_num_threads());
-    allocate(rt);
+    allocate(rt); /* graph k's storage before the graphs change places */
+    if (select_rank_graphs(rt) != 0)
+        return 1;
     rt->seed = rt->opt.has_seed ? rt->opt.seed : rt->m.seed;
     rt->steps = rt->opt.has_steps ? rt->opt.steps : rt->m.iters;
     rt->first_iter = 1;
@@ -256,12 +289,12 @@ static int run(Runtime *rt)
                     rt->exe, rt->first_iter - 1, rt->steps);
         return 0;
     }
-    if (prepare_outputs(rt) != 0)
+    if (dist_rank() == 0 && prepare_outputs(rt) != 0) /* the run lock included: rank 0's alone */
         return 1;
     int rc = train(rt); /* 1, or 130/143 when stopped by a signal */
     if (rc != 0)
         return rc;
-    if (!rt->opt.quiet)
+    if (!rt->opt.quiet && dist_rank() == 0)
         print_summary(rt);
     return 0;
 }

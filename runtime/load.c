@@ -137,13 +137,15 @@ static int load_graph(Loader *ld, int i)
     Graph *g = &ld->m->graphs[i];
     *g = (Graph){.name = src->name, .net = src->net, .kind = (GraphRole)src->role, .times = src->times,
                  .arena_bytes = (long)src->arena_bytes, .nuse = src->nuse, .use = src->use,
-                 .fn = src->fn};
+                 .use_split = src->use_split, .ranks = (int)src->ranks, .fn = src->fn};
     if (check_name(ld, "graph", i, g->name) != 0)
         return -1;
     if (src->role < GRAPH_STEP || src->role > GRAPH_FID)
         return fail(ld, "graph %s has role %d", g->name, src->role);
     if (find_graph(ld->m, g->name) < i)
         return fail(ld, "graph '%s' declared twice", g->name);
+    if (src->ranks < 1 || src->ranks > COUNT_MAX || (src->ranks > 1 && g->kind != GRAPH_STEP))
+        return fail(ld, "graph %s is for %lld ranks", g->name, (long long)src->ranks);
     int *slot = role_slot(ld->m, g->kind);
     if (slot && *slot >= 0)
         return fail(ld, "graph %s is a second graph of its role", g->name);
@@ -153,9 +155,18 @@ static int load_graph(Loader *ld, int i)
         (g->nuse && !g->use) || (src->nout && !src->out))
         return fail(ld, "graph %s: times %d, %d leaves, %d outputs, %ld arena bytes%s", g->name, g->times, g->nuse,
                     src->nout, g->arena_bytes, g->fn ? "" : ", no function");
-    for (int k = 0; k < g->nuse; k++)
+    if (g->nuse && !g->use_split)
+        return fail(ld, "graph %s says of no use whether it is split", g->name);
+    for (int k = 0; k < g->nuse; k++) {
         if (g->use[k] < 0 || g->use[k] >= ld->m->nleaves)
             return fail(ld, "graph %s uses leaf %d of %d", g->name, g->use[k], ld->m->nleaves);
+        const Leaf *l = &ld->m->leaves[g->use[k]];
+        /* a split use: an input whose leading dimension, the batch, splits into equal rows */
+        if (g->use_split[k] != 0 && (g->use_split[k] != 1 || g->ranks < 2 || l->role != ROLE_INPUT ||
+                                     l->dims.ndim < 1 || l->dims.dim[0] % g->ranks != 0))
+            return fail(ld, "graph %s (%d ranks) splits '%s' (split flag %d)", g->name, g->ranks, l->name,
+                        g->use_split[k]);
+    }
     g->out = xcalloc((size_t)src->nout, sizeof(Output));
     g->nout = src->nout; /* from here runtime_free may walk the outputs */
     for (int k = 0; k < g->nout; k++)

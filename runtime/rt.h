@@ -54,6 +54,8 @@ typedef struct Graph {
     long arena_bytes;
     int nuse, nout;
     const int32_t *use; /* leaf indices, in argument order */
+    const int32_t *use_split; /* per use: 1, this rank's rows of the leaf (dist.h) */
+    int ranks;          /* a step graph for a run on this many ranks (1: one process) */
     Output *out;
     void **leaf_args;   /* what the graph function receives: fixed once storage exists */
     void **out_args;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "guard.h"
+#include "dist.h"
 #include "rt.h"
 #include "policy.h"
 #include "rng.h"
@@ -98,7 +99,11 @@ void draw_inputs(Runtime *rt, const Graph *g, uint64_t key, uint64_t draw)
         if (l->role != ROLE_INPUT)
             continue;
         double *values = values_of(rt, l, rt->scratch);
-        policy_draw_input(&l->fill, l->name, key, draw, progress, values, dims_count(&l->dims), leaf_rows(l));
+        if (g->use_split[k]) /* this rank's rows of the whole draw, in the leaf's first rows */
+            policy_draw_shard(&l->fill, l->name, key, draw, progress, values, dims_count(&l->dims), leaf_rows(l),
+                              g->ranks, dist_rank());
+        else
+            policy_draw_input(&l->fill, l->name, key, draw, progress, values, dims_count(&l->dims), leaf_rows(l));
         store_values(rt, l, values);
     }
 }
@@ -179,6 +184,8 @@ int evaluate(Runtime *rt)
 {
     if (rt->m.eval < 0)
         return rt_error(rt, "this model has no eval graph");
+    if (dist_rank() != 0) /* the eval graph is whole: rank 0 alone evaluates and writes */
+        return 0;
     const Graph *g = &rt->m.graphs[rt->m.eval];
     draw_inputs(rt, g, rt->seed, 0);
     if (rt->opt.eval_in && overlay_values(rt, g, rt->opt.eval_in) != 0)
@@ -208,6 +215,8 @@ static int is_snapshot_point(const Runtime *rt, long iter)
  * just done) and say where; the exit status is 130 or 143. */
 static int stop_on_signal(Runtime *rt, long iter, int checkpointed)
 {
+    if (dist_rank() != 0) /* rank 0 writes and reports; the others only stop */
+        return 128 + guard_signal();
     if (!checkpointed && write_checkpoint(rt, iter) != 0)
         return 1;
     if (rt->log)
@@ -223,14 +232,21 @@ static int stop_on_signal(Runtime *rt, long iter, int checkpointed)
  * an error, 130 or 143 when stopped by a signal (guard.h). */
 int train(Runtime *rt)
 {
-    rt->progress.enabled = !rt->opt.quiet && isatty(STDERR_FILENO);
+    rt->progress.enabled = !rt->opt.quiet && isatty(STDERR_FILENO) && dist_rank() == 0;
     rt->progress.start = now_seconds();
     guard_catch_signals();
     for (long iter = rt->first_iter; iter <= rt->steps; iter++) {
         rt->iter = iter;
-        for (int i = 0; i < rt->m.ngraphs; i++)
-            if (rt->m.graphs[i].kind == GRAPH_STEP && run_step(rt, &rt->m.graphs[i], iter) != 0)
+        for (int i = 0; i < rt->m.ngraphs; i++) { /* the step graphs for this many ranks */
+            const Graph *g = &rt->m.graphs[i];
+            if (g->kind == GRAPH_STEP && g->ranks == dist_size() && run_step(rt, g, iter) != 0)
                 return 1;
+        }
+        if (dist_rank() != 0) { /* the others hold the same parameters: rank 0 alone writes */
+            if (guard_signal())
+                return stop_on_signal(rt, iter, 1);
+            continue;
+        }
         if (is_log_point(rt, iter))
             write_log_line(rt, iter);
         progress_update(rt, iter);

@@ -175,11 +175,12 @@ static const GanOutput eval_out[] = {{"loss/D", 0, -1, DIMS0}, {"loss/G", 0, -1,
                                      {"grad/D/D.a", 0, -1, DIMS2(2, 1)}, {"grad/G/G.w", 0, -1, DIMS2(2, 2)}};
 static const GanOutput sample_out[] = {{"sample/fake", 0, -1, DIMS2(8, 2)}};
 
+static const int32_t whole[8] = {0}; /* no use is split: one process */
 static const GanGraph graphs[] = {
-    {"step_D", "D", GRAPH_STEP, 2, 5, 3, 256, step_D_use, step_D_out, step_D},
-    {"step_G", "G", GRAPH_STEP, 1, 3, 2, 256, step_G_use, step_G_out, step_G},
-    {"eval", NULL, GRAPH_EVAL, 1, 4, 4, 256, eval_use, eval_out, eval},
-    {"sample", NULL, GRAPH_SAMPLE, 1, 2, 1, 256, sample_use, sample_out, sample},
+    {"step_D", "D", GRAPH_STEP, 2, 5, 3, 256, 1, step_D_use, whole, step_D_out, step_D},
+    {"step_G", "G", GRAPH_STEP, 1, 3, 2, 256, 1, step_G_use, whole, step_G_out, step_G},
+    {"eval", NULL, GRAPH_EVAL, 1, 4, 4, 256, 1, eval_use, whole, eval_out, eval},
+    {"sample", NULL, GRAPH_SAMPLE, 1, 2, 1, 256, 1, sample_use, whole, sample_out, sample},
 };
 
 static const GanLog logs[] = {{"loss D", 0, 0}, {"loss G", 1, 0}, {"eval loss D", 2, 0}};

@@ -106,6 +106,8 @@ part "threads.sh"
 suite sh tests/threads.sh
 part "shards.sh"
 suite sh tests/shards.sh
+part "mpi.sh"
+suite sh tests/mpi.sh
 part "zoo.sh"
 suite sh tests/zoo.sh
 part "robustness.sh"

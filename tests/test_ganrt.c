@@ -644,7 +644,7 @@ static void no_graph(void **leaves, void **outputs, char *arena) { (void)leaves,
 /* A small model (one step graph, a param w and an input z) whose records a test may change. */
 typedef struct Base {
     GanLeaf leaves[2];
-    int32_t use[2];
+    int32_t use[2], use_split[2];
     GanOutput out[2];
     GanGraph graphs[1];
     GanLog logs[1];
@@ -662,7 +662,7 @@ static void base_model(Base *b)
         .model = {.version = GANC_MODEL_FORMAT_VERSION, .name = "t", .seed = 1, .iters = 2, .log_every = 1,
                   .nleaves = 2, .ngraphs = 1, .nlogs = 1},
     };
-    b->graphs[0] = (GanGraph){"step_G", "G", GRAPH_STEP, 1, 2, 2, 0, b->use, b->out, no_graph};
+    b->graphs[0] = (GanGraph){"step_G", "G", GRAPH_STEP, 1, 2, 2, 0, 1, b->use, b->use_split, b->out, no_graph};
     b->model.leaves = b->leaves, b->model.graphs = b->graphs, b->model.logs = b->logs;
 }
 
@@ -701,6 +701,9 @@ static void test_models(void)
     Base b;
     base_model(&b);
     check(main_on(&b.model) == 0, "the base model loads", "stderr '%s'", err_text);
+    b.graphs[0].ranks = 2, b.use_split[0] = 1; /* z's 4 rows split on 2 ranks */
+    check(main_on(&b.model) == 0, "a step graph for 2 ranks that splits an input's rows loads", "stderr '%s'", err_text);
+    base_model(&b);
     b.model.version = GANC_MODEL_FORMAT_VERSION + 1;
     int rc = main_on(&b.model);
     check(rc == 1 && strstr(err_text, fmt("t: error: the model was compiled with model format version %d, but this "
@@ -723,6 +726,11 @@ static void test_models(void)
     EXPECT_MALFORMED(b.out[1].dims.dim[0] = 3, "the update of 'w' does not have its shape");
     EXPECT_MALFORMED(b.graphs[0].times = 0, "graph step_G: times 0");
     EXPECT_MALFORMED(b.graphs[0].fn = NULL, "no function");
+    EXPECT_MALFORMED(b.graphs[0].ranks = 0, "graph step_G is for 0 ranks");
+    EXPECT_MALFORMED(b.graphs[0].use_split = NULL, "graph step_G says of no use whether it is split");
+    EXPECT_MALFORMED(b.use_split[0] = 1, "graph step_G (1 ranks) splits 'z'");
+    EXPECT_MALFORMED((b.graphs[0].ranks = 2, b.use_split[1] = 1), "graph step_G (2 ranks) splits 'w'");
+    EXPECT_MALFORMED((b.graphs[0].ranks = 3, b.use_split[0] = 1), "graph step_G (3 ranks) splits 'z'");
     EXPECT_MALFORMED(b.logs[0].output = 1, "'loss G' names w of graph step_G, which is not a scalar value");
     EXPECT_MALFORMED(b.logs[0].graph = 3, "'loss G' names output 0 of graph 3");
     EXPECT_MALFORMED(b.leaves[1].name = "w", "leaf 'w' declared twice");

@@ -1,0 +1,89 @@
+#!/bin/sh
+# mpi.sh: native executables under Open MPI's mpirun against the same executable alone
+# (docs/distributed.md):
+#  - batch norm (tests/native/conv.gan), relativistic, MMD, Cramer, the exponential loss and
+#    WGAN-GP (batch cut to 16), built in float64 with --ranks: two iterations on 2 processes (and
+#    on 4 for batch norm and WGAN-GP) end with the parameters and optimizer state of the
+#    single-process run within 1e-12 (Adam's and RMSProp's eps at 1e-4, as tests/shards.sh
+#    explains); WGAN-GP in float32 within 1e-5; the 4-rank log says how many ranks;
+#  - an executable launched on a process count it was not built for stops with a message that
+#    says how to rebuild it;
+#  - a rank killed in the middle of a run ends the job with an error, and the last checkpoint
+#    is intact: it reads back, and runs resumed from it alone and on 2 ranks end equal.
+# usage: sh tests/mpi.sh [FILE.gan ...]   (files named: only their comparisons)
+self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+. "$(dirname "$self")/jobs.sh"
+# tests run as root in CI containers, and the ranks outnumber the cores
+MPIRUN="mpirun --allow-run-as-root --oversubscribe"
+
+if ! command -v mpirun > /dev/null; then
+    echo "not ok - mpi: mpirun is not installed (make deps installs openmpi-bin)"
+    exit 0
+fi
+
+# compare_ranks FILE DTYPE TOLERANCE RANKS: the file alone and on each count of RANKS (2,4)
+compare_ranks() {
+    name="mpi $(basename "$1") $2" work=$tmp/$(basename "$1" .gan)_$2
+    mkdir -p "$work"
+    src=$work/$(basename "$1")
+    sh tests/small_batch.sh "$1" "$work/small.gan" 16
+    sed 's/\<\(adam\|rmsprop\)(\([^)]\)/\1(eps: 1e-4, \2/g; s/\<\(adam\|rmsprop\)()/\1(eps: 1e-4)/g' "$work/small.gan" > "$src"
+    if ! "$GANC" "$src" --dtype "$2" --ranks "$4" -o "$work/exe" > "$work/out" 2>&1; then
+        check 1 "$name builds with --ranks $4" "$work/out"; return
+    fi
+    "$work/exe" --steps 2 --seed 3 --out "$work/alone" --quiet > "$work/out" 2>&1
+    check $? "$name runs alone" "$work/out"
+    for np in $(echo "$4" | tr , ' '); do
+        $MPIRUN -np $np "$work/exe" --steps 2 --seed 3 --out "$work/np$np" --quiet > "$work/out" 2>&1 &&
+            "$GANC" compare "$work/alone/ckpt/last.safetensors" "$work/np$np/ckpt/last.safetensors" \
+                --tolerance "$3" >> "$work/out" 2>&1
+        check $? "$name on $np ranks equals the single process within $3" "$work/out"
+        grep -q "\"ranks\": $np" "$work/np$np/log.jsonl" 2> /dev/null
+        check $? "$name: the log of the $np-rank run says so" "$work/np$np/log.jsonl"
+    done
+}
+
+if [ $# -gt 0 ]; then
+    for f in "$@"; do compare_ranks "$f" f64 1e-12 2,4; done
+    exit 0
+fi
+compare_ranks tests/native/conv.gan f64 1e-12 2,4
+for f in examples/ra_sgan_5gaussians.gan examples/mmd_gan.gan examples/cramer_gan.gan examples/lgan_exp.gan; do
+    compare_ranks "$f" f64 1e-12 2
+done
+compare_ranks examples/wgan_gp_8gaussians.gan f64 1e-12 2,4
+compare_ranks examples/wgan_gp_8gaussians.gan f32 1e-5 2
+
+# built for 2 and 4 ranks, launched on 3
+work=$tmp/wgan_gp_8gaussians_f64
+$MPIRUN -np 3 "$work/exe" --steps 1 --out "$work/np3" --quiet > "$work/out3" 2>&1
+rc=$?
+grep -q "launched on 3 ranks, but built without --ranks 3: rebuild with ganc FILE.gan --ranks 3" "$work/out3"
+check $((rc == 0 ? 1 : $?)) "mpi: 3 ranks for an executable built for 2 and 4 is an error saying how to rebuild" "$work/out3"
+
+# A rank killed mid-run: a checkpoint every 5 iterations (`sample every 5`); the rank processes
+# are mpirun's children, found once the first checkpoint exists, and the last one is killed.
+work=$tmp/kill
+mkdir -p "$work"
+sed 's/^sample every [0-9]*/sample every 5/' "$tmp/wgan_gp_8gaussians_f64/wgan_gp_8gaussians.gan" > "$work/k.gan"
+"$GANC" "$work/k.gan" --dtype f64 --ranks 2 -o "$work/exe" > "$work/out" 2>&1
+$MPIRUN -np 2 "$work/exe" --steps 1000000 --out "$work/run" --quiet > "$work/out" 2>&1 &
+launcher=$!
+for _ in $(seq 150); do [ -f "$work/run/ckpt/last.safetensors" ] && break; sleep 0.2; done
+victim=$(pgrep -P "$launcher" | tail -1)
+[ -n "$victim" ] && kill -9 "$victim"
+wait "$launcher"
+rc=$?
+check $((rc == 0 || ${victim:-0} == 0)) "mpi: a killed rank ends the job with an error (status $rc)" "$work/out"
+grep -q . "$work/out"
+check $? "mpi: the killed job says why" "$work/out"
+# The checkpoint reads back; runs resumed from it alone and on 2 ranks (--resume with any count)
+# end equal.
+"$GANC" compare "$work/run/ckpt/last.safetensors" "$work/run/ckpt/last.safetensors" > "$work/cmp" 2>&1 &&
+    iter=$(ls "$work/run/ckpt" | sed -n 's/^step_\([0-9]*\)\.safetensors$/\1/p' | sort -n | tail -1) &&
+    steps=$((iter + 3)) &&
+    "$work/exe" --resume "$work/run/ckpt/last.safetensors" --steps $steps --out "$work/alone" --quiet >> "$work/cmp" 2>&1 &&
+    $MPIRUN -np 2 "$work/exe" --resume "$work/run/ckpt/last.safetensors" --steps $steps --out "$work/np2" \
+        --quiet >> "$work/cmp" 2>&1 &&
+    "$GANC" compare "$work/alone/ckpt/last.safetensors" "$work/np2/ckpt/last.safetensors" --tolerance 1e-12 >> "$work/cmp" 2>&1
+check $? "mpi: the last checkpoint is intact; resumed alone and on 2 ranks, the runs end equal" "$work/cmp"
