@@ -20,7 +20,7 @@ DEB_PACKAGES := llvm-19-dev flex bison libopenblas-dev zlib1g-dev libpng-dev pkg
 DEB_TEST_PACKAGES := chromium
 
 COMPILER_C := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
-SHARED_RT_C := runtime/policy.c runtime/rng.c runtime/samplers.c runtime/safetensors.c runtime/fill.c runtime/metrics.c runtime/dataset.c runtime/png.c
+SHARED_RT_C := runtime/guard.c runtime/policy.c runtime/rng.c runtime/samplers.c runtime/safetensors.c runtime/fill.c runtime/metrics.c runtime/dataset.c runtime/png.c
 GEN_C := $(B)/parser.c $(B)/lexer.c $(B)/stdlib_embed.c
 LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(COMPILER_C) $(SHARED_RT_C)) \
            $(B)/parser.o $(B)/lexer.o $(B)/stdlib_embed.o
@@ -106,7 +106,7 @@ $(B)/runtime/dist.o: runtime/dist.c
 	$(CC) $(CFLAGS) $(MPI_CFLAGS) -MMD -MP -c $< -o $@
 
 # libganrt: what every generated executable links with.
-RUNTIME_C := $(SHARED_RT_C) runtime/kernels.c runtime/conv_dnnl.c runtime/pool.c runtime/fid.c runtime/guard.c runtime/ganrt.c runtime/load.c runtime/options.c runtime/train.c runtime/logs.c runtime/checkpoint.c \
+RUNTIME_C := $(SHARED_RT_C) runtime/kernels.c runtime/conv_dnnl.c runtime/pool.c runtime/fid.c runtime/ganrt.c runtime/load.c runtime/options.c runtime/train.c runtime/logs.c runtime/checkpoint.c \
              runtime/dist.c $(RECORD_RT_C)
 $(B)/libganrt.a: $(patsubst %.c,$(B)/%.o,$(RUNTIME_C))
 	rm -f $@  # a fresh archive: a member of a file since renamed would linger and clash

@@ -14,18 +14,30 @@ struct ArenaBlock {
 
 enum { ARENA_BLOCK_SIZE = 1 << 20 };
 
+/* A block of at least cap bytes: a spare one left by arena_reset if one is big enough. */
+static ArenaBlock *take_block(Arena *a, size_t cap) {
+    for (ArenaBlock **p = &a->spare; *p; p = &(*p)->next)
+        if ((*p)->size >= cap) {
+            ArenaBlock *b = *p;
+            *p = b->next;
+            b->used = 0;
+            return b;
+        }
+    ArenaBlock *b = malloc(sizeof(ArenaBlock) + cap);
+    if (!b) {
+        fprintf(stderr, "ganc: out of memory\n");
+        exit(1);
+    }
+    b->used = 0;
+    b->size = cap;
+    return b;
+}
+
 void *arena_alloc(Arena *a, size_t size) {
     size = (size + 15) & ~(size_t)15;
     ArenaBlock *b = a->head;
     if (!b || b->used + size > b->size) {
-        size_t cap = size > ARENA_BLOCK_SIZE ? size : ARENA_BLOCK_SIZE;
-        b = malloc(sizeof(ArenaBlock) + cap);
-        if (!b) {
-            fprintf(stderr, "ganc: out of memory\n");
-            exit(1);
-        }
-        b->used = 0;
-        b->size = cap;
+        b = take_block(a, size > ARENA_BLOCK_SIZE ? size : ARENA_BLOCK_SIZE);
         b->next = a->head;
         a->head = b;
     }
@@ -58,10 +70,24 @@ char *arena_printf(Arena *a, const char *fmt, ...) {
     return s;
 }
 
-void arena_free(Arena *a) {
-    for (ArenaBlock *b = a->head, *next; b; b = next) {
+static void free_chain(ArenaBlock *b) {
+    for (ArenaBlock *next; b; b = next) {
         next = b->next;
         free(b);
     }
-    a->head = NULL;
+}
+
+void arena_free(Arena *a) {
+    free_chain(a->head);
+    free_chain(a->spare);
+    a->head = a->spare = NULL;
+}
+
+void arena_reset(Arena *a) {
+    while (a->head) {
+        ArenaBlock *b = a->head;
+        a->head = b->next;
+        b->next = a->spare;
+        a->spare = b;
+    }
 }

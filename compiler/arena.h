@@ -2,19 +2,22 @@
  *
  * Every stage allocates from one Arena that lives as long as the compilation; nothing is freed
  * one by one, so the compiler cannot leak what it never frees individually: arena_free() at exit
- * returns every block. */
+ * returns every block. A process that compiles many programs in turn (the front-end fuzz target)
+ * calls arena_reset() between them instead, so it does not return and re-fault the same pages
+ * for every program. */
 #ifndef GANC_ARENA_H
 #define GANC_ARENA_H
 #include <stddef.h>
 
 typedef struct ArenaBlock ArenaBlock;
-typedef struct Arena { ArenaBlock *head; } Arena;
+typedef struct Arena { ArenaBlock *head, *spare; } Arena; /* spare: blocks arena_reset kept */
 
 void *arena_alloc(Arena *a, size_t size);          /* zeroed, aligned to 16 bytes */
 void *arena_grow(Arena *a, void *old, size_t old_size, size_t new_size); /* copy into a bigger block */
 char *arena_strdup(Arena *a, const char *s);
 char *arena_printf(Arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void arena_free(Arena *a);
+void arena_reset(Arena *a); /* forget every allocation but keep the blocks for the next ones */
 
 #define ARENA_NEW(a, T) ((T *)arena_alloc((a), sizeof(T)))
 #define ARENA_ARRAY(a, T, n) ((T *)arena_alloc((a), sizeof(T) * (size_t)(n)))

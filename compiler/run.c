@@ -6,12 +6,15 @@
  * and exists for debugging and as the reference the native code is tested against. What a run
  * starts from, draws, logs and overlays is the policy libganrt follows too (runtime/policy.h).
  * Both run a model split into shards (shard.h) as that many simulated shards (shardsim.h), each
- * with its own store: its copy of the parameters and state, and its rows of the inputs. */
+ * with its own store: its copy of the parameters and state, and its rows of the inputs.
+ * run stops on SIGINT/SIGTERM as the executables do (runtime/guard.h): the iteration finishes,
+ * the state is written where -o says, and the exit status is 130/143. */
 #include "run.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "guard.h"
 #include "interp.h"
 #include "policy.h"
 #include "shardsim.h"
@@ -172,6 +175,16 @@ static int read_losses(const Model *m, Interp *it, const IrGraph *g, long iter, 
     return 0;
 }
 
+/* The first SIGINT/SIGTERM ends the run after iteration iter: the state is saved (if -o asked
+ * for it) and named, and the status is 128 + the signal. */
+static int stop_on_signal(const Model *m, StFile *stores, long iter, const char *save_path) {
+    int sig = guard_signal();
+    if (save_path && write_store(save_path, m, stores) != 0) return 1;
+    fprintf(stderr, "ganc run: interrupted by %s after iteration %ld: %s%s\n", guard_signal_name(sig), iter,
+            save_path ? "state written to " : "no state written (no -o given)", save_path ? save_path : "");
+    return 128 + sig;
+}
+
 int run_train(const Model *m, long iters, const char *save_path, int shards) {
     StFile *stores = calloc((size_t)shards, sizeof *stores);
     ShardSim **sims = calloc((size_t)m->nschedule, sizeof *sims);
@@ -182,6 +195,7 @@ int run_train(const Model *m, long iters, const char *save_path, int shards) {
     }
     uint64_t draw = 0;
     int rc = 0;
+    guard_catch_signals();
     for (long iter = 1; iter <= iters && rc == 0; iter++) {
         double progress = policy_progress(iter, iters);
         for (int i = 0; i < m->nschedule && rc == 0; i++) {
@@ -197,6 +211,7 @@ int run_train(const Model *m, long iters, const char *save_path, int shards) {
             }
         }
         if (rc == 0 && policy_is_log_point(iter, m->log_every, iters)) print_log(m, iter, last_loss);
+        if (rc == 0 && guard_signal()) rc = stop_on_signal(m, stores, iter, save_path); /* never 0 */
     }
     if (rc == 0 && save_path) rc = write_store(save_path, m, stores);
     for (int i = 0; i < m->nschedule; i++) sim_free(sims[i]);

@@ -117,9 +117,11 @@ void guard_catch_signals(void)
 
 int guard_signal(void) { return received; }
 
+const char *guard_signal_name(int sig) { return sig == SIGINT ? "SIGINT" : "SIGTERM"; }
+
 int guard_report_stop(const char *exe, int sig, long iter, const char *ckpt, const char *last)
 {
     fprintf(stderr, "%s: interrupted by %s after iteration %ld: checkpoint at %s (continue with --resume %s)\n",
-            exe, sig == SIGINT ? "SIGINT" : "SIGTERM", iter, ckpt, last);
+            exe, guard_signal_name(sig), iter, ckpt, last);
     return 128 + sig;
 }

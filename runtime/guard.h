@@ -20,6 +20,9 @@ void guard_catch_signals(void);
 /* The signal received since guard_catch_signals (SIGINT or SIGTERM), or 0. */
 int guard_signal(void);
 
+/* "SIGINT" or "SIGTERM". */
+const char *guard_signal_name(int sig);
+
 /* "EXE: interrupted by SIGTERM after iteration N: checkpoint at CKPT (continue with --resume
  * LAST)" on stderr; returns the exit status for the signal (130 for SIGINT, 143 for SIGTERM). */
 int guard_report_stop(const char *exe, int sig, long iter, const char *ckpt, const char *last);

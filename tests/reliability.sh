@@ -4,7 +4,7 @@
 #   - the run lock: a second run on the same --out is refused naming the first's PID; a lock
 #     left by a killed run is taken over; stale ckpt/*.tmp.PID files of dead PIDs are removed
 #   - SIGINT/SIGTERM: the iteration finishes, a checkpoint is written and named, exit 130/143,
-#     and the run resumes from it; a second signal exits at once
+#     and the run resumes from it; a second signal exits at once; `ganc run -o` saves its state
 #   - values enter finite: NaN in a checkpoint (--resume), a value file (--eval-values, ganc
 #     eval --values), a weights file or a data set is an error naming the file, tensor, index
 #   - a data file whose items changed shape (same size) since compiling is refused at run time
@@ -83,6 +83,20 @@ wait $pid
 rc=$?
 [ $rc -eq 130 ] && ! grep -q "checkpoint at" "$tmp/err"
 check $? "a second SIGINT exits at once (130, no checkpoint)" "exit $rc: $(head -c 300 "$tmp/err")"
+
+# ganc run (the interpreter) stops the same way: the iteration ends, the state is written where -o
+# says and equals the state of a run of exactly that many iterations.
+"$GANC" run tests/golden/tiny_wgan.gan --steps 100000000 -o "$tmp/interp.safetensors" > /dev/null 2> "$tmp/err" &
+pid=$!
+sleep 1
+kill -TERM $pid
+wait $pid
+rc=$?
+step=$(sed -n 's/^ganc run: interrupted by SIGTERM after iteration \([0-9]*\): state written to .*/\1/p' "$tmp/err")
+[ $rc -eq 143 ] && [ -n "$step" ] &&
+    "$GANC" run tests/golden/tiny_wgan.gan --steps "$step" -o "$tmp/interp_n.safetensors" > /dev/null 2>&1 &&
+    "$GANC" compare "$tmp/interp.safetensors" "$tmp/interp_n.safetensors" --tolerance 0 > /dev/null
+check $? "ganc run: SIGTERM writes the state of the iterations done, exit 143" "exit $rc: $(head -c 300 "$tmp/err")"
 
 # ----- values enter finite ------------------------------------------------------------------------
 # poison FILE: the first value of the first tensor becomes NaN (an F32 file: 00 00 c0 7f)
