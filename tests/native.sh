@@ -18,27 +18,27 @@ compare_native() { # compare_native FILE DTYPE TOLERANCE WORK (and $note, for th
     name="native $(basename "$1")${note:-} $2"
     work=$4
     exe="$work/exe_$2"
-    if ! "$GANC" "$1" --dtype "$2" -o "$exe" > "$work/build.out" 2>&1; then
-        check 1 "$name builds" "$work/build.out"; return
-    fi
-    "$GANC" eval "$1" --dtype "$2" -o "$work/interp_eval.st" > "$work/out" 2>&1 &&
-        "$exe" --eval -o "$work/native_eval.st" --quiet >> "$work/out" 2>&1 &&
-        "$GANC" compare "$work/interp_eval.st" "$work/native_eval.st" --tolerance "$3" >> "$work/out" 2>&1
-    check $? "$name eval graph within $3" "$work/out"
     # Float32: one iteration (every step function once; float64 runs two, the state handed from
     # one to the next included), with Adam's and RMSProp's eps at 1e-4. Their update
     # lr g / (sqrt(v) + eps) has slope lr / (4 eps) where |g| = eps: with eps 1e-8, an element
     # whose gradient is that small turns the float32 rounding of the gradient (1e-7 of its
     # largest terms, more where a loss cancels, as MMD's does) into update differences of 1e-4
     # of the weights between any two correct float32 implementations, and a second iteration of
-    # a batch-norm GAN amplifies them further. eps 1e-4 bounds that gain.
-    steps_src=$1 iters=2
+    # a batch-norm GAN amplifies them further. eps 1e-4 bounds that gain. The eval graph has no
+    # optimizer, so one build of that program serves both comparisons.
+    src=$1 iters=2
     if [ "$2" = f32 ]; then
-        steps_src="$work/f32_$(basename "$1")" iters=1
-        sed 's/\<\(adam\|rmsprop\)(\([^)]\)/\1(eps: 1e-4, \2/g; s/\<\(adam\|rmsprop\)()/\1(eps: 1e-4)/g' "$1" > "$steps_src"
-        "$GANC" "$steps_src" --dtype "$2" -o "$exe" > "$work/build.out" 2>&1 || { check 1 "$name builds" "$work/build.out"; return; }
+        src="$work/f32_$(basename "$1")" iters=1
+        sed 's/\<\(adam\|rmsprop\)(\([^)]\)/\1(eps: 1e-4, \2/g; s/\<\(adam\|rmsprop\)()/\1(eps: 1e-4)/g' "$1" > "$src"
     fi
-    "$GANC" run "$steps_src" --steps $iters --dtype "$2" -o "$work/interp_run.st" > "$work/out" 2>&1 &&
+    if ! "$GANC" "$src" --dtype "$2" -o "$exe" > "$work/build.out" 2>&1; then
+        check 1 "$name builds" "$work/build.out"; return
+    fi
+    "$GANC" eval "$src" --dtype "$2" -o "$work/interp_eval.st" > "$work/out" 2>&1 &&
+        "$exe" --eval -o "$work/native_eval.st" --quiet >> "$work/out" 2>&1 &&
+        "$GANC" compare "$work/interp_eval.st" "$work/native_eval.st" --tolerance "$3" >> "$work/out" 2>&1
+    check $? "$name eval graph within $3" "$work/out"
+    "$GANC" run "$src" --steps $iters --dtype "$2" -o "$work/interp_run.st" > "$work/out" 2>&1 &&
         "$exe" --steps $iters --out "$work/run" --quiet >> "$work/out" 2>&1 &&
         "$GANC" compare "$work/interp_run.st" "$work/run/ckpt/last.safetensors" --tolerance "$3" >> "$work/out" 2>&1
     check $? "$name step functions within $3" "$work/out"
