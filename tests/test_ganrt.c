@@ -63,24 +63,6 @@ static const char *fmt(const char *format, ...)
     return buf;
 }
 
-/* The whole file (NUL-terminated) and its length; NULL if unreadable. */
-static char *slurp(const char *path, long *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *data = malloc((size_t)n + 1);
-    long got = (long)fread(data, 1, (size_t)n, f);
-    fclose(f);
-    data[got] = '\0';
-    if (len)
-        *len = got;
-    return data;
-}
-
 static void slurp_into(const char *path, char *buf, size_t cap)
 {
     char *text = slurp(path, NULL);

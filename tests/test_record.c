@@ -15,40 +15,7 @@
 #include "png.h"
 #include "record.h"
 #include "sha256.h"
-
-static int passed, failed;
-
-__attribute__((format(printf, 3, 4)))
-static void check(int ok, const char *description, const char *detail, ...)
-{
-    if (ok) {
-        passed++;
-        printf("ok - %s\n", description);
-        return;
-    }
-    failed++;
-    printf("not ok - %s: ", description);
-    va_list ap;
-    va_start(ap, detail);
-    vprintf(detail, ap);
-    va_end(ap);
-    printf("\n");
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *s = calloc((size_t)n + 1, 1);
-    if (fread(s, 1, (size_t)n, f) != (size_t)n)
-        s[0] = '\0';
-    fclose(f);
-    return s;
-}
+#include "check.h"
 
 static void spit(const char *path, const char *text)
 {
@@ -101,14 +68,14 @@ static void test_run_json(const char *dir)
     char err[512], path[600];
     snprintf(path, sizeof path, "%s/run.json", dir);
     int rc = record_write(&a, dir, err, sizeof err);
-    char *first = slurp(path);
+    char *first = slurp(path, NULL);
     check(rc == 0 && first && !strcmp(first, "{\"sessions\": [\n{\"experiment\": \"toy \\\"quoted\\\"\\u000a\", \"seed\": 7, "
                                              "\"hyper.lr\": 0.001, \"resumed_from\": null}\n]}\n"),
           "run.json: one session a line, strings escaped, null for an absent value", "rc %d: '%s' %s", rc, first, err);
     record_number(&b, "seed", 7);
     record_text(&b, "resumed_from", "ckpt/last.safetensors");
     rc = record_write(&b, dir, err, sizeof err);
-    char *second = slurp(path);
+    char *second = slurp(path, NULL);
     size_t keep = first ? strlen(first) - strlen("\n]}\n") : 0;
     check(rc == 0 && second && !strncmp(second, first, keep) &&
               !strcmp(second + keep, ",\n{\"seed\": 7, \"resumed_from\": \"ckpt/last.safetensors\"}\n]}\n"),
@@ -118,7 +85,7 @@ static void test_run_json(const char *dir)
           "metadata: every value a string, absent values left out", "'%s'", meta);
     spit(path, "{\"mine\": 1}\n");
     rc = record_write(&b, dir, err, sizeof err);
-    char *foreign = slurp(path);
+    char *foreign = slurp(path, NULL);
     check(rc != 0 && strstr(err, "run.json") && !strcmp(foreign, "{\"mine\": 1}\n"),
           "run.json that is not ganc's is refused, not overwritten", "rc %d, '%s'", rc, err);
     free(first), free(second), free(meta), free(foreign);
@@ -230,6 +197,5 @@ int main(void)
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
         return 1;
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_summary();
 }

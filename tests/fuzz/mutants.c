@@ -27,6 +27,7 @@
 
 #include "diag.h"
 #include "fuzz.h"
+#include "../check.h" /* slurp */
 
 /* { } ( ) [ ] , : = - > ^ 0 9 e . " # newline NUL 0xff */
 static const unsigned char replacement_bytes[] = {'{', '}', '(', ')', '[', ']', ',', ':', '=', '-', '>',
@@ -221,22 +222,6 @@ static void mutate(const char *text, size_t len)
     }
 }
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    rewind(f);
-    char *text = size >= 0 ? malloc((size_t)size + 1) : NULL;
-    *len = text ? fread(text, 1, (size_t)size, f) : 0;
-    fclose(f);
-    if (text)
-        text[*len] = '\0';
-    return text;
-}
-
 int main(int argc, char **argv)
 {
     int i = 1;
@@ -247,8 +232,8 @@ int main(int argc, char **argv)
             save_dir = argv[i + 1];
     }
     for (; i < argc; i++) {
-        size_t len;
-        char *text = read_file(argv[i], &len);
+        long len;
+        char *text = slurp(argv[i], &len);
         if (!text) {
             printf("not ok - robustness: cannot read %s: %s\n0 passed, 1 failed\n", argv[i], strerror(errno));
             return 1;
