@@ -2,9 +2,9 @@
 # native.sh: the native backend held to the reference interpreter, and the executable's runtime.
 #  - every program below, built natively in float64 and float32: its eval graph (every loss and
 #    gradient, `EXE --eval` against `ganc eval`) and its training schedule (every step function
-#    with its optimizer update, `EXE --steps N` against `ganc run`): two iterations under 1e-9 in
-#    float64, one under 1e-4 in float32 (with Adam's and RMSProp's eps at 1e-4, see
-#    compare_native);
+#    with its optimizer update, `EXE --steps N --threads T` against `ganc run`, for T = 1, 2, 4):
+#    two iterations under 1e-9 in float64, one under 1e-4 in float32 (with Adam's and
+#    RMSProp's eps at 1e-4, see compare_native);
 #  - resume: N iterations straight equal N/2, stop, resume, N/2, bit for bit;
 #  - a truncated checkpoint, a bad flag and a NaN each stop with a clear error;
 #  - labels with any text the language accepts reach log.jsonl and the sample files intact, and
@@ -38,11 +38,18 @@ compare_native() { # compare_native FILE DTYPE TOLERANCE WORK (and $note, for th
         "$exe" --eval -o "$work/native_eval.st" --quiet >> "$work/out" 2>&1 &&
         "$GANC" compare "$work/interp_eval.st" "$work/native_eval.st" --tolerance "$3" >> "$work/out" 2>&1
     check $? "$name eval graph within $3" "$work/out"
-    "$GANC" run "$src" --steps $iters --dtype "$2" -o "$work/interp_run.st" > "$work/out" 2>&1 &&
-        "$exe" --steps $iters --out "$work/run" --quiet >> "$work/out" 2>&1 &&
-        "$GANC" compare "$work/interp_run.st" "$work/run/ckpt/last.safetensors" --tolerance "$3" >> "$work/out" 2>&1
-    check $? "$name step functions within $3" "$work/out"
-    rm -rf "$work/run"
+    # the step functions on 1, 2 and 4 threads (issue 10: the pool's loops, oneDNN, BLAS)
+    "$GANC" run "$src" --steps $iters --dtype "$2" -o "$work/interp_run.st" > "$work/out" 2>&1
+    rc=$?
+    for t in 1 2 4; do
+        [ $rc -eq 0 ] || break
+        echo "--threads $t:" >> "$work/out"
+        "$exe" --steps $iters --threads $t --out "$work/run$t" --quiet >> "$work/out" 2>&1 &&
+            "$GANC" compare "$work/interp_run.st" "$work/run$t/ckpt/last.safetensors" --tolerance "$3" >> "$work/out" 2>&1
+        rc=$?
+        rm -rf "$work/run$t"
+    done
+    check $rc "$name step functions within $3 on 1, 2 and 4 threads" "$work/out"
 }
 
 # --one WORK FILE: both dtypes of one program, on a copy whose batch is cut to NATIVE_BATCH
