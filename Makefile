@@ -230,8 +230,12 @@ asan:
 # Campaigns, outside CI: libFuzzer (clang-19) in build-fuzz/, AFL++ in build-afl/, e.g.
 #   build-fuzz/fuzz/npy -runs=1000000 tests/fuzz/corpus/npy
 #   afl-fuzz -i tests/fuzz/corpus/npy -o /tmp/afl-npy -- build-afl/fuzz/npy
+# Without ASan's use-after-return stacks: the front end's errors longjmp out of deep frames,
+# whose fake frames then pile up; with them the front-end target spent 62% of its time in
+# __asan_stack_malloc_1 after 100k inputs (4x slower).
 fuzz-libfuzzer:
-	$(MAKE) --no-print-directory B=build-fuzz CC=clang-19 SAN="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" \
+	$(MAKE) --no-print-directory B=build-fuzz CC=clang-19 \
+	    SAN="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fsanitize-address-use-after-return=never" \
 	    FUZZ_MAIN= FUZZ_LINK=-fsanitize=fuzzer $(addprefix build-fuzz/fuzz/,$(FUZZ_TARGETS))
 fuzz-afl:
 	$(MAKE) --no-print-directory B=build-afl CC=afl-clang-fast $(addprefix build-afl/fuzz/,$(FUZZ_TARGETS))
