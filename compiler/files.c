@@ -42,8 +42,9 @@ int files_data_item(const char *path, int *ndim, long *dims, int maxdim, char *e
 
 /* ---- the check of a finished model ----------------------------------------------------- */
 
-/* Every leaf that names a file, once per name, over all the model's graphs. */
-static int file_leaves(const Model *m, const IrNode **out, int max) {
+/* Every leaf that names a file, once per name, over all the model's graphs; with out NULL,
+ * how many leaves name a file (an upper bound of that count). */
+static int file_leaves(const Model *m, const IrNode **out) {
     const IrGraph *graphs[512];
     int ngraphs = model_graphs(m, graphs, 512 - 2 * m->nsteps);
     for (int i = 0; i < m->nsteps; i++) graphs[ngraphs++] = m->steps[i].check, graphs[ngraphs++] = m->steps[i].forward;
@@ -53,8 +54,9 @@ static int file_leaves(const Model *m, const IrNode **out, int max) {
             const IrNode *leaf = &graphs[k]->nodes[id];
             if (!ir_op_is_leaf(leaf->op) || !leaf->init.file) continue;
             int seen = 0;
-            for (int j = 0; j < n && !seen; j++) seen = strcmp(out[j]->name, leaf->name) == 0;
-            if (!seen && n < max) out[n++] = leaf;
+            for (int j = 0; out && j < n && !seen; j++) seen = strcmp(out[j]->name, leaf->name) == 0;
+            if (!seen && out) out[n] = leaf;
+            n += !seen;
         }
     return n;
 }
@@ -90,10 +92,10 @@ static void check_data(const IrNode *leaf) {
         diag_error(leaf->loc, "%s", err);
 }
 
-void files_check(const Model *m) {
-    enum { MAX_LEAVES = 4096 };
-    const IrNode **leaves = malloc(sizeof *leaves * MAX_LEAVES);
-    int n = file_leaves(m, leaves, MAX_LEAVES);
+void files_check(const Model *m, Arena *arena) {
+    /* in the arena: an error longjmps out of here when the front end runs under a fuzzer */
+    const IrNode **leaves = ARENA_ARRAY(arena, const IrNode *, file_leaves(m, NULL) + 1);
+    int n = file_leaves(m, leaves);
     for (int i = 0; i < n; i++) {
         if (leaves[i]->init.kind != INIT_TENSOR) {
             check_data(leaves[i]);
@@ -104,5 +106,4 @@ void files_check(const Model *m) {
             first = !(leaves[j]->init.kind == INIT_TENSOR && strcmp(leaves[j]->init.file, leaves[i]->init.file) == 0);
         if (first) check_weights(leaves, n, i);
     }
-    free(leaves);
 }

@@ -20,6 +20,6 @@ void files_sampler_names(char *buf, int len);
 int files_data_item(const char *path, int *ndim, long *dims, int maxdim, char *err, int errlen);
 /* Every load(), labels() and weights leaf of the model against its file; a mismatch is an error
  * at the leaf's source line (exit 1). */
-void files_check(const Model *m);
+void files_check(const Model *m, Arena *arena);
 
 #endif

@@ -30,7 +30,7 @@ void fuzz_front_end(const char *name, const char *text, FILE *ir_out, int recove
         model_autodiff(m);
         model_update(m);
         model_optimise(m);
-        files_check(m);
+        files_check(m, &arena);
         for (int i = 0; i < m->nschedule; i++)
             ir_print(ir_out, m->schedule[i].graph);
     }
