@@ -140,7 +140,7 @@ bench: $(B)/ganc $(B)/sgemm_peak
 test: test-deps
 	$(MAKE) --no-print-directory -j$$(nproc) $(B)/ganc $(B)/test_ops $(B)/test_runtime $(B)/test_eval $(B)/test_kernels \
 	    $(B)/test_ganrt $(B)/test_data $(B)/test_fid $(B)/test_losses $(B)/fmnist_classifier.safetensors \
-	    $(B)/test_record $(B)/png_ink $(B)/test_language \
+	    $(B)/test_record $(B)/png_ink $(B)/test_language $(B)/test_dist \
 	    $(B)/mutants
 	$(MAKE) --no-print-directory -j$$(nproc) asan
 	sh tests/run.sh
@@ -165,6 +165,9 @@ $(B)/fake_model_f64: tests/fake_model.c $(B)/libganrt.a
 	$(CC) $(CFLAGS) -DFAKE_F64 -o $@ $^ $(LDLIBS)
 $(B)/test_ganrt: tests/test_ganrt.c $(B)/libganrt.a $(B)/fake_model_f32 $(B)/fake_model_f64
 	$(CC) $(CFLAGS) -o $@ tests/test_ganrt.c $(B)/libganrt.a $(LDLIBS)
+# The collectives under mpirun (tests/mpi.sh).
+$(B)/test_dist: tests/test_dist.c $(B)/libganrt.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/test_losses: tests/test_losses.c $(B)/runtime/safetensors.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

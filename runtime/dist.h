@@ -19,12 +19,16 @@ int dist_size(void);
 void dist_stop(int status);
 
 /* The collectives of the split step graphs, in element type float (_f32) or double (_f64).
- * Every rank gets the same bits: allreduce gathers every rank's values and adds them in rank
- * order 0, 1, ..., N-1 (no reduction tree whose shape depends on timing); allgather joins the
- * ranks' blocks along `axis` of in_dims (the rank's part); shard_slice keeps this rank's block
- * of a whole tensor along `axis` of in_dims (the whole), without communication. */
+ * Every rank gets the same bits: allreduce adds (or maxes) every rank's values in rank order
+ * 0, 1, ..., N-1, whichever route moves the bytes (dist.c: a gather, or a reduce-scatter and
+ * allgather, by size), with no reduction tree whose shape depends on timing; allreduce_group
+ * sums `count` tensors (in[k], n[k] elements, into out[k]) in one collective, each element as
+ * allreduce would; allgather joins the ranks' blocks along `axis` of in_dims (the rank's part);
+ * shard_slice keeps this rank's block of a whole tensor along `axis` of in_dims (the whole),
+ * without communication. */
 #define DIST_KERNELS(T, S)                                                                       \
     void ganrt_allreduce_##S(const T *in, T *out, long n, int is_max);                            \
+    void ganrt_allreduce_group_##S(const T *const *in, T *const *out, const long *n, int count);   \
     void ganrt_allgather_##S(const T *in, T *out, const int *in_dims, int ndim, int axis);        \
     void ganrt_shard_slice_##S(const T *in, T *out, const int *in_dims, int ndim, int axis);
 DIST_KERNELS(float, f32)
