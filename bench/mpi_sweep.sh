@@ -15,6 +15,8 @@ GANC=${GANC:-build/ganc}
 MPIRUN="mpirun --allow-run-as-root --oversubscribe"
 work=${SWEEP_DIR:-$(mktemp -d)}
 mkdir -p "$work"
+# the Fashion-MNIST examples' FID reads the classifier that make trains
+[ -f build/fmnist_classifier.safetensors ] || make build/fmnist_classifier.safetensors || exit 1
 equal=0 total=0
 for f in ${*:-examples/*.gan}; do
     name=$(basename "$f" .gan) dir=$work/$name

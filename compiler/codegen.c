@@ -69,18 +69,22 @@ static LLVMValueRef intrinsic(Codegen *cg, const char *name, LLVMValueRef *args,
 static LLVMValueRef const_int(Codegen *cg, long v) { return LLVMConstInt(cg->i32, (unsigned long long)v, 1); }
 static LLVMValueRef const_real(Codegen *cg, double v) { return LLVMConstReal(cg->T, v); }
 
-/* A private constant int array, for the dims, masks and offsets kernels take. */
-static LLVMValueRef const_ints(Codegen *cg, const int *v, int n) {
-    LLVMValueRef items[IR_MAXDIM + 1];
-    for (int i = 0; i < n; i++) items[i] = const_int(cg, v[i]);
-    if (n == 0) items[n++] = const_int(cg, 0);
-    LLVMValueRef init = LLVMConstArray2(cg->i32, items, (uint64_t)n);
-    LLVMValueRef g = LLVMAddGlobal(cg->mod, LLVMTypeOf(init), "dims");
+/* A private constant, for the arrays kernels take. */
+static LLVMValueRef private_constant(Codegen *cg, LLVMValueRef init, const char *name) {
+    LLVMValueRef g = LLVMAddGlobal(cg->mod, LLVMTypeOf(init), name);
     LLVMSetInitializer(g, init);
     LLVMSetGlobalConstant(g, 1);
     LLVMSetLinkage(g, LLVMPrivateLinkage);
     LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
     return g;
+}
+
+/* A private constant int array, for the dims, masks and offsets kernels take. */
+static LLVMValueRef const_ints(Codegen *cg, const int *v, int n) {
+    LLVMValueRef items[IR_MAXDIM + 1];
+    for (int i = 0; i < n; i++) items[i] = const_int(cg, v[i]);
+    if (n == 0) items[n++] = const_int(cg, 0);
+    return private_constant(cg, LLVMConstArray2(cg->i32, items, (uint64_t)n), "dims");
 }
 
 static LLVMValueRef dims_of(Codegen *cg, Shape s) { return const_ints(cg, s.dim, s.ndim); }
@@ -233,6 +237,32 @@ static void kernel(FnGen *f, const char *op, LLVMValueRef *args, int n) {
     call(f->cg, name, LLVMVoidTypeInContext(f->cg->ctx), args, n);
 }
 
+static int in_group(const IrGraph *g, int id, int group) {
+    return id >= 0 && id < g->nnodes && g->nodes[id].op == OP_ALLREDUCE_SUM && g->nodes[id].axis == group;
+}
+
+/* A group of allreduce_sums (compiler/shard.c), consecutive nodes: the first one sums them all
+ * in one collective, from arrays of their inputs, outputs and lengths; the others are done. */
+static void emit_allreduce_group(FnGen *f, int id) {
+    Codegen *cg = f->cg;
+    int group = f->g->nodes[id].axis, count = 0;
+    if (in_group(f->g, id - 1, group)) return;
+    while (in_group(f->g, id + count, group)) count++;
+    LLVMTypeRef pointers = LLVMArrayType2(cg->ptr, (uint64_t)count);
+    LLVMValueRef in = LLVMBuildAlloca(cg->b, pointers, "in"), out = LLVMBuildAlloca(cg->b, pointers, "out");
+    LLVMValueRef *lengths = calloc((size_t)count, sizeof *lengths);
+    for (int k = 0; k < count; k++) {
+        LLVMValueRef at = LLVMConstInt(cg->i64, (unsigned long long)k, 0);
+        LLVMBuildStore(cg->b, buffer(f, f->g->nodes[id + k].in[0]), LLVMBuildGEP2(cg->b, cg->ptr, in, &at, 1, ""));
+        LLVMBuildStore(cg->b, buffer(f, id + k), LLVMBuildGEP2(cg->b, cg->ptr, out, &at, 1, ""));
+        lengths[k] = LLVMConstInt(cg->i64, (unsigned long long)ir_shape_size(f->g->nodes[id + k].shape), 0);
+    }
+    LLVMValueRef args[] = {in, out, private_constant(cg, LLVMConstArray2(cg->i64, lengths, (uint64_t)count), "lengths"),
+                           const_int(cg, count)};
+    free(lengths);
+    kernel(f, "allreduce_group", args, 4);
+}
+
 static void emit_call(FnGen *f, int id) {
     Codegen *cg = f->cg;
     const IrNode *n = &f->g->nodes[id];
@@ -287,6 +317,10 @@ static void emit_call(FnGen *f, int id) {
         break;
     }
     case OP_ALLREDUCE_SUM: case OP_ALLREDUCE_MAX: { /* runtime/dist.h */
+        if (n->axis) {
+            emit_allreduce_group(f, id);
+            break;
+        }
         LLVMValueRef args[] = {a, out, LLVMConstInt(cg->i64, (unsigned long long)ir_shape_size(n->shape), 0),
                                const_int(cg, n->op == OP_ALLREDUCE_MAX)};
         kernel(f, "allreduce", args, 4);

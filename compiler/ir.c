@@ -496,6 +496,20 @@ static int resharded(IrGraph *g, IrOp op, int a, int axis, int shards) {
 int ir_allgather(IrGraph *g, int a, int axis, int shards) { return resharded(g, OP_ALLGATHER, a, axis, shards); }
 int ir_shard_slice(IrGraph *g, int a, int axis, int shards) { return resharded(g, OP_SHARD_SLICE, a, axis, shards); }
 
+/* The nodes ids[0..count) of g, in that order (each one's inputs before it), into a new graph;
+ * map receives each copied node's new id. */
+static IrGraph *copy_nodes(const IrGraph *g, const int *ids, int count, int *map) {
+    IrGraph *out = ir_new_graph(g->arena, g->name, g->dtype);
+    for (int i = 0; i < count; i++) {
+        IrNode n = g->nodes[ids[i]];
+        for (int k = 0; k < n.nin; k++) n.in[k] = map[n.in[k]];
+        map[ids[i]] = add_node(out, n);
+    }
+    for (int i = 0; i < g->noutputs; i++)
+        ir_add_output(out, g->outputs[i].kind, g->outputs[i].name, map[g->outputs[i].node]);
+    return out;
+}
+
 IrGraph *ir_compact(const IrGraph *g, int *old_to_new) {
     char *live = arena_alloc(g->arena, (size_t)g->nnodes + 1);
     for (int i = 0; i < g->noutputs; i++) live[g->outputs[i].node] = 1;
@@ -503,17 +517,16 @@ IrGraph *ir_compact(const IrGraph *g, int *old_to_new) {
         if (live[id])
             for (int k = 0; k < g->nodes[id].nin; k++) live[g->nodes[id].in[k]] = 1;
     int *map = old_to_new ? old_to_new : ARENA_ARRAY(g->arena, int, g->nnodes + 1);
-    IrGraph *out = ir_new_graph(g->arena, g->name, g->dtype);
+    int *ids = ARENA_ARRAY(g->arena, int, g->nnodes + 1), count = 0;
     for (int id = 0; id < g->nnodes; id++) {
         map[id] = -1;
-        if (!live[id]) continue;
-        IrNode n = g->nodes[id];
-        for (int k = 0; k < n.nin; k++) n.in[k] = map[n.in[k]];
-        map[id] = add_node(out, n);
+        if (live[id]) ids[count++] = id;
     }
-    for (int i = 0; i < g->noutputs; i++)
-        ir_add_output(out, g->outputs[i].kind, g->outputs[i].name, map[g->outputs[i].node]);
-    return out;
+    return copy_nodes(g, ids, count, map);
+}
+
+IrGraph *ir_reorder(const IrGraph *g, const int *order) {
+    return copy_nodes(g, order, g->nnodes, ARENA_ARRAY(g->arena, int, g->nnodes + 1));
 }
 
 /* ---- printing -------------------------------------------------------------------------- */
@@ -540,6 +553,9 @@ static void print_attributes(FILE *out, const IrGraph *g, const IrNode *n) {
         if (n->shards > 1) fprintf(out, " rows=1/%d", n->shards);
         break;
     case OP_ALLGATHER: case OP_SHARD_SLICE: fprintf(out, " axis=%d", n->axis); break;
+    case OP_ALLREDUCE_SUM:
+        if (n->axis) fprintf(out, " group=%d", n->axis);
+        break;
     case OP_CONST: fprintf(out, " %.17g", n->value); break;
     case OP_POW: fprintf(out, " %.17g", n->value); break;
     case OP_SUM: case OP_MAX: print_axes(out, "axes", n->axes, in_ndim); break;

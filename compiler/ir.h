@@ -121,7 +121,8 @@ typedef struct IrNode {
     unsigned axes;         /* SUM, MAX: reduced axes; BROADCAST: output axes the input keeps */
     int perm[IR_MAXDIM];   /* PERMUTE: output axis i is input axis perm[i]              */
     int start[IR_MAXDIM];  /* SLICE: offsets into the input; PAD: zeros before the input */
-    int axis;              /* CONCAT, ALLGATHER, SHARD_SLICE                            */
+    int axis;              /* CONCAT, ALLGATHER, SHARD_SLICE; ALLREDUCE_SUM: its group, the
+                              consecutive allreduce_sums reduced in one collective (0: alone) */
     int shards;            /* INPUT: its rows are this shard's 1/shards of the whole draw (0, 1: all of it) */
     int ta, tb;            /* MATMUL: transpose flags                                   */
     int stride, pad;       /* CONV, CONV_BD, CONV_BF                                    */
@@ -238,6 +239,8 @@ int ir_op_blocks_gradient(IrOp op);   /* OPF_NOGRAD                             
 /* A copy holding only the nodes the outputs need, renumbered in order. old_to_new (may be NULL)
  * receives, for each old id, the new id or -1. */
 IrGraph *ir_compact(const IrGraph *g, int *old_to_new);
+/* A copy with the nodes in `order` (every id once, each node's inputs before it). */
+IrGraph *ir_reorder(const IrGraph *g, const int *order);
 
 /* Text form (--emit=ir) and Graphviz (--emit=dot) */
 void ir_print(FILE *out, const IrGraph *g);

@@ -273,6 +273,63 @@ static void shard_node(Sharder *sh, int id) {
     sh->lay[id] = lay;
 }
 
+/* ----- one collective for many sums --------------------------------------------------- */
+
+/* The allreduce_sums of a graph are grouped, and each group is done by one collective (the
+ * runtime packs the group's tensors into one buffer): a step's parameter gradients travel in
+ * one message, not one per parameter. after[id] counts the allreduce_sums on the longest path
+ * from id's readers to an output; two allreduce_sums with the same count are independent (were
+ * one an ancestor of the other, its count would be larger), so each count is a group. Every
+ * parameter gradient's sum feeds only the optimizer, with no sum after it: they all have count
+ * 0, the last group, with the losses' sums. A batch norm's statistics, which the rest of the
+ * step waits for, are sums with larger counts and form groups of their own. */
+static int *allreduces_after(const IrGraph *g) {
+    int *after = ARENA_ARRAY(g->arena, int, g->nnodes + 1);
+    for (int id = g->nnodes - 1; id >= 0; id--) {
+        const IrNode *n = &g->nodes[id];
+        int below = after[id] + (n->op == OP_ALLREDUCE_SUM);
+        for (int k = 0; k < n->nin; k++)
+            if (after[n->in[k]] < below) after[n->in[k]] = below;
+    }
+    return after;
+}
+
+/* A node order in which each group's allreduce_sums are consecutive (codegen makes the first
+ * one the collective of all): a node is placed after its inputs, and a group's members are
+ * placed together once all their inputs are, as early as that can be. */
+typedef struct Order {
+    const IrGraph *g;
+    char *placed;
+    int *ids, n;
+} Order;
+
+static int group_of(const IrGraph *g, int id) { return g->nodes[id].op == OP_ALLREDUCE_SUM ? g->nodes[id].axis : 0; }
+
+static void place(Order *o, int id);
+
+static void place_inputs(Order *o, int id) {
+    for (int k = 0; k < o->g->nodes[id].nin; k++) place(o, o->g->nodes[id].in[k]);
+}
+
+static void place(Order *o, int id) {
+    if (o->placed[id]) return;
+    int group = group_of(o->g, id), first = group ? 0 : id, last = group ? o->g->nnodes - 1 : id;
+    for (int m = first; m <= last; m++)
+        if (m == id || (group && group_of(o->g, m) == group)) place_inputs(o, m);
+    for (int m = first; m <= last; m++)
+        if (m == id || (group && group_of(o->g, m) == group)) o->placed[m] = 1, o->ids[o->n++] = m;
+}
+
+static IrGraph *group_allreduces(IrGraph *g) {
+    int *after = allreduces_after(g), *members = ARENA_ARRAY(g->arena, int, g->nnodes + 1);
+    for (int id = 0; id < g->nnodes; id++) members[after[id]] += g->nodes[id].op == OP_ALLREDUCE_SUM;
+    for (int id = 0; id < g->nnodes; id++)
+        if (g->nodes[id].op == OP_ALLREDUCE_SUM && members[after[id]] > 1) g->nodes[id].axis = after[id] + 1;
+    Order o = {g, ARENA_ARRAY(g->arena, char, g->nnodes + 1), ARENA_ARRAY(g->arena, int, g->nnodes + 1), 0};
+    for (int id = 0; id < g->nnodes; id++) place(&o, id);
+    return ir_reorder(g, o.ids);
+}
+
 IrGraph *shard_graph(const IrGraph *g, int batch, int shards) {
     Sharder sh = {g, ir_new_graph(g->arena, g->name, g->dtype), batch, shards,
                   ARENA_ARRAY(g->arena, int, g->nnodes + 1), ARENA_ARRAY(g->arena, Layout, g->nnodes + 1)};
@@ -281,7 +338,7 @@ IrGraph *shard_graph(const IrGraph *g, int batch, int shards) {
         sh.dst->cur_loc = g->nodes[g->outputs[i].node].loc;
         ir_add_output(sh.dst, g->outputs[i].kind, g->outputs[i].name, as_replicated(&sh, g->outputs[i].node));
     }
-    return ir_compact(sh.dst, NULL); /* drops what only the whole-batch graph needed */
+    return group_allreduces(ir_compact(sh.dst, NULL)); /* compact: drops what only the whole graph needed */
 }
 
 void shard_check_batch(int batch, int shards) {

@@ -12,7 +12,9 @@
 #include "model.h"
 
 /* The graph one shard runs, in g's arena: batch inputs (leading dimension `batch`) hold
- * batch/shards rows (their `shards` field says so); the outputs are those of g, replicated. */
+ * batch/shards rows (their `shards` field says so); the outputs are those of g, replicated.
+ * Independent allreduce_sums are grouped (IrNode.axis) and consecutive: each group is one
+ * collective, the parameter gradients' among them. */
 IrGraph *shard_graph(const IrGraph *g, int batch, int shards);
 /* A fatal error naming both numbers unless batch splits into that many equal shards. */
 void shard_check_batch(int batch, int shards);

@@ -6,6 +6,10 @@
 #    on 4 for batch norm and WGAN-GP) end with the parameters and optimizer state of the
 #    single-process run within 1e-12 (Adam's and RMSProp's eps at 1e-4, as tests/shards.sh
 #    explains); WGAN-GP in float32 within 1e-5; the 4-rank log says how many ranks;
+#  - the collectives (tests/test_dist.c) on 3 and 4 ranks equal the rank-order sum bit for bit,
+#    on either route (GANRT_ALLREDUCE=gather, =scatter: runtime/dist.c) and many tensors in one;
+#  - a step's gradients are one group (one collective); two 4-rank runs, and a run whose sums
+#    all take the gather route, are bit-identical;
 #  - an executable launched on a process count it was not built for stops with a message that
 #    says how to rebuild it;
 #  - a rank killed in the middle of a run ends the job with an error, and the last checkpoint
@@ -54,8 +58,35 @@ done
 compare_ranks examples/wgan_gp_8gaussians.gan f64 1e-12 2,4
 compare_ranks examples/wgan_gp_8gaussians.gan f32 1e-5 2
 
-# built for 2 and 4 ranks, launched on 3
+# The collectives alone (tests/test_dist.c): the sums equal the rank-order sum bit for bit on
+# both routes (gather; reduce-scatter + allgather, the ring's bytes) and the default choice.
+[ -x "$(dirname "$GANC")/test_dist" ] || echo "not ok - mpi: $(dirname "$GANC")/test_dist is not built (make build/test_dist)"
+for route in gather scatter ""; do
+    for np in 3 4; do
+        [ -z "$route" ] && [ $np = 3 ] && continue
+        GANRT_ALLREDUCE=$route $MPIRUN -np $np "$(dirname "$GANC")/test_dist" 2>&1 |
+            sed "s/ - dist on/ - mpi: GANRT_ALLREDUCE=${route:-unset}: dist on/"
+    done
+done
+
+# One collective for a step's gradients: every parameter gradient's allreduce_sum is in the
+# step graph's last group, which codegen makes one call (runtime/dist.h's allreduce_group).
+"$GANC" --emit=ir-grad --shards 4 examples/wgan_gp_8gaussians.gan > "$tmp/ir" 2>&1
+awk '/^graph/ { g = $2 } / allreduce_sum / { n[g]++; if ($0 ~ / group=1 /) one[g]++ }
+     END { for (g in n) if (n[g] != one[g]) exit 1; exit !(n["step_D"] >= 8 && n["step_G"] >= 8) }' "$tmp/ir"
+check $? "mpi: WGAN-GP's steps sum all their gradients in one group (one collective per step)" "$tmp/ir"
+
+# Bits: on 4 ranks (WGAN-GP's gradients, 0.5 MB each step, take the reduce-scatter route) a
+# second run, and a run whose sums all take the gather route, end bit-identical to the first.
 work=$tmp/wgan_gp_8gaussians_f64
+$MPIRUN -np 4 "$work/exe" --steps 2 --seed 3 --out "$work/again" --quiet > "$work/out" 2>&1 &&
+    "$GANC" compare "$work/np4/ckpt/last.safetensors" "$work/again/ckpt/last.safetensors" --tolerance 0 >> "$work/out" 2>&1
+check $? "mpi: two runs on 4 ranks are bit-identical" "$work/out"
+GANRT_ALLREDUCE=gather $MPIRUN -np 4 "$work/exe" --steps 2 --seed 3 --out "$work/gather" --quiet > "$work/out" 2>&1 &&
+    "$GANC" compare "$work/np4/ckpt/last.safetensors" "$work/gather/ckpt/last.safetensors" --tolerance 0 >> "$work/out" 2>&1
+check $? "mpi: reduce-scatter + allgather and gather + sum give the same bits on 4 ranks" "$work/out"
+
+# built for 2 and 4 ranks, launched on 3
 $MPIRUN -np 3 "$work/exe" --steps 1 --out "$work/np3" --quiet > "$work/out3" 2>&1
 rc=$?
 grep -q "launched on 3 ranks, but built without --ranks 3: rebuild with ganc FILE.gan --ranks 3" "$work/out3"
