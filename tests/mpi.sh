@@ -63,7 +63,7 @@ compare_ranks examples/wgan_gp_8gaussians.gan f32 1e-5 2
 [ -x "$(dirname "$GANC")/test_dist" ] || echo "not ok - mpi: $(dirname "$GANC")/test_dist is not built (make build/test_dist)"
 for route in gather scatter ""; do
     for np in 3 4; do
-        [ -z "$route" ] && [ $np = 3 ] && continue
+        [ "$route" != scatter ] && [ $np = 3 ] && continue # 3 ranks: the uneven chunks
         GANRT_ALLREDUCE=$route $MPIRUN -np $np "$(dirname "$GANC")/test_dist" 2>&1 |
             sed "s/ - dist on/ - mpi: GANRT_ALLREDUCE=${route:-unset}: dist on/"
     done
