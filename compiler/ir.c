@@ -496,6 +496,37 @@ static int resharded(IrGraph *g, IrOp op, int a, int axis, int shards) {
 int ir_allgather(IrGraph *g, int a, int axis, int shards) { return resharded(g, OP_ALLGATHER, a, axis, shards); }
 int ir_shard_slice(IrGraph *g, int a, int axis, int shards) { return resharded(g, OP_SHARD_SLICE, a, axis, shards); }
 
+int ir_rebuild(IrGraph *g, const IrNode *n, const int *in, Shape s) {
+    int id;
+    switch (n->op) {
+    case OP_PARAM: return ir_param(g, n->name, s, n->init);
+    case OP_STATE: return ir_state(g, n->name, s, n->init);
+    case OP_INPUT:
+        id = ir_input(g, n->name, s, n->init);
+        g->nodes[id].shards = n->shards;
+        return id;
+    case OP_CONST: return ir_const(g, n->value, s);
+    case OP_ALLREDUCE_SUM: case OP_ALLREDUCE_MAX: return ir_allreduce(g, n->op, in[0]);
+    case OP_ALLGATHER: return ir_allgather(g, in[0], n->axis, s.dim[n->axis] / g->nodes[in[0]].shape.dim[n->axis]);
+    case OP_SHARD_SLICE: return ir_shard_slice(g, in[0], n->axis, g->nodes[in[0]].shape.dim[n->axis] / s.dim[n->axis]);
+    case OP_POW: return ir_pow(g, in[0], n->value);
+    case OP_SELECT: return ir_select(g, in[0], in[1], in[2]);
+    case OP_RESHAPE: return ir_reshape(g, in[0], s);
+    case OP_PERMUTE: return ir_permute(g, in[0], n->perm);
+    case OP_BROADCAST: return ir_broadcast(g, in[0], s, n->axes);
+    case OP_SUM: return ir_sum(g, in[0], n->axes);
+    case OP_MAX: return ir_max(g, in[0], n->axes);
+    case OP_SLICE: return ir_slice(g, in[0], n->start, s);
+    case OP_PAD: return ir_pad(g, in[0], n->start, s);
+    case OP_CONCAT: return ir_concat(g, in[0], in[1], n->axis);
+    case OP_MATMUL: return ir_matmul(g, in[0], in[1], n->ta, n->tb);
+    case OP_CONV: return ir_conv(g, in[0], in[1], n->stride, n->pad);
+    case OP_CONV_BD: return ir_conv_bd(g, in[0], in[1], n->stride, n->pad, s);
+    case OP_CONV_BF: return ir_conv_bf(g, in[0], in[1], n->stride, n->pad, s);
+    default: return n->nin == 1 ? ir_unary(g, n->op, in[0]) : ir_binary(g, n->op, in[0], in[1]);
+    }
+}
+
 /* The nodes ids[0..count) of g, in that order (each one's inputs before it), into a new graph;
  * map receives each copied node's new id. */
 static IrGraph *copy_nodes(const IrGraph *g, const int *ids, int count, int *map) {

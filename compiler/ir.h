@@ -236,6 +236,11 @@ int ir_op_is_elementwise(IrOp op);    /* CONST, UNARY, BINARY, SELECT: fusable i
 int ir_op_is_comparison(IrOp op);     /* OPF_CMP                                             */
 int ir_op_blocks_gradient(IrOp op);   /* OPF_NOGRAD                                          */
 
+/* A node like n (same op and attributes) with inputs in and output shape s, through the
+ * constructors above (which fold and share): how the graph-to-graph passes (shard.c, merge.c)
+ * copy a node they keep (a leaf keeps its name, init and shard count). */
+int ir_rebuild(IrGraph *g, const IrNode *n, const int *in, Shape s);
+
 /* A copy holding only the nodes the outputs need, renumbered in order. old_to_new (may be NULL)
  * receives, for each old id, the new id or -1. */
 IrGraph *ir_compact(const IrGraph *g, int *old_to_new);

@@ -30,6 +30,7 @@
 #include "diag.h"
 #include "files.h"
 #include "ir.h"
+#include "merge.h"
 #include "model.h"
 #include "plan.h"
 #include "report.h"
@@ -47,6 +48,7 @@ static const char usage[] =
     "       ganc report RUN_DIR... -o REPORT.html\n"
     "--shards N (with --emit, eval, run): split the batch into N shards, as N MPI processes do\n"
     "--ranks N,... (native): the executable also runs on N processes under mpirun or srun\n"
+    "--no-merge: run each application of a network on its own rows (no row-merge pass)\n"
     "KIND: tokens, ast, ir (losses, with every grad() expanded), ir-grad (step graphs with\n"
     "      parameter gradients and optimizer updates), dot (Graphviz of the ir-grad graphs),\n"
     "      ir-opt (fused loops and the memory plan), llvm (LLVM IR), asm (assembly),\n"
@@ -64,6 +66,7 @@ typedef struct Options {
     int opt_level;
     int shards;            /* --shards N: the batch split into N shards (shard.h) */
     int ranks[8], nranks;  /* --ranks N,M,...: executables that also run on N, M, ... processes */
+    int no_merge;          /* --no-merge: each application of a network on its own rows (merge.h) */
 } Options;
 
 static void usage_error(const char *fmt, const char *arg) {
@@ -143,6 +146,8 @@ static Options parse_options(int argc, char **argv) {
         } else if (flag_is(a, "--set")) {
             if (o.nsets == 32) usage_error("at most 32 --set options%s", "");
             o.sets[o.nsets++] = flag_value(argc, argv, &i);
+        } else if (!strcmp(a, "--no-merge")) {
+            o.no_merge = 1;
         } else if (!strcmp(a, "--verbose")) {
             o.verbose = 1;
         } else if (flag_is(a, "--ranks")) {
@@ -234,10 +239,17 @@ static Model *front_end(const Options *o, const SourceFile *src, Arena *arena, D
 
 static int link_executable(Arena *arena, const char *object, const char *exe);
 
+/* The row-merge pass (merge.h) over the graphs a run executes, after sharding (which splits
+ * the rows the pass joins); --emit=ir-opt prints what it merged and refused. */
+static void merge_rows(const Options *o, Model *m) {
+    if (!o->no_merge) merge_model(m, stops_at(o, "ir-opt") ? stdout : NULL);
+}
+
 /* The stages after the model: plan, then codegen to a printout, an object or an executable
  * (which carries the source, for its run record). */
 static int back_end(const Options *o, const SourceFile *src, Model *m, Arena *arena) {
     shard_model_ranks(m, o->ranks, o->nranks);               /* --ranks: the steps split per count  */
+    merge_rows(o, m);                                        /* merge: a net's applications at once */
     const ModelPlan *plan = plan_model(m);                   /* plan: fusion, kernels, the arena     */
     if (stops_at(o, "ir-opt")) return plan_print(stdout, plan), 0;
     CodegenOptions co = {o->opt_level, o->target_cpu, NULL, NULL, NULL, src->name, src->text};
@@ -342,10 +354,12 @@ int main(int argc, char **argv) {
         if (!o.output) usage_error("eval needs -o OUT.safetensors%s", "");
         apply_sets(&o, m, &arena);
         shard_model(m, o.shards);
+        merge_rows(&o, m);
         rc = run_eval(m, o.values, o.output, o.shards);
     } else if (o.command && !strcmp(o.command, "run")) {
         apply_sets(&o, m, &arena);
         shard_model(m, o.shards);
+        merge_rows(&o, m);
         rc = run_train(m, o.steps ? o.steps : m->train_iters, o.output, o.shards);
     } else if (o.emit || o.output) {
         rc = back_end(&o, src, m, &arena);

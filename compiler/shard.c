@@ -61,8 +61,6 @@ static int as_replicated(Sharder *sh, int id) {
     }
 }
 
-static int rebuild(IrGraph *g, const IrNode *n, const int *in, Shape s);
-
 /* The node's value split along axis k (whose size the shard count divides). A replicated node
  * that is computed row by row along k (a constant, a broadcast, an elementwise op, the rows or
  * columns of a product) is computed again from its inputs' parts at the shard's shape, rather
@@ -90,7 +88,7 @@ static int as_split(Sharder *sh, int id, int k) {
         for (int i = 0; i < n->nin; i++) in[i] = as_split(sh, n->in[i], k);
         break;
     }
-    return rebuild(sh->dst, n, in, local);
+    return ir_rebuild(sh->dst, n, in, local);
 }
 
 /* ----- the layout of each kind of op ---------------------------------------------------- */
@@ -122,12 +120,40 @@ static Layout elementwise_rule(Sharder *sh, const IrNode *n, int *in) {
 /* A reshape keeps a split axis k when some output axis j starts after the same number of
  * elements (outer products equal) and the shard count divides it: then shard r's block of
  * axis k (with everything inside it) is exactly block r of axis j. */
-static int reshape_axis(const Sharder *sh, Shape in, Shape out, int k) {
+static int reshape_axis(Shape in, Shape out, int k, int shards) {
     long outer_in = 1, outer_out = 1;
     for (int i = 0; i < k; i++) outer_in *= in.dim[i];
     for (int j = 0; j < out.ndim; outer_out *= out.dim[j], j++)
-        if (outer_out == outer_in && out.dim[j] % sh->shards == 0) return j;
+        if (outer_out == outer_in && out.dim[j] % shards == 0) return j;
     return -1;
+}
+
+/* Where a shape op or reduction n puts axis k of its input (shape in) when that axis is cut in
+ * `shards` equal blocks: the output axis holding block r of it, SHARD_AXIS_REDUCED when n sums
+ * or maxes over it, or -1 when no output axis does (the op mixes the blocks). compiler/merge.c
+ * asks the same question about rows concatenated from several batches. */
+int shard_axis_through(const IrNode *n, Shape in, int k, int shards) {
+    int j = -1;
+    switch (n->op) {
+    case OP_RESHAPE: j = reshape_axis(in, n->shape, k, shards); break;
+    case OP_PERMUTE:
+        for (int i = 0; i < n->shape.ndim; i++)
+            if (n->perm[i] == k) j = i;
+        break;
+    case OP_BROADCAST:
+        for (int i = 0, kept = 0; i < n->shape.ndim; i++)
+            if (n->axes & (1u << i) && kept++ == k) j = i;
+        break;
+    case OP_SUM: case OP_MAX:
+        if (n->axes & (1u << k)) return SHARD_AXIS_REDUCED;
+        j = k - bits_below(n->axes, k);
+        break;
+    case OP_SLICE: case OP_PAD: /* only if they leave the split axis whole */
+        if (n->start[k] == 0 && n->shape.dim[k] == in.dim[k]) j = k;
+        break;
+    default: break;
+    }
+    return j;
 }
 
 /* Shape ops and reductions: one input, whose split axis maps to an output axis or is gone. */
@@ -141,25 +167,8 @@ static Layout one_input_rule(Sharder *sh, const IrNode *n, int *in) {
         in[0] = as_replicated(sh, a);
         return replicated;
     }
-    int k = la.axis, j = -1;
-    switch (n->op) {
-    case OP_RESHAPE: j = reshape_axis(sh, sa, n->shape, k); break;
-    case OP_PERMUTE:
-        for (int i = 0; i < n->shape.ndim; i++)
-            if (n->perm[i] == k) j = i;
-        break;
-    case OP_BROADCAST:
-        for (int i = 0, kept = 0; i < n->shape.ndim; i++)
-            if (n->axes & (1u << i) && kept++ == k) j = i;
-        break;
-    case OP_SUM: case OP_MAX:
-        if (n->axes & (1u << k)) return partial; /* a max: the caller adds the allreduce_max */
-        j = k - bits_below(n->axes, k);
-        break;
-    default: /* slice, pad: only if they leave the split axis whole */
-        if (n->start[k] == 0 && n->shape.dim[k] == sa.dim[k]) j = k;
-        break;
-    }
+    int j = shard_axis_through(n, sa, la.axis, sh->shards);
+    if (j == SHARD_AXIS_REDUCED) return partial; /* a max: the caller adds the allreduce_max */
     if (j >= 0) return split(j);
     in[0] = as_replicated(sh, a);
     return replicated;
@@ -218,29 +227,6 @@ static Layout conv_rule(Sharder *sh, const IrNode *n, int *in) {
     return replicated;
 }
 
-/* ----- rebuilding a node ---------------------------------------------------------------- */
-
-/* n with inputs in and output shape s, through the constructors (which fold and share). */
-static int rebuild(IrGraph *g, const IrNode *n, const int *in, Shape s) {
-    switch (n->op) {
-    case OP_POW: return ir_pow(g, in[0], n->value);
-    case OP_SELECT: return ir_select(g, in[0], in[1], in[2]);
-    case OP_RESHAPE: return ir_reshape(g, in[0], s);
-    case OP_PERMUTE: return ir_permute(g, in[0], n->perm);
-    case OP_BROADCAST: return ir_broadcast(g, in[0], s, n->axes);
-    case OP_SUM: return ir_sum(g, in[0], n->axes);
-    case OP_MAX: return ir_max(g, in[0], n->axes);
-    case OP_SLICE: return ir_slice(g, in[0], n->start, s);
-    case OP_PAD: return ir_pad(g, in[0], n->start, s);
-    case OP_CONCAT: return ir_concat(g, in[0], in[1], n->axis);
-    case OP_MATMUL: return ir_matmul(g, in[0], in[1], n->ta, n->tb);
-    case OP_CONV: return ir_conv(g, in[0], in[1], n->stride, n->pad);
-    case OP_CONV_BD: return ir_conv_bd(g, in[0], in[1], n->stride, n->pad, s);
-    case OP_CONV_BF: return ir_conv_bf(g, in[0], in[1], n->stride, n->pad, s);
-    default: return n->nin == 1 ? ir_unary(g, n->op, in[0]) : ir_binary(g, n->op, in[0], in[1]);
-    }
-}
-
 static void shard_node(Sharder *sh, int id) {
     const IrNode *n = &sh->src->nodes[id];
     IrGraph *dst = sh->dst;
@@ -265,7 +251,7 @@ static void shard_node(Sharder *sh, int id) {
     case OP_CONV: case OP_CONV_BD: case OP_CONV_BF: lay = conv_rule(sh, n, in); break;
     default: lay = elementwise_rule(sh, n, in); break;
     }
-    sh->node[id] = rebuild(dst, n, in, shape_in(sh, n->shape, lay));
+    sh->node[id] = ir_rebuild(dst, n, in, shape_in(sh, n->shape, lay));
     if (n->op == OP_MAX && lay.kind == LAY_P) { /* a max over the split axis */
         sh->node[id] = ir_allreduce(dst, OP_ALLREDUCE_MAX, sh->node[id]);
         lay = replicated;

@@ -27,4 +27,11 @@ void shard_model(Model *m, int shards);
  * processes; the whole graphs stay as they are. */
 void shard_model_ranks(Model *m, const int *ranks, int n);
 
+/* Where a shape op or reduction n (RESHAPE, PERMUTE, BROADCAST, SUM, MAX, SLICE, PAD) puts axis
+ * k of its input of shape `in` when that axis is cut in `shards` equal blocks: the output axis
+ * holding block r of it; SHARD_AXIS_REDUCED if n sums or maxes over it; -1 if no output axis
+ * does (the op mixes the blocks, and a shard needs the others' rows). */
+enum { SHARD_AXIS_REDUCED = -2 };
+int shard_axis_through(const IrNode *n, Shape in, int k, int shards);
+
 #endif
