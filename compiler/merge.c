@@ -34,7 +34,6 @@
  * order. */
 #include "merge.h"
 #include <string.h>
-#include <stdlib.h>
 #include "diag.h"
 #include "shard.h"
 
@@ -65,7 +64,8 @@ typedef struct Merger {
     int *value;          /* per src node: its own value in dst, -1 until made */
     const char *nets[MAX_NETS];
     const char *refused[MAX_NETS]; /* why the network's merge is refused; NULL: it is not */
-    int nnets, summed;   /* summed: SUM packs that replaced their lanes in an add tree */
+    int nnets;
+    int summed[MAX_NETS]; /* per network: SUM packs that replaced their lanes in an add tree */
     int *seen, *stack, stamp; /* reads_any's walk */
 } Merger;
 
@@ -301,7 +301,7 @@ static void refuse_coupled(Merger *M) {
             if (rule == ROWS_SUMMED && !n->backward && in_net(M, n, net)) why = "sums over the rows inside the network (batch statistics)";
             else if (rule == ROWS_COUPLED && n->op == OP_MAX) why = "takes the max over the rows";
             else if (rule == ROWS_COUPLED && ir_op_class(n->op) == OPC_BLAS) why = "pairs rows with rows";
-            else if (rule == ROWS_COUPLED) why = "moves the rows";
+            else if (rule == ROWS_COUPLED) why = "moves the rows off axis 0";
             if (why && !M->refused[net])
                 M->refused[net] = arena_printf(M->arena, "%s at %%%d (%s) %s: it couples the rows", ir_op_name(n->op), id,
                                                n->scope ? n->scope : "the loss", why);
@@ -411,7 +411,7 @@ static int make_sum_tree(Merger *M, int id) {
             if (M->pack[terms[u]] == p) seen[M->lane[terms[u]]]++;
         for (int k = 0; k < M->packs[p].n; k++) once &= seen[k] == 1;
         if (!once) continue;
-        if (M->packs[p].merged < 0) make_pack(M, p), M->summed++;
+        if (M->packs[p].merged < 0) make_pack(M, p), M->summed[M->packs[p].net]++;
         found = 1;
     }
     if (!found) return -1;
@@ -529,7 +529,7 @@ static void report_net(const Merger *M, FILE *out, int net, int before, int afte
     for (int k = 0, first = 1; k < W->n; k++)
         if (!node(M, W->lane[k])->backward) fprintf(out, "%s%d", first ? "" : "+", node(M, W->lane[k])->shape.dim[0]), first = 0;
     fprintf(out, ", %d layer%s, %d gradient sum%s in one product each; %d products -> %d\n", layers,
-            layers == 1 ? "" : "s", M->summed, M->summed == 1 ? "" : "s", before, after);
+            layers == 1 ? "" : "s", M->summed[net], M->summed[net] == 1 ? "" : "s", before, after);
 }
 
 IrGraph *merge_graph(const IrGraph *g, FILE *report) {
@@ -566,7 +566,6 @@ IrGraph *merge_graph(const IrGraph *g, FILE *report) {
         for (int i = 0; i < g->noutputs; i++) ir_add_output(M.dst, g->outputs[i].kind, g->outputs[i].name, value(&M, g->outputs[i].node));
         out = ir_compact(M.dst, NULL);
         after = count_products(out);
-        if (getenv("MERGE_DEBUG")) ir_print(stderr, out);
     }
     for (int net = 0; report && net < M.nnets; net++) report_net(&M, report, net, before, after);
     return out;

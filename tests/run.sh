@@ -5,7 +5,7 @@
 # IR, the include walls, the pipeline's stages, malformed programs, mutated programs, run locks,
 # signals and file contracts, the fuzz corpora and examples under the sanitizers, the docs'
 # examples, ganc check/eval/run on the examples, the native backend against the interpreter,
-# the batch-axis pass against the whole batch, run records, plots and `ganc report` (in headless
+# the batch-axis pass against the whole batch, the row-merge pass against the unmerged graphs, run records, plots and `ganc report` (in headless
 # Chromium), and valgrind on the compiler.
 cd "$(dirname "$0")/.." || exit 1
 GANC=build/ganc
@@ -106,6 +106,8 @@ part "threads.sh"
 suite sh tests/threads.sh
 part "shards.sh"
 suite sh tests/shards.sh
+part "merge.sh"
+suite sh tests/merge.sh
 part "mpi.sh"
 suite sh tests/mpi.sh
 part "zoo.sh"

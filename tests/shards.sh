@@ -31,7 +31,7 @@ compare_shards() {
     check $? "$name: eval graph on 2 shards within 1e-12" "$work/out"
     [ -n "$loads" ] && return
     src="$work/eps_$(basename "$1")"
-    sed 's/\<\(adam\|rmsprop\)(\([^)]\)/\1(eps: 1e-4, \2/g; s/\<\(adam\|rmsprop\)()/\1(eps: 1e-4)/g' "$1" > "$src"
+    adam_eps "$1" "$src"
     "$GANC" run "$src" --steps 1 --dtype f64 -o "$work/whole_run.st" > "$work/out" 2>&1 &&
         "$GANC" run "$src" --steps 1 --dtype f64 --shards 4 -o "$work/shard_run.st" >> "$work/out" 2>&1 &&
         "$GANC" compare "$work/whole_run.st" "$work/shard_run.st" --tolerance 1e-12 >> "$work/out" 2>&1
