@@ -14,7 +14,8 @@
 # workload's threads, the convolutional GANs with 2 OpenMP threads and OMP_WAIT_POLICY=PASSIVE.
 #
 # usage: sh bench/run.sh [ROUNDS] [WORKLOAD...]   (ROUNDS default 3; BENCH_SCALE=K multiplies
-#        the timed iterations by K, 0.5 say on a loaded machine)
+#        the timed iterations by K, 0.5 say on a loaded machine; GANC_FLAGS=--no-merge, say,
+#        compiles the native side with those flags)
 set -eu
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -81,7 +82,7 @@ for name in $selected; do
     set -- $line
     threads=$2 critic=$3 tthreads=$5 goal=$6
     iters=$(awk -v n="$4" -v k="$scale" 'BEGIN { v = int(n * k); print v < 1 ? 1 : v }')
-    build/ganc "bench/$name.gan" -O3 -o "$tmp/$name"
+    build/ganc "bench/$name.gan" -O3 ${GANC_FLAGS:-} -o "$tmp/$name"
     flops=$(iteration_flops "$name" "$critic")
     nat="" tor=""
     r=0
