@@ -233,6 +233,8 @@ static void shard_node(Sharder *sh, int id) {
     int in[3] = {0, 0, 0};
     Layout lay;
     dst->cur_loc = n->loc;
+    dst->cur_scope = n->scope;       /* its layer (for --emit=dot, and the row-merge pass's networks) */
+    dst->cur_backward = n->backward;
     switch (n->op) {
     case OP_PARAM: case OP_STATE: case OP_INPUT: case OP_CONST:
         lay = leaf_rule(sh, n);

@@ -11,7 +11,8 @@
 #    (Cramer GAN), a critic with batch norm, convolutions with a penalty;
 #  - --emit=ir-opt says what merged and what was refused: the toy and DCGAN WGAN-GP and the NS
 #    MLPs merge (fewer products than --no-merge); a critic with batch norm (dcgan_fmnist,
-#    bench/dcgan_ns, bn_critic.gan), MMD's pairwise kernel and MaxGP's max are refused.
+#    bench/dcgan_ns, bn_critic.gan), MMD's pairwise kernel and MaxGP's max are refused;
+#  - on 2 shards (--shards) each shard merges its rows, and equals --no-merge.
 # usage: sh tests/merge.sh [FILE.gan ...]   (files named: only their comparisons)
 self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 . "$(dirname "$self")/jobs.sh"
@@ -82,3 +83,12 @@ refused bench/dcgan_ns.gan "sum at .*batch_norm.* (batch statistics)" "a critic 
 refused tests/merge/bn_critic.gan "sum at .*batch_norm.* (batch statistics)" "a critic with batch norm"
 refused examples/mmd_gan.gan ".* it couples the rows" "MMD's pairwise kernel"
 refused examples/lgan_exp.gan "max at .* takes the max over the rows" "MaxGP's max over the batch"
+
+# After the batch-axis split (--shards, docs/distributed.md) each shard merges its own rows.
+src=$tmp/wgan_gp_16.gan
+sh tests/small_batch.sh examples/wgan_gp_8gaussians.gan "$src" 16
+"$GANC" --emit=ir-opt --shards 2 "$src" > "$tmp/out" 2>&1 && grep -q '^merge step_D: D x3 rows 8+8+8' "$tmp/out" &&
+    "$GANC" eval "$src" --dtype f64 --shards 2 -o "$tmp/on.st" >> "$tmp/out" 2>&1 &&
+    "$GANC" eval "$src" --dtype f64 --shards 2 --no-merge -o "$tmp/off.st" >> "$tmp/out" 2>&1 &&
+    "$GANC" compare "$tmp/on.st" "$tmp/off.st" --tolerance 1e-12 >> "$tmp/out" 2>&1
+check $? "merge: on 2 shards, each shard's D x3 merged, eval graph within 1e-12 of --no-merge" "$tmp/out"
