@@ -5,8 +5,8 @@
 # IR, the include walls, the pipeline's stages, malformed programs, mutated programs, run locks,
 # signals and file contracts, the fuzz corpora and examples under the sanitizers, the docs'
 # examples, ganc check/eval/run on the examples, the native backend against the interpreter,
-# the batch-axis pass against the whole batch, the row-merge pass against the unmerged graphs, run records, plots and `ganc report` (in headless
-# Chromium), and valgrind on the compiler.
+# the batch-axis pass against the whole batch, the row-merge pass against the unmerged graphs,
+# run records, plots and `ganc report` (in headless Chromium), and valgrind on the compiler.
 cd "$(dirname "$0")/.." || exit 1
 GANC=build/ganc
 # One BLAS thread per process: the parts that run jobs side by side fill the cores themselves.
