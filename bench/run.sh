@@ -14,7 +14,7 @@
 # workload's threads, the convolutional GANs with 2 OpenMP threads and OMP_WAIT_POLICY=PASSIVE.
 #
 # usage: sh bench/run.sh [ROUNDS] [WORKLOAD...]   (ROUNDS default 3; BENCH_SCALE=K multiplies
-#        the timed iterations by K, 0.5 say on a loaded machine; GANC_FLAGS=--no-merge, say,
+#        the timed iterations by K, 0.5 say on a loaded machine; GANC_FLAGS=--merge, say,
 #        compiles the native side with those flags)
 set -eu
 cd "$(dirname "$0")/.."

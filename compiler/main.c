@@ -48,7 +48,7 @@ static const char usage[] =
     "       ganc report RUN_DIR... -o REPORT.html\n"
     "--shards N (with --emit, eval, run): split the batch into N shards, as N MPI processes do\n"
     "--ranks N,... (native): the executable also runs on N processes under mpirun or srun\n"
-    "--no-merge: run each application of a network on its own rows (no row-merge pass)\n"
+    "--merge: run a network's applications to several batches of rows as one pass per layer (merge.h)\n"
     "KIND: tokens, ast, ir (losses, with every grad() expanded), ir-grad (step graphs with\n"
     "      parameter gradients and optimizer updates), dot (Graphviz of the ir-grad graphs),\n"
     "      ir-opt (fused loops and the memory plan), llvm (LLVM IR), asm (assembly),\n"
@@ -66,7 +66,7 @@ typedef struct Options {
     int opt_level;
     int shards;            /* --shards N: the batch split into N shards (shard.h) */
     int ranks[8], nranks;  /* --ranks N,M,...: executables that also run on N, M, ... processes */
-    int no_merge;          /* --no-merge: each application of a network on its own rows (merge.h) */
+    int merge;             /* --merge: the row-merge pass (merge.h); off by default, see docs/cli.md */
 } Options;
 
 static void usage_error(const char *fmt, const char *arg) {
@@ -146,8 +146,8 @@ static Options parse_options(int argc, char **argv) {
         } else if (flag_is(a, "--set")) {
             if (o.nsets == 32) usage_error("at most 32 --set options%s", "");
             o.sets[o.nsets++] = flag_value(argc, argv, &i);
-        } else if (!strcmp(a, "--no-merge")) {
-            o.no_merge = 1;
+        } else if (!strcmp(a, "--merge")) {
+            o.merge = 1;
         } else if (!strcmp(a, "--verbose")) {
             o.verbose = 1;
         } else if (flag_is(a, "--ranks")) {
@@ -242,7 +242,7 @@ static int link_executable(Arena *arena, const char *object, const char *exe);
 /* The row-merge pass (merge.h) over the graphs a run executes, after sharding (which splits
  * the rows the pass joins); --emit=ir-opt prints what it merged and refused. */
 static void merge_rows(const Options *o, Model *m) {
-    if (!o->no_merge) merge_model(m, stops_at(o, "ir-opt") ? stdout : NULL);
+    if (o->merge) merge_model(m, stops_at(o, "ir-opt") ? stdout : NULL);
 }
 
 /* The stages after the model: plan, then codegen to a printout, an object or an executable

@@ -2,7 +2,7 @@
 # merge.sh: the row-merge pass (compiler/merge.c, docs/ir.md) held to the unmerged graphs:
 #  - every example, tests/native/conv.gan, this folder's programs and bench/*.gan, their batch cut
 #    to 16 (tests/small_batch.sh), in float64: the eval graph (every loss and gradient) with the
-#    pass on equals it with --no-merge within 1e-12 (the merged weight gradients add their terms
+#    pass on equals it with within 1e-12 (the merged weight gradients add their terms
 #    in another order); the programs that load a data set file only bench/dcgan_wgan_gp.gan,
 #    whose reading of Fashion-MNIST is most of its time;
 #  - one iteration of the schedule (every step with its optimizer update, Adam's eps at 1e-4 as
@@ -10,9 +10,9 @@
 #    narrow MLP workloads of bench/ (the toy ones are the same graphs, wider), G applied twice
 #    (Cramer GAN), a critic with batch norm, convolutions with a penalty;
 #  - --emit=ir-opt says what merged and what was refused: the toy and DCGAN WGAN-GP and the NS
-#    MLPs merge (fewer products than --no-merge); a critic with batch norm (dcgan_fmnist,
+#    MLPs merge (fewer products than); a critic with batch norm (dcgan_fmnist,
 #    bench/dcgan_ns, bn_critic.gan), MMD's pairwise kernel and MaxGP's max are refused;
-#  - on 2 shards (--shards) each shard merges its rows, and equals --no-merge.
+#  - on 2 shards (--shards) each shard merges its rows, and equals.
 # usage: sh tests/merge.sh [FILE.gan ...]   (files named: only their comparisons)
 self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 . "$(dirname "$self")/jobs.sh"
@@ -27,15 +27,15 @@ compare() {
     # the batch cut without small_batch.sh's compile check (a process per program): a program
     # that needs its own batch fails its first eval and runs at that batch instead
     GANC=true sh tests/small_batch.sh "$1" "$src" 16
-    { "$GANC" eval "$src" --dtype f64 -o "$work/on.st" > "$work/out" 2>&1 ||
-        { cp "$1" "$src" && "$GANC" eval "$src" --dtype f64 -o "$work/on.st" > "$work/out" 2>&1; }; } &&
-        "$GANC" eval "$src" --dtype f64 --no-merge -o "$work/off.st" >> "$work/out" 2>&1 &&
+    { "$GANC" eval --merge "$src" --dtype f64 -o "$work/on.st" > "$work/out" 2>&1 ||
+        { cp "$1" "$src" && "$GANC" eval --merge "$src" --dtype f64 -o "$work/on.st" > "$work/out" 2>&1; }; } &&
+        "$GANC" eval "$src" --dtype f64 -o "$work/off.st" >> "$work/out" 2>&1 &&
         "$GANC" compare "$work/on.st" "$work/off.st" --tolerance 1e-12 >> "$work/out" 2>&1
     check $? "$name: eval graph merged and not within 1e-12" "$work/out"
     case " $(echo $RUN_FILES) " in *" $1 "*) ;; *) return ;; esac
     adam_eps "$src" "$work/eps.gan"
-    "$GANC" run "$work/eps.gan" --steps 1 --dtype f64 -o "$work/on_run.st" > "$work/out" 2>&1 &&
-        "$GANC" run "$work/eps.gan" --steps 1 --dtype f64 --no-merge -o "$work/off_run.st" >> "$work/out" 2>&1 &&
+    "$GANC" run --merge "$work/eps.gan" --steps 1 --dtype f64 -o "$work/on_run.st" > "$work/out" 2>&1 &&
+        "$GANC" run "$work/eps.gan" --steps 1 --dtype f64 -o "$work/off_run.st" >> "$work/out" 2>&1 &&
         "$GANC" compare "$work/on_run.st" "$work/off_run.st" --tolerance 1e-12 >> "$work/out" 2>&1
     check $? "$name: one iteration merged and not within 1e-12" "$work/out"
 }
@@ -57,10 +57,10 @@ done
 [ $# -gt 0 ] && exit 0
 
 # merges FILE GRAPH LANES: --emit=ir-opt says GRAPH merged D's LANES applications, with fewer
-# products than --no-merge
+# products than
 merges() {
-    "$GANC" --emit=ir-opt "$1" > "$tmp/on" 2>&1
-    "$GANC" --emit=ir-opt --no-merge "$1" > "$tmp/off" 2>&1
+    "$GANC" --emit=ir-opt --merge "$1" > "$tmp/on" 2>&1
+    "$GANC" --emit=ir-opt "$1" > "$tmp/off" 2>&1
     products() { sed -n "/^plan $2:/,/^plan /p" "$1" | grep -cE '^ +%[0-9]+ +(matmul|conv|conv_bd|conv_bf) '; }
     on=$(products "$tmp/on" "$2") off=$(products "$tmp/off" "$2")
     grep -q "^merge $2: D x$3 rows" "$tmp/on" && [ "$on" -lt "$off" ] && ! grep -q '^merge' "$tmp/off"
@@ -74,7 +74,7 @@ merges bench/narrow_wgan_gp.gan step_D 3
 
 # refused FILE PATTERN NAME: --emit=ir-opt says step_D's merge of D is refused, and why
 refused() {
-    "$GANC" --emit=ir-opt "$1" > "$tmp/on" 2>&1
+    "$GANC" --emit=ir-opt --merge "$1" > "$tmp/on" 2>&1
     grep -q "^merge refused step_D: D: $2" "$tmp/on" && ! grep -q "^merge step_D: D " "$tmp/on"
     check $? "merge: refused for $3 ($(basename "$1"))" "$tmp/on"
 }
@@ -87,8 +87,8 @@ refused examples/lgan_exp.gan "max at .* takes the max over the rows" "MaxGP's m
 # After the batch-axis split (--shards, docs/distributed.md) each shard merges its own rows.
 src=$tmp/wgan_gp_16.gan
 sh tests/small_batch.sh examples/wgan_gp_8gaussians.gan "$src" 16
-"$GANC" --emit=ir-opt --shards 2 "$src" > "$tmp/out" 2>&1 && grep -q '^merge step_D: D x3 rows 8+8+8' "$tmp/out" &&
-    "$GANC" eval "$src" --dtype f64 --shards 2 -o "$tmp/on.st" >> "$tmp/out" 2>&1 &&
-    "$GANC" eval "$src" --dtype f64 --shards 2 --no-merge -o "$tmp/off.st" >> "$tmp/out" 2>&1 &&
+"$GANC" --emit=ir-opt --merge --shards 2 "$src" > "$tmp/out" 2>&1 && grep -q '^merge step_D: D x3 rows 8+8+8' "$tmp/out" &&
+    "$GANC" eval --merge "$src" --dtype f64 --shards 2 -o "$tmp/on.st" >> "$tmp/out" 2>&1 &&
+    "$GANC" eval "$src" --dtype f64 --shards 2 -o "$tmp/off.st" >> "$tmp/out" 2>&1 &&
     "$GANC" compare "$tmp/on.st" "$tmp/off.st" --tolerance 1e-12 >> "$tmp/out" 2>&1
-check $? "merge: on 2 shards, each shard's D x3 merged, eval graph within 1e-12 of --no-merge" "$tmp/out"
+check $? "merge: on 2 shards, each shard's D x3 merged, eval graph within 1e-12 of" "$tmp/out"
