@@ -11,11 +11,11 @@ CFLAGS  += -I$(B) -Icompiler -Iruntime
 LLVM_CONFIG ?= llvm-config-19
 LLVM_CFLAGS = $(shell $(LLVM_CONFIG) --cflags 2>/dev/null | sed 's/-std=[^ ]*//')
 LLVM_LIBS = $(shell $(LLVM_CONFIG) --ldflags --libs core native passes target 2>/dev/null)
-LDLIBS  += -lopenblas -ldnnl -lgomp -lpng -lz -lm
+LDLIBS  += -lopenblas -ldnnl -lgomp -lsleef -lpng -lz -lm
 
 B := build
 DEB_PACKAGES := llvm-19-dev flex bison libopenblas-dev zlib1g-dev libpng-dev pkg-config valgrind dataset-fashion-mnist strace graphviz libdnnl-dev \
-                libopenmpi-dev openmpi-bin
+                libopenmpi-dev openmpi-bin libsleef-dev
 # Only the tests need these: a browser that loads `ganc report`'s page (tests/report.sh).
 DEB_TEST_PACKAGES := chromium
 

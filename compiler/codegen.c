@@ -7,7 +7,8 @@
  * (cblas for matmul; im2col + GEMM for convolutions; shape ops), and the outputs are copied out
  * at the end, after every read, so the runtime can let an update overwrite its parameter in
  * place. The module also holds the model as constant data (runtime/contract.h, emitted by
- * modeldata.c) and a main() that hands it to libganrt. LLVM's O1-O3 pipelines vectorise the loops for the target CPU. */
+ * modeldata.c) and a main() that hands it to libganrt. The fused loops are vector code for the
+ * target CPU, with SLEEF's exp, log and tanh; LLVM's O1-O3 pipelines optimise the rest. */
 #include "codegen.h"
 #include "target.h"
 #include <llvm-c/Analysis.h>
@@ -15,12 +16,14 @@
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "diag.h"
 #include "modeldata.h"
 #include "plan.h"
+#include "timing.h"
 
 typedef struct Codegen {
     LLVMContextRef ctx;
@@ -30,6 +33,10 @@ typedef struct Codegen {
     LLVMTargetDataRef layout;
     DType dtype;
     const char *suffix;  /* kernel name suffix: f32 or f64 */
+    int lanes;           /* elements per vector in fused loops (target.c); 1: scalar code */
+    Arena arena;         /* loop signatures */
+    struct LoopFn *loops;/* the loop functions emitted so far */
+    int nloops, cap_loops;
 } Codegen;
 
 /* The function being generated for one graph. */
@@ -38,9 +45,8 @@ typedef struct FnGen {
     const GraphPlan *plan;
     const IrGraph *g;
     LLVMValueRef fn, leaves, arena;
-    LLVMValueRef *leaf_ptr;  /* per node id, for leaves: loaded in the function being emitted */
-    int root;                /* the LOOP node whose loop is being emitted */
-    LLVMValueRef index;      /* its loop index */
+    LLVMValueRef *leaf_ptr;  /* per node id, for leaves: loaded at the function's entry */
+    LLVMValueRef slots;      /* the array of buffer addresses handed to loop functions */
 } FnGen;
 
 static long elem_bytes(const Codegen *cg) { return cg->dtype == DT_F64 ? 8 : 4; }
@@ -60,10 +66,17 @@ static LLVMValueRef call(Codegen *cg, const char *name, LLVMTypeRef ret, LLVMVal
     return LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(f), f, args, (unsigned)n, "");
 }
 
-static LLVMValueRef intrinsic(Codegen *cg, const char *name, LLVMValueRef *args, int n) {
+/* A call of an overloaded LLVM intrinsic, for the overload types. */
+static LLVMValueRef intrinsic(Codegen *cg, const char *name, LLVMTypeRef *types, int ntypes, LLVMValueRef *args,
+                              int n) {
     unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-    LLVMValueRef f = LLVMGetIntrinsicDeclaration(cg->mod, id, &cg->T, 1);
-    return LLVMBuildCall2(cg->b, LLVMIntrinsicGetType(cg->ctx, id, &cg->T, 1), f, args, (unsigned)n, "");
+    LLVMValueRef f = LLVMGetIntrinsicDeclaration(cg->mod, id, types, (size_t)ntypes);
+    return LLVMBuildCall2(cg->b, LLVMIntrinsicGetType(cg->ctx, id, types, (size_t)ntypes), f, args, (unsigned)n, "");
+}
+
+static LLVMValueRef pointer_at(Codegen *cg, LLVMValueRef array, int k) {
+    LLVMValueRef idx = LLVMConstInt(cg->i64, (unsigned long long)k, 0);
+    return LLVMBuildLoad2(cg->b, cg->ptr, LLVMBuildGEP2(cg->b, cg->ptr, array, &idx, 1, ""), "");
 }
 
 static LLVMValueRef const_int(Codegen *cg, long v) { return LLVMConstInt(cg->i32, (unsigned long long)v, 1); }
@@ -102,73 +115,301 @@ static long node_bytes(FnGen *f, int id) { return ir_shape_size(f->g->nodes[id].
 
 /* ---- elementwise loops ----------------------------------------------------------------- */
 
-static LLVMValueRef element(FnGen *f, int id);
+/* Many fused loops of a model have the same structure and differ only in the buffers they read
+ * and write and in their length: Adam's update of each parameter, one activation on several
+ * layers. So a loop is emitted as a function of its structure alone, loop(slots, arena, lo, hi),
+ * that reads its buffers' addresses from the array `slots` (slot 0: the output); the graph
+ * function fills the array and passes the length to ganrt_parallel_loop. The structure is the
+ * loop's signature, a text that the emitted code is a function of: the fused expression in
+ * post-order, each buffer as its slot, each value computed before as its visit number. Loops
+ * with equal signatures share one function, which saves LLVM most of its work. */
+typedef struct LoopSig {
+    char *key;
+    size_t len, cap;
+    unsigned long hash;
+    int *slots, nslots;    /* node ids of the buffers, in slot order (slot 0: the root) */
+} LoopSig;
 
-static LLVMValueRef load_element(FnGen *f, int id) {
-    LLVMValueRef p = LLVMBuildGEP2(f->cg->b, f->cg->T, buffer(f, id), &f->index, 1, "");
-    return LLVMBuildLoad2(f->cg->b, f->cg->T, p, "");
+typedef struct LoopFn {  /* a loop function emitted in this module, by signature */
+    const LoopSig *sig;
+    LLVMValueRef fn;
+} LoopFn;
+
+static void sig_printf(Arena *a, LoopSig *s, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void sig_printf(Arena *a, LoopSig *s, const char *fmt, ...) {
+    char piece[64];
+    va_list ap;
+    va_start(ap, fmt);
+    size_t n = (size_t)vsnprintf(piece, sizeof piece, fmt, ap);
+    va_end(ap);
+    if (s->len + n + 1 > s->cap) {
+        size_t cap = 2 * (s->len + n + 1) + 64;
+        s->key = arena_grow(a, s->key, s->cap, cap);
+        s->cap = cap;
+    }
+    memcpy(s->key + s->len, piece, n + 1);
+    s->len += n;
 }
 
-static LLVMValueRef mask_to_real(Codegen *cg, LLVMRealPredicate pred, LLVMValueRef a, LLVMValueRef b) {
-    return LLVMBuildUIToFP(cg->b, LLVMBuildFCmp(cg->b, pred, a, b, ""), cg->T, "");
+typedef struct SigWalk { /* per node id, while a signature is built */
+    const IrGraph *g;
+    const GraphPlan *plan;
+    int root;
+    int *visit;           /* 1 + the order in which the walk reached the node; 0: not yet */
+    int visits;
+} SigWalk;
+
+/* The same walk as element() below: inputs first, each node once. */
+static void describe(Arena *a, SigWalk *w, LoopSig *s, int id) {
+    const IrNode *n = &w->g->nodes[id];
+    if (n->op == OP_CONST) return sig_printf(a, s, "%a,", n->value);
+    if (w->visit[id]) return sig_printf(a, s, "#%d,", w->visit[id]);
+    if (id != w->root && w->plan->nodes[id].kind != PLAN_FUSED) {
+        s->slots[s->nslots++] = id;
+        w->visit[id] = ++w->visits;
+        return sig_printf(a, s, "in%d,", s->nslots - 1);
+    }
+    for (int k = 0; k < n->nin; k++) describe(a, w, s, n->in[k]);
+    w->visit[id] = ++w->visits;
+    sig_printf(a, s, "%s%a,", ir_op_name(n->op), n->op == OP_POW ? n->value : 0.0);
+}
+
+static LoopSig *loop_signature(Codegen *cg, const IrGraph *g, const GraphPlan *plan, int root) {
+    LoopSig *s = ARENA_NEW(&cg->arena, LoopSig);
+    s->slots = ARENA_ARRAY(&cg->arena, int, g->nnodes + 1);
+    s->slots[s->nslots++] = root;
+    SigWalk w = {g, plan, root, calloc((size_t)g->nnodes, sizeof(int)), 0};
+    if (!w.visit) diag_fatal("out of memory");
+    describe(&cg->arena, &w, s, root);
+    free(w.visit);
+    for (size_t i = 0; i < s->len; i++) s->hash = s->hash * 131 + (unsigned char)s->key[i];
+    return s;
+}
+
+/* The code of one loop function being emitted: vt is the type of a lane group, a vector of
+ * cg->lanes T (T where the target has no SLEEF). */
+typedef struct LoopGen {
+    Codegen *cg;
+    const IrGraph *g;
+    const GraphPlan *plan;
+    int root;
+    LLVMTypeRef vt;
+    LLVMValueRef *ptr;    /* per node id: the address of its buffer (the loop's slots) */
+    LLVMValueRef *value;  /* per node id: its value at the current index, once computed */
+    LLVMValueRef index;
+    LLVMValueRef mask;    /* in the vector loop's last, partial group: the lanes below hi */
+} LoopGen;
+
+static LLVMValueRef splat(LoopGen *l, LLVMValueRef scalar) {
+    unsigned lanes = LLVMGetTypeKind(l->vt) == LLVMVectorTypeKind ? LLVMGetVectorSize(l->vt) : 1;
+    if (lanes == 1) return scalar;
+    LLVMValueRef items[64];
+    for (unsigned i = 0; i < lanes; i++) items[i] = scalar;
+    return LLVMConstVector(items, lanes);
+}
+
+static LLVMValueRef real(LoopGen *l, double v) { return splat(l, const_real(l->cg, v)); }
+
+static LLVMValueRef lane_address(LoopGen *l, int id) {
+    return LLVMBuildGEP2(l->cg->b, l->cg->T, l->ptr[id], &l->index, 1, "");
+}
+
+/* A load of this group's lanes; in the partial group only the lanes under the mask (the others
+ * hold 1, which no function below traps or overflows on, and are never stored). */
+static LLVMValueRef load_lanes(LoopGen *l, int id) {
+    Codegen *cg = l->cg;
+    LLVMValueRef p = lane_address(l, id);
+    if (!l->mask) {
+        LLVMValueRef v = LLVMBuildLoad2(cg->b, l->vt, p, "");
+        LLVMSetAlignment(v, (unsigned)elem_bytes(cg));
+        return v;
+    }
+    LLVMValueRef args[] = {p, LLVMConstInt(cg->i32, (unsigned long long)elem_bytes(cg), 0), l->mask, real(l, 1)};
+    return intrinsic(cg, "llvm.masked.load", (LLVMTypeRef[]){l->vt, cg->ptr}, 2, args, 4);
+}
+
+static void store_lanes(LoopGen *l, int id, LLVMValueRef v) {
+    Codegen *cg = l->cg;
+    LLVMValueRef p = lane_address(l, id);
+    if (!l->mask) {
+        LLVMSetAlignment(LLVMBuildStore(cg->b, v, p), (unsigned)elem_bytes(cg));
+        return;
+    }
+    LLVMValueRef args[] = {v, p, LLVMConstInt(cg->i32, (unsigned long long)elem_bytes(cg), 0), l->mask};
+    intrinsic(cg, "llvm.masked.store", (LLVMTypeRef[]){l->vt, cg->ptr}, 2, args, 4);
+}
+
+static LLVMValueRef mask_to_real(LoopGen *l, LLVMRealPredicate pred, LLVMValueRef a, LLVMValueRef b) {
+    return LLVMBuildUIToFP(l->cg->b, LLVMBuildFCmp(l->cg->b, pred, a, b, ""), l->vt, "");
+}
+
+/* exp, log, tanh, log1p, expm1 (x) and pow (x, y): SLEEF's vector functions with a 1.0-ulp
+ * bound (Sleef_expf8_u10, Sleef_logd4_u10, ...) on vectors; on scalars the LLVM intrinsic or
+ * libm. */
+static LLVMValueRef math(LoopGen *l, const char *f64_name, LLVMValueRef *args, int n) {
+    Codegen *cg = l->cg;
+    char name[48];
+    if (l->vt != cg->T) {
+        snprintf(name, sizeof name, "Sleef_%s%s%u_u10", f64_name, cg->dtype == DT_F64 ? "d" : "f",
+                 LLVMGetVectorSize(l->vt));
+        return call(cg, name, l->vt, args, n);
+    }
+    if (!strcmp(f64_name, "exp") || !strcmp(f64_name, "log") || !strcmp(f64_name, "pow")) {
+        snprintf(name, sizeof name, "llvm.%s", f64_name);
+        return intrinsic(cg, name, &cg->T, 1, args, n);
+    }
+    snprintf(name, sizeof name, "%s%s", f64_name, cg->dtype == DT_F64 ? "" : "f");
+    return call(cg, name, cg->T, args, n);
 }
 
 /* sigmoid without overflow: e = exp(-|x|); x >= 0 ? 1/(1+e) : e/(1+e) */
-static LLVMValueRef sigmoid(Codegen *cg, LLVMValueRef x) {
-    LLVMValueRef ax = intrinsic(cg, "llvm.fabs", &x, 1);
-    LLVMValueRef negx = LLVMBuildFNeg(cg->b, ax, "");
-    LLVMValueRef e = intrinsic(cg, "llvm.exp", &negx, 1);
-    LLVMValueRef denom = LLVMBuildFAdd(cg->b, const_real(cg, 1), e, "");
-    LLVMValueRef pos = LLVMBuildFDiv(cg->b, const_real(cg, 1), denom, "");
-    LLVMValueRef neg = LLVMBuildFDiv(cg->b, e, denom, "");
-    LLVMValueRef nonneg = LLVMBuildFCmp(cg->b, LLVMRealOGE, x, const_real(cg, 0), "");
-    return LLVMBuildSelect(cg->b, nonneg, pos, neg, "");
+static LLVMValueRef sigmoid(LoopGen *l, LLVMValueRef x) {
+    LLVMBuilderRef b = l->cg->b;
+    LLVMValueRef negx = LLVMBuildFNeg(b, intrinsic(l->cg, "llvm.fabs", &l->vt, 1, &x, 1), "");
+    LLVMValueRef e = math(l, "exp", &negx, 1);
+    LLVMValueRef denom = LLVMBuildFAdd(b, real(l, 1), e, "");
+    LLVMValueRef pos = LLVMBuildFDiv(b, real(l, 1), denom, "");
+    LLVMValueRef neg = LLVMBuildFDiv(b, e, denom, "");
+    LLVMValueRef nonneg = LLVMBuildFCmp(b, LLVMRealOGE, x, real(l, 0), "");
+    return LLVMBuildSelect(b, nonneg, pos, neg, "");
 }
 
-static LLVMValueRef power(Codegen *cg, LLVMValueRef x, double exponent) {
-    if (exponent == 2) return LLVMBuildFMul(cg->b, x, x, "");
-    LLVMValueRef args[2] = {x, const_real(cg, exponent)};
-    return intrinsic(cg, "llvm.pow", args, 2);
+static LLVMValueRef power(LoopGen *l, LLVMValueRef x, double exponent) {
+    if (exponent == 2) return LLVMBuildFMul(l->cg->b, x, x, "");
+    LLVMValueRef args[2] = {x, real(l, exponent)};
+    return math(l, "pow", args, 2);
 }
 
-static LLVMValueRef libm(Codegen *cg, const char *f64_name, LLVMValueRef x) {
-    char name[32];
-    snprintf(name, sizeof name, "%s%s", f64_name, cg->dtype == DT_F64 ? "" : "f");
-    return call(cg, name, cg->T, &x, 1);
+static LLVMValueRef compute(LoopGen *l, const IrNode *n);
+
+/* The value of node id at the current index: computed if fused (once: later uses reuse it),
+ * else loaded. */
+static LLVMValueRef element(LoopGen *l, int id) {
+    const IrNode *n = &l->g->nodes[id];
+    if (n->op == OP_CONST) return real(l, n->value);
+    if (!l->value[id])
+        l->value[id] = id != l->root && l->plan->nodes[id].kind != PLAN_FUSED ? load_lanes(l, id) : compute(l, n);
+    return l->value[id];
 }
 
-/* The value of node id at the current loop index: computed if fused, else loaded. */
-static LLVMValueRef element(FnGen *f, int id) {
-    Codegen *cg = f->cg;
-    const IrNode *n = &f->g->nodes[id];
-    if (n->op == OP_CONST) return const_real(cg, n->value);
-    if (id != f->root && f->plan->nodes[id].kind != PLAN_FUSED) return load_element(f, id);
-    LLVMValueRef a = element(f, n->in[0]), b = n->nin > 1 ? element(f, n->in[1]) : NULL;
-    LLVMBuilderRef bd = cg->b;
+static LLVMValueRef compute(LoopGen *l, const IrNode *n) {
+    LLVMValueRef a = element(l, n->in[0]), b = n->nin > 1 ? element(l, n->in[1]) : NULL;
+    LLVMBuilderRef bd = l->cg->b;
     switch (n->op) {
     case OP_ADD: return LLVMBuildFAdd(bd, a, b, "");
     case OP_SUB: return LLVMBuildFSub(bd, a, b, "");
     case OP_MUL: return LLVMBuildFMul(bd, a, b, "");
     case OP_DIV: return LLVMBuildFDiv(bd, a, b, "");
     case OP_NEG: return LLVMBuildFNeg(bd, a, "");
-    case OP_EXP: return intrinsic(cg, "llvm.exp", &a, 1);
-    case OP_LOG: return intrinsic(cg, "llvm.log", &a, 1);
-    case OP_SQRT: return intrinsic(cg, "llvm.sqrt", &a, 1);
-    case OP_TANH: return libm(cg, "tanh", a);
-    case OP_LOG1P: return libm(cg, "log1p", a);
-    case OP_EXPM1: return libm(cg, "expm1", a);
-    case OP_SIGMOID: return sigmoid(cg, a);
-    case OP_POW: return power(cg, a, n->value);
-    case OP_GT: return mask_to_real(cg, LLVMRealOGT, a, b);
-    case OP_GE: return mask_to_real(cg, LLVMRealOGE, a, b);
-    case OP_EQ: return mask_to_real(cg, LLVMRealOEQ, a, b);
+    case OP_EXP: return math(l, "exp", &a, 1);
+    case OP_LOG: return math(l, "log", &a, 1);
+    case OP_SQRT: return intrinsic(l->cg, "llvm.sqrt", &l->vt, 1, &a, 1);
+    case OP_TANH: return math(l, "tanh", &a, 1);
+    case OP_LOG1P: return math(l, "log1p", &a, 1);
+    case OP_EXPM1: return math(l, "expm1", &a, 1);
+    case OP_SIGMOID: return sigmoid(l, a);
+    case OP_POW: return power(l, a, n->value);
+    case OP_GT: return mask_to_real(l, LLVMRealOGT, a, b);
+    case OP_GE: return mask_to_real(l, LLVMRealOGE, a, b);
+    case OP_EQ: return mask_to_real(l, LLVMRealOEQ, a, b);
     case OP_SELECT: {
-        LLVMValueRef m = LLVMBuildFCmp(bd, LLVMRealUNE, a, const_real(cg, 0), "");
-        return LLVMBuildSelect(bd, m, b, element(f, n->in[2]), "");
+        LLVMValueRef m = LLVMBuildFCmp(bd, LLVMRealUNE, a, real(l, 0), "");
+        return LLVMBuildSelect(bd, m, b, element(l, n->in[2]), "");
     }
     case OP_STOP_GRAD: return a;
     default: diag_fatal("internal error: %s is not elementwise", ir_op_name(n->op));
     }
+}
+
+/* Computes and stores the lane group at index i (the values of the previous group forgotten). */
+static void emit_group(LoopGen *l, LLVMValueRef i, LLVMValueRef mask) {
+    memset(l->value, 0, sizeof(LLVMValueRef) * (size_t)l->g->nnodes);
+    l->index = i;
+    l->mask = mask;
+    store_lanes(l, l->root, element(l, l->root));
+}
+
+/* for (i = lo; i + step <= hi; i += step) group(i): the loop's blocks, ending in `exit`, where
+ * the builder is left with the first index not done. */
+static LLVMValueRef emit_counted(LoopGen *l, LLVMValueRef fn, LLVMValueRef lo, LLVMValueRef hi, long step) {
+    Codegen *cg = l->cg;
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(cg->b);
+    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(cg->ctx, fn, "head");
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(cg->ctx, fn, "body");
+    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(cg->ctx, fn, "exit");
+    LLVMValueRef stride = LLVMConstInt(cg->i64, (unsigned long long)step, 0);
+    LLVMBuildBr(cg->b, head);
+    LLVMPositionBuilderAtEnd(cg->b, head);
+    LLVMValueRef i = LLVMBuildPhi(cg->b, cg->i64, "i");
+    LLVMValueRef next = LLVMBuildAdd(cg->b, i, stride, "");
+    LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLE, next, hi, ""), body, exit);
+    LLVMPositionBuilderAtEnd(cg->b, body);
+    emit_group(l, i, NULL);
+    LLVMBasicBlockRef from_body = LLVMGetInsertBlock(cg->b);
+    LLVMBuildBr(cg->b, head);
+    LLVMAddIncoming(i, &lo, &pre, 1);
+    LLVMAddIncoming(i, &next, &from_body, 1);
+    LLVMPositionBuilderAtEnd(cg->b, exit);
+    return i;
+}
+
+/* The last partial group of a vector loop, [i, hi) with hi - i < lanes, through the same vector
+ * code under a mask, so every element goes through the same SLEEF function whatever the split
+ * ganrt_parallel_loop makes: results do not depend on the thread count. */
+static void emit_tail(LoopGen *l, LLVMValueRef fn, LLVMValueRef i, LLVMValueRef hi) {
+    Codegen *cg = l->cg;
+    unsigned lanes = LLVMGetVectorSize(l->vt);
+    LLVMBasicBlockRef tail = LLVMAppendBasicBlockInContext(cg->ctx, fn, "tail");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, fn, "done");
+    LLVMValueRef left = LLVMBuildSub(cg->b, hi, i, "");
+    LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntSGT, left, LLVMConstInt(cg->i64, 0, 0), ""), tail, done);
+    LLVMPositionBuilderAtEnd(cg->b, tail);
+    LLVMValueRef lane[64];
+    for (unsigned k = 0; k < lanes; k++) lane[k] = LLVMConstInt(cg->i64, k, 0);
+    LLVMTypeRef lanes_i64 = LLVMVectorType(cg->i64, lanes);
+    LLVMValueRef first = LLVMBuildInsertElement(cg->b, LLVMGetPoison(lanes_i64), left, const_int(cg, 0), "");
+    LLVMValueRef left_v = LLVMBuildShuffleVector(cg->b, first, LLVMGetPoison(lanes_i64),
+                                                 LLVMConstNull(LLVMVectorType(cg->i32, lanes)), "");
+    emit_group(l, i, LLVMBuildICmp(cg->b, LLVMIntSLT, LLVMConstVector(lane, lanes), left_v, ""));
+    LLVMBuildBr(cg->b, done);
+    LLVMPositionBuilderAtEnd(cg->b, done);
+}
+
+/* The function loop(slots, arena, lo, hi) that computes elements [lo, hi) of a loop with
+ * signature s, which ganrt_parallel_loop (runtime/pool.c) splits across the --threads workers:
+ * groups of cg->lanes elements, one vector each, and a masked last group. The loops are
+ * vectorised here rather than by LLVM's loop vectoriser so that exp, log and tanh are SLEEF's
+ * vector functions and every element, wherever a split falls, goes through the same code; and
+ * so that LLVM has no alias checks, interleaved copies and scalar epilogues to optimise and
+ * compile (docs/performance.md: compile time). */
+static LLVMValueRef emit_loop_function(Codegen *cg, const IrGraph *g, const GraphPlan *plan, const LoopSig *s) {
+    LLVMValueRef fn = LLVMAddFunction(cg->mod, "loop", cg->loop_fn);
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
+    int lanes = cg->lanes;
+    LoopGen l = {cg, g, plan, s->slots[0], lanes > 1 ? LLVMVectorType(cg->T, (unsigned)lanes) : cg->T,
+                 calloc((size_t)g->nnodes, sizeof(LLVMValueRef)), calloc((size_t)g->nnodes, sizeof(LLVMValueRef)),
+                 NULL, NULL};
+    if (!l.ptr || !l.value) diag_fatal("out of memory");
+    for (int k = 0; k < s->nslots; k++) l.ptr[s->slots[k]] = pointer_at(cg, LLVMGetParam(fn, 0), k);
+    LLVMValueRef hi = LLVMGetParam(fn, 3);
+    LLVMValueRef i = emit_counted(&l, fn, LLVMGetParam(fn, 2), hi, lanes);
+    if (lanes > 1) emit_tail(&l, fn, i, hi);
+    LLVMBuildRetVoid(cg->b);
+    free(l.ptr);
+    free(l.value);
+    return fn;
+}
+
+/* The function for signature s: the one emitted before for an equal signature, or a new one. */
+static LLVMValueRef loop_function(Codegen *cg, const IrGraph *g, const GraphPlan *plan, const LoopSig *s) {
+    for (int k = 0; k < cg->nloops; k++) {
+        const LoopSig *t = cg->loops[k].sig;
+        if (t->hash == s->hash && t->len == s->len && !memcmp(t->key, s->key, s->len)) return cg->loops[k].fn;
+    }
+    LoopFn made = {s, emit_loop_function(cg, g, plan, s)};
+    ARENA_PUSH(&cg->arena, cg->loops, cg->nloops, cg->cap_loops, made);
+    return made.fn;
 }
 
 /* Operations per element of the loop rooted at id (a transcendental function counts as 8):
@@ -183,49 +424,20 @@ static long loop_cost(FnGen *f, int id) {
     return cost;
 }
 
-static void load_leaves(FnGen *f, LLVMValueRef leaves);
-
-/* A LOOP node and the nodes fused into it: one function loop(leaves, arena, lo, hi) that
- * computes elements [lo, hi), which the graph function hands to ganrt_parallel_loop (runtime/
- * pool.c) to split across the --threads workers. Each element is computed the same way whatever
- * the split, so results do not depend on the thread count. */
-static void emit_loop(FnGen *f, int id) {
+/* A LOOP node and the nodes fused into it: its buffers' addresses into the graph function's
+ * slots array, then ganrt_parallel_loop(loop function, slots, arena, n, cost). */
+static void emit_loop(FnGen *f, int id, const LoopSig *s) {
     Codegen *cg = f->cg;
-    FnGen outer = *f;
-    LLVMBasicBlockRef caller_block = LLVMGetInsertBlock(cg->b);
-    f->fn = LLVMAddFunction(cg->mod, "loop", cg->loop_fn);
-    LLVMSetLinkage(f->fn, LLVMInternalLinkage);
-    LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, f->fn, "entry"));
-    f->arena = LLVMGetParam(f->fn, 1);
-    f->leaf_ptr = calloc((size_t)f->g->nnodes + 1, sizeof(LLVMValueRef));
-    load_leaves(f, LLVMGetParam(f->fn, 0));
-    LLVMValueRef lo = LLVMGetParam(f->fn, 2), hi = LLVMGetParam(f->fn, 3);
-    LLVMBasicBlockRef pre = LLVMGetInsertBlock(cg->b);
-    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(cg->ctx, f->fn, "loop");
-    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, f->fn, "done");
-    LLVMBuildBr(cg->b, body);
-    LLVMPositionBuilderAtEnd(cg->b, body);
-    LLVMValueRef i = LLVMBuildPhi(cg->b, cg->i64, "i");
-    f->root = id;
-    f->index = i;
-    LLVMValueRef v = element(f, id);
-    LLVMValueRef dst = LLVMBuildGEP2(cg->b, cg->T, buffer(f, id), &i, 1, "");
-    LLVMBuildStore(cg->b, v, dst);
-    LLVMValueRef next = LLVMBuildAdd(cg->b, i, LLVMConstInt(cg->i64, 1, 0), "");
-    LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, next, hi, ""), body, done);
-    LLVMBasicBlockRef from_body = LLVMGetInsertBlock(cg->b);
-    LLVMAddIncoming(i, &lo, &pre, 1);
-    LLVMAddIncoming(i, &next, &from_body, 1);
-    LLVMPositionBuilderAtEnd(cg->b, done);
-    LLVMBuildRetVoid(cg->b);
-    free(f->leaf_ptr);
-    LLVMValueRef loop_fn = f->fn;
-    long cost = loop_cost(f, id);
-    *f = outer;
-    LLVMPositionBuilderAtEnd(cg->b, caller_block);
-    LLVMValueRef args[] = {loop_fn, f->leaves, f->arena,
+    LLVMBasicBlockRef caller = LLVMGetInsertBlock(cg->b);
+    LLVMValueRef fn = loop_function(cg, f->g, f->plan, s);
+    LLVMPositionBuilderAtEnd(cg->b, caller);
+    for (int k = 0; k < s->nslots; k++) {
+        LLVMValueRef idx = LLVMConstInt(cg->i64, (unsigned long long)k, 0);
+        LLVMBuildStore(cg->b, buffer(f, s->slots[k]), LLVMBuildGEP2(cg->b, cg->ptr, f->slots, &idx, 1, ""));
+    }
+    LLVMValueRef args[] = {fn, f->slots, f->arena,
                            LLVMConstInt(cg->i64, (unsigned long long)ir_shape_size(f->g->nodes[id].shape), 0),
-                           LLVMConstInt(cg->i64, (unsigned long long)cost, 0)};
+                           LLVMConstInt(cg->i64, (unsigned long long)loop_cost(f, id), 0)};
     call(cg, "ganrt_parallel_loop", LLVMVoidTypeInContext(cg->ctx), args, 5);
 }
 
@@ -340,11 +552,6 @@ static void emit_call(FnGen *f, int id) {
 
 /* ---- graph functions ------------------------------------------------------------------- */
 
-static LLVMValueRef pointer_at(Codegen *cg, LLVMValueRef array, int k) {
-    LLVMValueRef idx = LLVMConstInt(cg->i64, (unsigned long long)k, 0);
-    return LLVMBuildLoad2(cg->b, cg->ptr, LLVMBuildGEP2(cg->b, cg->ptr, array, &idx, 1, ""), "");
-}
-
 /* The leaf pointers of the graph, loaded from the function's leaves array at its entry. */
 static void load_leaves(FnGen *f, LLVMValueRef leaves) {
     int nleaves = 0;
@@ -353,7 +560,7 @@ static void load_leaves(FnGen *f, LLVMValueRef leaves) {
 }
 
 static LLVMValueRef emit_graph(Codegen *cg, const IrGraph *g, const GraphPlan *plan, const char *symbol) {
-    FnGen f = {cg, plan, g, NULL, NULL, NULL, NULL, -1, NULL};
+    FnGen f = {cg, plan, g, NULL, NULL, NULL, NULL, NULL};
     f.fn = LLVMAddFunction(cg->mod, symbol, cg->graph_fn);
     LLVMSetLinkage(f.fn, LLVMInternalLinkage);
     LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, f.fn, "entry"));
@@ -362,8 +569,17 @@ static LLVMValueRef emit_graph(Codegen *cg, const IrGraph *g, const GraphPlan *p
     f.arena = LLVMGetParam(f.fn, 2);
     f.leaf_ptr = calloc((size_t)g->nnodes + 1, sizeof(LLVMValueRef));
     load_leaves(&f, f.leaves);
+    LoopSig **sig = calloc((size_t)g->nnodes + 1, sizeof *sig);
+    if (!sig) diag_fatal("out of memory");
+    int most = 1;
+    for (int id = 0; id < g->nnodes; id++)
+        if (plan->nodes[id].kind == PLAN_LOOP) {
+            sig[id] = loop_signature(cg, g, plan, id);
+            if (sig[id]->nslots > most) most = sig[id]->nslots;
+        }
+    f.slots = LLVMBuildAlloca(cg->b, LLVMArrayType2(cg->ptr, (uint64_t)most), "slots");
     for (int id = 0; id < g->nnodes; id++) {
-        if (plan->nodes[id].kind == PLAN_LOOP) emit_loop(&f, id);
+        if (plan->nodes[id].kind == PLAN_LOOP) emit_loop(&f, id, sig[id]);
         else if (plan->nodes[id].kind == PLAN_CALL) emit_call(&f, id);
     }
     for (int k = 0; k < g->noutputs; k++) {
@@ -372,6 +588,7 @@ static LLVMValueRef emit_graph(Codegen *cg, const IrGraph *g, const GraphPlan *p
         LLVMBuildMemMove(cg->b, pointer_at(cg, outputs, k), 4, buffer(&f, node), 4, bytes);
     }
     LLVMBuildRetVoid(cg->b);
+    free(sig);
     free(f.leaf_ptr);
     return f.fn;
 }
@@ -537,12 +754,14 @@ static LLVMTargetMachineRef target_machine(const CodegenOptions *opt) {
     return tm;
 }
 
-static void optimise(LLVMModuleRef mod, LLVMTargetMachineRef tm, int level) {
+/* LLVM's default pipeline for the level, without its loop and SLP vectorisers when the loops are
+ * vector code already (emit_loop_function): they would only look for work there is none of. */
+static void optimise(LLVMModuleRef mod, LLVMTargetMachineRef tm, int level, int lanes) {
     char pipeline[32];
     snprintf(pipeline, sizeof pipeline, "default<O%d>", level);
     LLVMPassBuilderOptionsRef options = LLVMCreatePassBuilderOptions();
-    LLVMPassBuilderOptionsSetLoopVectorization(options, level >= 2);
-    LLVMPassBuilderOptionsSetSLPVectorization(options, level >= 2);
+    LLVMPassBuilderOptionsSetLoopVectorization(options, level >= 2 && lanes == 1);
+    LLVMPassBuilderOptionsSetSLPVectorization(options, level >= 2 && lanes == 1);
     LLVMErrorRef err = LLVMRunPasses(mod, pipeline, tm, options);
     LLVMDisposePassBuilderOptions(options);
     if (err) {
@@ -568,6 +787,8 @@ int codegen_model(const Model *m, const ModelPlan *plan, const CodegenOptions *o
     cg.loop_fn = LLVMFunctionType(LLVMVoidTypeInContext(cg.ctx), loop_params, 4, 0);
 
     LLVMTargetMachineRef tm = target_machine(opt);
+    cg.lanes = target_vector_bits(tm) / (int)(8 * elem_bytes(&cg));
+    if (cg.lanes < 1) cg.lanes = 1;
     char *triple = LLVMGetTargetMachineTriple(tm);
     LLVMSetTarget(cg.mod, triple);
     LLVMDisposeMessage(triple);
@@ -576,11 +797,14 @@ int codegen_model(const Model *m, const ModelPlan *plan, const CodegenOptions *o
     cg.layout = layout;
     build_module(&cg, m, plan);
     emit_source(&cg, opt);
+    timing_mark("codegen.build");
 
     char *err = NULL;
     if (LLVMVerifyModule(cg.mod, LLVMReturnStatusAction, &err)) diag_fatal("internal error: invalid LLVM IR: %s", err);
     LLVMDisposeMessage(err);
-    if (opt->opt_level > 0) optimise(cg.mod, tm, opt->opt_level);
+    timing_mark("codegen.verify");
+    if (opt->opt_level > 0) optimise(cg.mod, tm, opt->opt_level, cg.lanes);
+    timing_mark("codegen.passes");
     int rc = 0;
     if (opt->print_llvm) {
         char *text = LLVMPrintModuleToString(cg.mod);
@@ -602,6 +826,8 @@ int codegen_model(const Model *m, const ModelPlan *plan, const CodegenOptions *o
             rc = 1;
         }
     }
+    timing_mark("codegen.emit");
+    arena_free(&cg.arena);
     LLVMDisposeTargetData(layout);
     LLVMDisposeBuilder(cg.b);
     LLVMDisposeModule(cg.mod);

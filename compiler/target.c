@@ -1,4 +1,5 @@
-/* target.c: --target-cpu validated against LLVM's own CPU table (target.h).
+/* target.c: --target-cpu validated against LLVM's own CPU table, and the target's vector width
+ * (target.h).
  *
  * LLVM's C API has no call that lists a target's CPUs, but every target prints its table when
  * a target machine is made for the CPU "help". So the table is captured once from that output
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <llvm-c/Core.h>
 #include "diag.h"
 
 enum { MAX_CPUS = 512, NAME_LEN = 64, SUGGESTIONS = 4 };
@@ -105,4 +107,37 @@ void target_check_cpu(LLVMTargetRef target, const char *triple, const char *cpu)
     if (!known)
         diag_fatal("--target-cpu: '%s' is not a CPU that LLVM knows for %s%s (--target-cpu help lists them)", cpu,
                    triple, close);
+}
+
+/* The C API tells neither a CPU's features (only the host's) nor its vector registers, but the
+ * code generator knows them: the assembly of one 256-bit vector addition uses ymm registers
+ * exactly when the target machine's CPU has AVX. Some milliseconds, once per compilation. */
+int target_vector_bits(LLVMTargetMachineRef tm) {
+    char *triple = LLVMGetTargetMachineTriple(tm);
+    int x86 = !strncmp(triple, "x86_64", 6);
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("probe", ctx);
+    LLVMSetTarget(mod, triple);
+    LLVMDisposeMessage(triple);
+    if (!x86) return LLVMDisposeModule(mod), LLVMContextDispose(ctx), 0;
+    LLVMTypeRef v8 = LLVMVectorType(LLVMFloatTypeInContext(ctx), 8), params[] = {v8, v8};
+    LLVMValueRef fn = LLVMAddFunction(mod, "probe", LLVMFunctionType(v8, params, 2, 0));
+    LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
+    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"));
+    LLVMBuildRet(b, LLVMBuildFAdd(b, LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), ""));
+    LLVMDisposeBuilder(b);
+    char *err = NULL;
+    LLVMMemoryBufferRef buf = NULL;
+    int bits = 128;
+    if (!LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMAssemblyFile, &err, &buf)) {
+        size_t n = LLVMGetBufferSize(buf);
+        const char *text = LLVMGetBufferStart(buf);
+        for (size_t i = 0; i + 3 <= n && bits == 128; i++) bits = memcmp(text + i, "ymm", 3) ? 128 : 256;
+        LLVMDisposeMemoryBuffer(buf);
+    } else {
+        LLVMDisposeMessage(err);
+    }
+    LLVMDisposeModule(mod);
+    LLVMContextDispose(ctx);
+    return bits;
 }

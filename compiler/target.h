@@ -1,4 +1,4 @@
-/* target.h: checks on the LLVM target before code generation. */
+/* target.h: checks on the LLVM target before code generation, and what its vectors hold. */
 #ifndef GANC_TARGET_H
 #define GANC_TARGET_H
 #include <llvm-c/TargetMachine.h>
@@ -7,5 +7,10 @@
  * CPUs closest to it, and exit 1 (LLVM itself would abort on some names). "help" passes: LLVM
  * then prints the list. */
 void target_check_cpu(LLVMTargetRef target, const char *triple, const char *cpu);
+
+/* The width in bits of the vectors that SLEEF's functions take on this target machine (its CPU
+ * and features): 256 with AVX (Sleef_expf8_u10, Sleef_expd4_u10), 128 on other x86-64 CPUs
+ * (SSE2: Sleef_expf4_u10), 0 where ganc does not call SLEEF (other architectures). */
+int target_vector_bits(LLVMTargetMachineRef tm);
 
 #endif

@@ -1,0 +1,10 @@
+/* timing.h: where compile time goes. With GANC_TIME=1 in the environment, ganc prints one line
+ * per stage to stderr ("ganc: time: codegen.passes 0.412 s wall 0.201 s cpu"), each the time since the previous
+ * mark; without it the marks cost one getenv. docs/performance.md uses these numbers. */
+#ifndef GANC_TIMING_H
+#define GANC_TIMING_H
+
+/* Ends the stage named `stage`, which ran since the previous mark; NULL starts the clock. */
+void timing_mark(const char *stage);
+
+#endif
