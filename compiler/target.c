@@ -109,9 +109,10 @@ void target_check_cpu(LLVMTargetRef target, const char *triple, const char *cpu)
                    triple, close);
 }
 
-/* The C API tells neither a CPU's features (only the host's) nor its vector registers, but the
- * code generator knows them: the assembly of one 256-bit vector addition uses ymm registers
- * exactly when the target machine's CPU has AVX. Some milliseconds, once per compilation. */
+/* The register names in the assembly of one 512-bit vector addition: zmm where the target
+ * machine's CPU has AVX-512, ymm where it has AVX (two halves), xmm otherwise. The C API tells
+ * neither a CPU's features (only the host's) nor its registers, but the code generator knows
+ * them. Some milliseconds, once per compilation. */
 int target_vector_bits(LLVMTargetMachineRef tm) {
     char *triple = LLVMGetTargetMachineTriple(tm);
     int x86 = !strncmp(triple, "x86_64", 6);
@@ -120,8 +121,8 @@ int target_vector_bits(LLVMTargetMachineRef tm) {
     LLVMSetTarget(mod, triple);
     LLVMDisposeMessage(triple);
     if (!x86) return LLVMDisposeModule(mod), LLVMContextDispose(ctx), 0;
-    LLVMTypeRef v8 = LLVMVectorType(LLVMFloatTypeInContext(ctx), 8), params[] = {v8, v8};
-    LLVMValueRef fn = LLVMAddFunction(mod, "probe", LLVMFunctionType(v8, params, 2, 0));
+    LLVMTypeRef v16 = LLVMVectorType(LLVMFloatTypeInContext(ctx), 16), params[] = {v16, v16};
+    LLVMValueRef fn = LLVMAddFunction(mod, "probe", LLVMFunctionType(v16, params, 2, 0));
     LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
     LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"));
     LLVMBuildRet(b, LLVMBuildFAdd(b, LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), ""));
@@ -130,9 +131,12 @@ int target_vector_bits(LLVMTargetMachineRef tm) {
     LLVMMemoryBufferRef buf = NULL;
     int bits = 128;
     if (!LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMAssemblyFile, &err, &buf)) {
-        size_t n = LLVMGetBufferSize(buf);
         const char *text = LLVMGetBufferStart(buf);
-        for (size_t i = 0; i + 3 <= n && bits == 128; i++) bits = memcmp(text + i, "ymm", 3) ? 128 : 256;
+        size_t n = LLVMGetBufferSize(buf);
+        for (size_t i = 0; i + 3 <= n; i++) {
+            if (!memcmp(text + i, "zmm", 3)) bits = 512;
+            else if (!memcmp(text + i, "ymm", 3) && bits < 256) bits = 256;
+        }
         LLVMDisposeMemoryBuffer(buf);
     } else {
         LLVMDisposeMessage(err);

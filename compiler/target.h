@@ -9,8 +9,9 @@
 void target_check_cpu(LLVMTargetRef target, const char *triple, const char *cpu);
 
 /* The width in bits of the vectors that SLEEF's functions take on this target machine (its CPU
- * and features): 256 with AVX (Sleef_expf8_u10, Sleef_expd4_u10), 128 on other x86-64 CPUs
- * (SSE2: Sleef_expf4_u10), 0 where ganc does not call SLEEF (other architectures). */
+ * and features): 512 with AVX-512 (Sleef_expf16_u10, Sleef_expd8_u10), 256 with AVX
+ * (Sleef_expf8_u10), 128 on other x86-64 CPUs (SSE2: Sleef_expf4_u10), 0 where ganc does not
+ * call SLEEF (other architectures). */
 int target_vector_bits(LLVMTargetMachineRef tm);
 
 #endif

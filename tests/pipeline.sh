@@ -5,7 +5,10 @@
 #   - a weights file is read once per compilation, however many parameters and graphs use it
 #     (strace counts the opens), and a tensor of the wrong shape is a compile error at the
 #     parameter's line, raised by the files check after the model is built: --emit=ir, which
-#     stops before, accepts the program.
+#     stops before, accepts the program;
+#   - codegen emits one function per loop structure, not per loop: fewer loop functions than
+#     fused loops in --emit=llvm; and on x86-64 a float32 program's exp and tanh are SLEEF's
+#     vector functions there, a float64 program's too (Sleef_expf8_u10, Sleef_tanhd4_u10, ...).
 # Prints `ok - pipeline: ...` / `not ok - pipeline: ...: why`, then `N passed, M failed`.
 cd "$(dirname "$0")/.." || exit 2
 GANC=${GANC:-build/ganc}
@@ -50,6 +53,40 @@ rc=$?
 record $? "a weights tensor of the wrong shape is an error at the parameter's line" "exit $rc: $(head -1 "$tmp/err")"
 "$GANC" --emit=ir "$tmp/mismatch.gan" > /dev/null 2> "$tmp/err"
 record $? "--emit=ir stops before the files check" "$(head -1 "$tmp/err")"
+
+# Deduplicated loops: the tiny WGAN's 4 Adam updates of D (and G's) share one loop function.
+"$GANC" -O0 --emit=llvm "$prog" > "$tmp/tiny.ll" 2> "$tmp/err"
+fns=$(grep -c '^define internal void @loop' "$tmp/tiny.ll")
+calls=$(grep -c 'call void @ganrt_parallel_loop' "$tmp/tiny.ll")
+[ "$fns" -gt 0 ] && [ "$fns" -lt "$calls" ]
+record $? "fused loops with one structure share a function ($fns functions for $calls loops)" "$(head -2 "$tmp/err")"
+
+# exp and tanh in fused loops: SLEEF's vector functions, not libm per element.
+cat > "$tmp/exp.gan" <<'GAN'
+use std
+batch 8
+data  x = gaussians8()
+noise z = normal(2)
+net G(z) { z -> dense(5) -> tanh -> dense(2) }
+net D(x) { x -> dense(5) -> relu -> dense(1) }
+fake = G(z)
+loss D = lgan_exp_d(D, x, fake)
+loss G = mean(exp(-D(fake)))
+train 2 { D: adam() G: adam() }
+GAN
+case $(uname -m) in
+x86_64)
+    for dtype in f32 f64; do
+        letter=f; [ $dtype = f64 ] && letter=d
+        "$GANC" --dtype $dtype --emit=llvm "$tmp/exp.gan" > "$tmp/exp.ll" 2> "$tmp/err"
+        grep -q "call <[0-9]* x [a-z]*> @Sleef_exp${letter}[0-9]*_u10(" "$tmp/exp.ll" &&
+            grep -q "call <[0-9]* x [a-z]*> @Sleef_tanh${letter}[0-9]*_u10(" "$tmp/exp.ll" &&
+            ! grep -q "call [a-z]* @\(expf\?\|tanhf\?\|llvm\.exp\.[fv]\)" "$tmp/exp.ll"
+        record $? "$dtype exp and tanh in fused loops call SLEEF's vector functions" \
+            "$(grep -o '@[A-Za-z_.0-9]*\(exp\|tanh\)[A-Za-z_.0-9]*' "$tmp/exp.ll" | sort -u | tr '\n' ' ') $(head -2 "$tmp/err")"
+    done ;;
+*) echo "# skip: SLEEF calls are checked on x86-64 only" ;;
+esac
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
