@@ -22,10 +22,11 @@
 int ganrt_main(const GanModel *model, int argc, char **argv);
 
 /* A fused elementwise loop of a graph function, outlined by codegen: computes elements
- * [lo, hi). ganrt_parallel_loop runs it over [0, n) split across the --threads pool (or on the
- * calling thread when n * cost, cost the loop's operations per element, is small). */
-typedef void (*GanLoopFn)(void **leaves, char *arena, long lo, long hi);
-void ganrt_parallel_loop(GanLoopFn fn, void **leaves, char *arena, long n, long cost);
+ * [lo, hi) of the buffers whose addresses `slots` holds (one function serves every loop of the
+ * same structure). ganrt_parallel_loop runs it over [0, n) split across the --threads pool (or
+ * on the calling thread when n * cost, cost the loop's operations per element, is small). */
+typedef void (*GanLoopFn)(void **slots, char *arena, long lo, long hi);
+void ganrt_parallel_loop(GanLoopFn fn, void **slots, char *arena, long n, long cost);
 
 /* ---- kernels the generated code calls (suffix _f32 for float, _f64 for double) ----
  * dims arrays hold ndim entries; masks are bitmasks over axes, as in the IR (docs/ir.md). */

@@ -1,0 +1,23 @@
+#!/bin/sh
+# bench/compile_times.sh: `ganc -O2 FILE -o EXE` for every example and bench program, two
+# compilers side by side (alternating, so both see the same load), the best of R runs each:
+# wall seconds and CPU seconds (user + system, the linker included), measured by /usr/bin/time.
+# docs/performance.md ("Compile time") keeps the numbers. Not part of `make test`.
+# usage: sh bench/compile_times.sh OLD_GANC NEW_GANC   (R=3 by default; the examples with a
+#        `weights` line read build/fmnist_classifier.safetensors, which `make` writes)
+cd "$(dirname "$0")/.." || exit 2
+R=${R:-3}
+old=$1 new=$2
+tmp=$(mktemp -d) || exit 2
+trap 'rm -rf "$tmp"' EXIT
+one() {
+    /usr/bin/time -f "%e %U %S" -o "$tmp/time" "$1" -O2 "$2" -o "$tmp/exe" > /dev/null 2>&1 || echo "FAIL $1 $2" >&2
+    awk '{ printf "%.2f %.2f\n", $1, $2 + $3 }' "$tmp/time"
+}
+best() { sort -n -k2 | head -1; }
+printf "%-36s %-19s %-19s\n" program "old wall/cpu" "new wall/cpu"
+for f in examples/*.gan bench/*.gan; do
+    : > "$tmp/old"; : > "$tmp/new"
+    for r in $(seq "$R"); do one "$old" "$f" >> "$tmp/old"; one "$new" "$f" >> "$tmp/new"; done
+    printf "%-36s %-19s %-19s\n" "$f" "$(best < "$tmp/old")" "$(best < "$tmp/new")"
+done
