@@ -68,10 +68,11 @@ $(B)/stdlib_embed.c: $(wildcard stdlib/*.gan) tests/embed.sh
 	@mkdir -p $(B)
 	sh tests/embed.sh stdlib/*.gan > $@
 
+# -MMD: they include compiler headers (arena.h, ast.h) and must rebuild when those change.
 $(B)/parser.o: $(B)/parser.c $(B)/lexer.h
-	$(CC) $(CFLAGS) -Wno-unused-function -c $< -o $@
+	$(CC) $(CFLAGS) -MMD -MP -Wno-unused-function -c $< -o $@
 $(B)/lexer.o: $(B)/lexer.c $(B)/parser.h
-	$(CC) $(CFLAGS) -Wno-unused-function -Wno-sign-compare -c $< -o $@
+	$(CC) $(CFLAGS) -MMD -MP -Wno-unused-function -Wno-sign-compare -c $< -o $@
 $(B)/stdlib_embed.o: $(B)/stdlib_embed.c
 	$(CC) $(CFLAGS) -c $< -o $@
 $(patsubst %.c,$(B)/%.o,$(COMPILER_C)) $(B)/compiler/main.o: $(B)/parser.h $(B)/lexer.h
