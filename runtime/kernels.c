@@ -8,7 +8,9 @@
  * kernels_impl.h, and instantiated here for float (_f32) and double (_f64). This file holds what
  * does not depend on the element type: index walks, the conv geometry and a scratch buffer.
  *
- * Every kernel overwrites its output. Graph functions run on one thread (BLAS parallelises
+ * Every kernel overwrites its output. The shape ops (gather, scatter, pad's zeros) and reductions
+ * split large jobs across the --threads pool (pool.c) in static row ranges, so a result does not
+ * depend on the split. Graph functions call kernels one at a time (BLAS parallelises
  * inside a call), so the kernels share one scratch buffer; it grows to the largest patch matrix
  * during the first training iteration and is not reallocated after that. */
 #include "ganrt.h"
@@ -147,6 +149,25 @@ static int parts_for(long work, long items)
     if (work < POOL_MIN_WORK || items < 2)
         return 1;
     return items < threads ? (int)items : threads;
+}
+
+/* Zeroes `bytes` bytes at p, split across the pool in static ranges when large (pad's border). */
+typedef struct ZeroJob {
+    char *p;
+    size_t bytes;
+} ZeroJob;
+
+static void zero_part(void *ctx, int part, int nparts)
+{
+    const ZeroJob *job = ctx;
+    size_t lo = job->bytes * (size_t)part / (size_t)nparts, hi = job->bytes * (size_t)(part + 1) / (size_t)nparts;
+    memset(job->p + lo, 0, hi - lo);
+}
+
+static void zero_fill(void *p, size_t bytes, long elements)
+{
+    ZeroJob job = {p, bytes};
+    pool_run(zero_part, &job, parts_for(elements, elements));
 }
 
 /* A shape seen as rows: `count` rows of `len` elements, a row's elements `step` apart in the

@@ -30,40 +30,58 @@ void KERNEL_NAME(ganrt_matmul)(int ta, int tb, int m, int n, int k, const T *a, 
 
 /* ----- gather and scatter: every shape op is one of them -------------------------------- */
 
+/* Gather and scatter copy rows between a dense buffer and a strided one: row `row` of the dense
+ * side is elements row*len .. row*len + len - 1, its strided twin starts where the walk over the
+ * lead axes is. Rows are disjoint on both sides, so a job's rows split across the pool in static
+ * ranges give the same bytes whatever the split. */
+typedef struct KERNEL_NAME(CopyJob) {
+    T *dense;             /* gather: the output; scatter: the input (read only) */
+    T *strided;           /* gather: the input (read only); scatter: the output */
+    const int *dims;
+    const long *stride;
+    int ndim, to_dense;   /* 1: gather, 0: scatter */
+    long base;
+} KERNEL_NAME(CopyJob);
+
+static void KERNEL_NAME(copy_rows)(void *ctx, int part, int nparts)
+{
+    const KERNEL_NAME(CopyJob) *job = ctx;
+    Rows r = rows_of(job->dims, job->ndim, job->stride);
+    long lo = r.count * part / nparts, hi = r.count * (part + 1) / nparts;
+    Walk w;
+    walk_init(&w, r.lead, job->dims, job->stride, job->base);
+    walk_seek(&w, lo);
+    for (long row = lo; row < hi; row++, walk_next(&w)) {
+        T *dense = job->dense + row * r.len, *strided = job->strided + w.offset;
+        if (r.step == 1)
+            memcpy(job->to_dense ? dense : strided, job->to_dense ? strided : dense, sizeof(T) * (size_t)r.len);
+        else if (job->to_dense)
+            for (int j = 0; j < r.len; j++)
+                dense[j] = strided[j * r.step];
+        else
+            for (int j = 0; j < r.len; j++)
+                strided[j * r.step] = dense[j];
+    }
+}
+
+static void KERNEL_NAME(copy)(KERNEL_NAME(CopyJob) job)
+{
+    long rows = job.ndim > 0 ? element_count(job.dims, job.ndim - 1) : 1;
+    pool_run(KERNEL_NAME(copy_rows), &job, parts_for(element_count(job.dims, job.ndim), rows));
+}
+
 /* out[k] = in[offset of k] for every flat index k of the shape dims (out dense, in strided). */
 static void KERNEL_NAME(gather)(T *out, const int *dims, int ndim, const T *in, const long *stride,
                                 long base)
 {
-    Rows r = rows_of(dims, ndim, stride);
-    Walk w;
-    walk_init(&w, r.lead, dims, stride, base);
-    for (long row = 0; row < r.count; row++, walk_next(&w)) {
-        const T *src = in + w.offset;
-        T *dst = out + row * r.len;
-        if (r.step == 1)
-            memcpy(dst, src, sizeof(T) * (size_t)r.len);
-        else
-            for (int j = 0; j < r.len; j++)
-                dst[j] = src[j * r.step];
-    }
+    KERNEL_NAME(copy)((KERNEL_NAME(CopyJob)){out, (T *)in, dims, stride, ndim, 1, base});
 }
 
 /* out[offset of k] = in[k] for every flat index k of the shape dims (in dense, out strided). */
 static void KERNEL_NAME(scatter)(T *out, const long *stride, long base, const T *in,
                                  const int *dims, int ndim)
 {
-    Rows r = rows_of(dims, ndim, stride);
-    Walk w;
-    walk_init(&w, r.lead, dims, stride, base);
-    for (long row = 0; row < r.count; row++, walk_next(&w)) {
-        const T *src = in + row * r.len;
-        T *dst = out + w.offset;
-        if (r.step == 1)
-            memcpy(dst, src, sizeof(T) * (size_t)r.len);
-        else
-            for (int j = 0; j < r.len; j++)
-                dst[j * r.step] = src[j];
-    }
+    KERNEL_NAME(copy)((KERNEL_NAME(CopyJob)){(T *)in, out, dims, stride, ndim, 0, base});
 }
 
 /* The kept output axes step through the input's axes in order; the new axes repeat (stride 0). */
@@ -106,7 +124,7 @@ void KERNEL_NAME(ganrt_pad)(const T *in, T *out, const int *in_dims, const int *
 {
     long out_stride[KMAXDIM];
     row_major_strides(out_dims, ndim, out_stride);
-    memset(out, 0, sizeof(T) * (size_t)element_count(out_dims, ndim));
+    zero_fill(out, sizeof(T) * (size_t)element_count(out_dims, ndim), element_count(out_dims, ndim));
     KERNEL_NAME(scatter)(out, out_stride, dot_offset(before, out_stride, ndim), in, in_dims, ndim);
 }
 

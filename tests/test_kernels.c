@@ -353,6 +353,20 @@ static void test_shape_ops(void)
     concat_case(2, (int[]){7, 1}, (int[]){7, 2}, 1);
 }
 
+/* Shapes over POOL_MIN_WORK elements, so the copies split their rows across the pool's 3 threads
+ * (uneven parts: row counts not divisible by 3). */
+static void test_large_shape_ops(void)
+{
+    broadcast_case(1, (int[]){257}, 2, (int[]){131, 257}, 0x2);
+    broadcast_case(1, (int[]){131}, 3, (int[]){131, 5, 61}, 0x1);
+    permute_case(3, (int[]){64, 33, 20}, (int[]){2, 0, 1});
+    permute_case(4, (int[]){4, 32, 17, 16}, (int[]){0, 2, 3, 1});
+    slice_pad_cases(4, (int[]){5, 8, 40, 41}, (int[]){5, 7, 38, 40}, (int[]){0, 1, 1, 0});
+    slice_pad_cases(2, (int[]){301, 200}, (int[]){299, 130}, (int[]){2, 70});
+    concat_case(2, (int[]){257, 140}, (int[]){257, 131}, 1);
+    concat_case(3, (int[]){100, 3, 120}, (int[]){110, 3, 120}, 0);
+}
+
 int main(void)
 {
     test_matmul();
@@ -363,6 +377,8 @@ int main(void)
     threads_label = "";
     test_reduce();
     test_shape_ops();
+    threads_label = " on 3 threads";
+    test_large_shape_ops();
     arena_free(&arena);
     return check_summary();
 }
