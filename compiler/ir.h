@@ -238,7 +238,7 @@ int ir_op_blocks_gradient(IrOp op);   /* OPF_NOGRAD                             
 
 /* A node like n (same op and attributes) with inputs in and output shape s, through the
  * constructors above (which fold and share): how the graph-to-graph passes (shard.c, merge.c)
- * copy a node they keep (a leaf keeps its name, init and shard count). */
+ * copy a node they keep (a leaf keeps its name, init and shard count); simplify.c too. */
 int ir_rebuild(IrGraph *g, const IrNode *n, const int *in, Shape s);
 
 /* A copy holding only the nodes the outputs need, renumbered in order. old_to_new (may be NULL)

@@ -37,6 +37,7 @@
 #include "run.h"
 #include "sema.h"
 #include "shard.h"
+#include "simplify.h"
 #include "timing.h"
 
 static const char usage[] =
@@ -50,6 +51,7 @@ static const char usage[] =
     "--shards N (with --emit, eval, run): split the batch into N shards, as N MPI processes do\n"
     "--ranks N,... (native): the executable also runs on N processes under mpirun or srun\n"
     "--merge: run a network's applications to several batches of rows as one pass per layer (merge.h)\n"
+    "--no-simplify: keep the arithmetic on structural zeros (to compare with the simplified graphs)\n"
     "KIND: tokens, ast, ir (losses, with every grad() expanded), ir-grad (step graphs with\n"
     "      parameter gradients and optimizer updates), dot (Graphviz of the ir-grad graphs),\n"
     "      ir-opt (fused loops and the memory plan), llvm (LLVM IR), asm (assembly),\n"
@@ -66,6 +68,7 @@ typedef struct Options {
     long steps;
     int opt_level;
     int shards;            /* --shards N: the batch split into N shards (shard.h) */
+    int no_simplify;       /* --no-simplify: keep the structural zeros (simplify.h), to compare */
     int ranks[8], nranks;  /* --ranks N,M,...: executables that also run on N, M, ... processes */
     int merge;             /* --merge: the row-merge pass (merge.h); off by default, see docs/cli.md */
 } Options;
@@ -149,6 +152,8 @@ static Options parse_options(int argc, char **argv) {
             o.sets[o.nsets++] = flag_value(argc, argv, &i);
         } else if (!strcmp(a, "--merge")) {
             o.merge = 1;
+        } else if (!strcmp(a, "--no-simplify")) {
+            o.no_simplify = 1;
         } else if (!strcmp(a, "--verbose")) {
             o.verbose = 1;
         } else if (flag_is(a, "--ranks")) {
@@ -231,6 +236,7 @@ static Model *front_end(const Options *o, const SourceFile *src, Arena *arena, D
     model_autodiff(m);                                       /* autodiff: every loss's gradients     */
     model_update(m);                                         /* optimizer updates, projections, EMA  */
     model_optimise(m);                                       /* optimise: dead code                  */
+    if (!o->no_simplify) simplify_model(m);                  /* simplify: structural zeros           */
     files_check(m, arena);                                   /* data and weights files, each once    */
     if (stops_at(o, "ir-grad") || stops_at(o, "dot") || stops_at(o, "ir-opt")) shard_model(m, o->shards);
     if (stops_at(o, "ir-grad") || stops_at(o, "dot")) return print_steps(m, stops_at(o, "dot")), NULL;

@@ -104,6 +104,8 @@ part "native.sh"
 suite sh tests/native.sh
 part "threads.sh"
 suite sh tests/threads.sh
+part "simplify.sh"
+suite sh tests/simplify.sh
 part "shards.sh"
 suite sh tests/shards.sh
 part "merge.sh"
