@@ -475,17 +475,19 @@ static void emit_allreduce_group(FnGen *f, int id) {
     kernel(f, "allreduce_group", args, 4);
 }
 
-static void emit_call(FnGen *f, int id) {
+/* Node id's kernel writing to out (its own buffer, or the buffer of the add it is computed into:
+ * plan.h's INTO); accumulate: a matmul adds its product to what out holds (GEMM with beta = 1). */
+static void emit_kernel(FnGen *f, int id, LLVMValueRef out, int accumulate) {
     Codegen *cg = f->cg;
     const IrNode *n = &f->g->nodes[id];
-    LLVMValueRef out = buffer(f, id), a = buffer(f, n->in[0]), b = n->nin > 1 ? buffer(f, n->in[1]) : NULL;
+    LLVMValueRef a = buffer(f, n->in[0]), b = n->nin > 1 ? buffer(f, n->in[1]) : NULL;
     Shape sa = ir_shape_of(f->g, n->in[0]), sb = n->nin > 1 ? ir_shape_of(f->g, n->in[1]) : sa;
     LLVMValueRef ndim = const_int(cg, sa.ndim);
     switch (n->op) {
     case OP_MATMUL: {
         LLVMValueRef args[] = {const_int(cg, n->ta), const_int(cg, n->tb), const_int(cg, n->shape.dim[0]),
                                const_int(cg, n->shape.dim[1]), const_int(cg, sa.dim[n->ta ? 0 : 1]), a, b, out};
-        kernel(f, "matmul", args, 8);
+        kernel(f, accumulate ? "matmul_acc" : "matmul", args, 8);
         break;
     }
     case OP_CONV: {
@@ -548,6 +550,21 @@ static void emit_call(FnGen *f, int id) {
         break;
     default: diag_fatal("internal error: no kernel for %s", ir_op_name(n->op));
     }
+}
+
+/* An add the plan turned into a call (plan.h, INTO): its bias broadcast or first product is
+ * written into its buffer, then its (other) product accumulated onto it. */
+static void emit_accumulated(FnGen *f, int id) {
+    const IrNode *n = &f->g->nodes[id];
+    int first = f->g->nodes[n->in[0]].op == OP_MATMUL && f->g->nodes[n->in[1]].op != OP_MATMUL;
+    LLVMValueRef out = buffer(f, id);
+    emit_kernel(f, n->in[first], out, 0);
+    emit_kernel(f, n->in[1 - first], out, 1);
+}
+
+static void emit_call(FnGen *f, int id) {
+    if (f->g->nodes[id].op == OP_ADD) emit_accumulated(f, id);
+    else emit_kernel(f, id, buffer(f, id), 0);
 }
 
 /* ---- graph functions ------------------------------------------------------------------- */

@@ -32,6 +32,46 @@ static void decide_kinds(GraphPlan *p, const int *uses, const char *is_output) {
     free(readers_elementwise);
 }
 
+/* A matmul that can be computed into its reader's buffer: a kernel call read by nothing but
+ * that reader, and not an output. */
+static int foldable_matmul(const GraphPlan *p, const int *uses, const char *is_output, int id) {
+    return p->g->nodes[id].op == OP_MATMUL && p->nodes[id].kind == PLAN_CALL && uses[id] == 1 && !is_output[id];
+}
+
+/* A broadcast an add can redo into its own buffer: one read only by the add, or one of a leaf
+ * (a bias: shared by every application of its layer, and always there to be read again). */
+static int foldable_broadcast(const GraphPlan *p, const int *uses, const char *is_output, int id) {
+    const IrNode *n = &p->g->nodes[id];
+    return n->op == OP_BROADCAST && p->nodes[id].kind == PLAN_CALL && !is_output[id] &&
+           (uses[id] == 1 || ir_op_is_leaf(p->g->nodes[n->in[0]].op));
+}
+
+/* add(matmul, broadcast) and add(matmul, matmul), either way round: the add becomes the call that
+ * writes both into its buffer (codegen's emit_accumulated). The matmuls are then computed there
+ * only (PLAN_INTO); so is a broadcast every reader of which redoes it. */
+static void fold_into_gemms(GraphPlan *p, const int *uses, const char *is_output) {
+    const IrGraph *g = p->g;
+    int *redone = calloc((size_t)g->nnodes + 1, sizeof(int)); /* per broadcast: adds that redo it */
+    for (int id = 0; id < g->nnodes; id++) {
+        const IrNode *n = &g->nodes[id];
+        if (n->op != OP_ADD || n->in[0] == n->in[1]) continue;
+        int mm[2], bc[2];
+        for (int k = 0; k < 2; k++) {
+            mm[k] = foldable_matmul(p, uses, is_output, n->in[k]);
+            bc[k] = foldable_broadcast(p, uses, is_output, n->in[k]);
+        }
+        if (!(mm[0] && (mm[1] || bc[1])) && !(mm[1] && bc[0])) continue;
+        p->nodes[id].kind = PLAN_CALL;
+        for (int k = 0; k < 2; k++) {
+            if (mm[k]) p->nodes[n->in[k]].kind = PLAN_INTO, p->nodes[n->in[k]].root = id;
+            else if (++redone[n->in[k]] == 1 && uses[n->in[k]] == 1) p->nodes[n->in[k]].root = id;
+        }
+    }
+    for (int id = 0; id < g->nnodes; id++)
+        if (redone[id] && redone[id] == uses[id]) p->nodes[id].kind = PLAN_INTO; /* shared: root itself */
+    free(redone);
+}
+
 /* The root of a fused node is the root of its reader; readers have larger ids, so one pass from
  * the top down settles it. A constant fused into several loops is emitted in each of them. */
 static void assign_roots(GraphPlan *p) {
@@ -50,7 +90,7 @@ static void compute_last_uses(GraphPlan *p, const char *is_output) {
     for (int id = 0; id < g->nnodes; id++) p->nodes[id].last_use = is_output[id] ? g->nnodes : id;
     for (int id = 0; id < g->nnodes; id++) {
         const IrNode *n = &g->nodes[id];
-        int reader = p->nodes[id].kind == PLAN_FUSED ? p->nodes[id].root : id;
+        int reader = p->nodes[id].kind == PLAN_FUSED || p->nodes[id].kind == PLAN_INTO ? p->nodes[id].root : id;
         for (int k = 0; k < n->nin; k++)
             if (p->nodes[n->in[k]].last_use < reader) p->nodes[n->in[k]].last_use = reader;
     }
@@ -104,6 +144,7 @@ GraphPlan *plan_graph(const IrGraph *g) {
         for (int k = 0; k < g->nodes[id].nin; k++) uses[g->nodes[id].in[k]]++;
     for (int i = 0; i < g->noutputs; i++) is_output[g->outputs[i].node] = 1;
     decide_kinds(p, uses, is_output);
+    fold_into_gemms(p, uses, is_output);
     assign_roots(p);
     compute_last_uses(p, is_output);
     assign_offsets(p);
@@ -111,6 +152,7 @@ GraphPlan *plan_graph(const IrGraph *g) {
         p->nloops += p->nodes[id].kind == PLAN_LOOP;
         p->ncalls += p->nodes[id].kind == PLAN_CALL;
         p->nfused += p->nodes[id].kind == PLAN_FUSED;
+        p->ninto += p->nodes[id].kind == PLAN_INTO;
     }
     free(uses);
     free(is_output);
@@ -119,8 +161,8 @@ GraphPlan *plan_graph(const IrGraph *g) {
 
 static void print_graph_plan(FILE *out, const GraphPlan *p) {
     const IrGraph *g = p->g;
-    fprintf(out, "plan %s: %d loops, %d kernel calls, %d nodes fused, arena %ld bytes\n", g->name,
-            p->nloops, p->ncalls, p->nfused, p->arena_bytes);
+    fprintf(out, "plan %s: %d loops, %d kernel calls, %d nodes fused, %d computed into an add, arena %ld bytes\n",
+            g->name, p->nloops, p->ncalls, p->nfused, p->ninto, p->arena_bytes);
     Flops f = flops_of_graph(g);
     fprintf(out, "flops %s: %.0f in products (matmul, conv), %.0f elementwise\n", g->name, f.gemm, f.elementwise);
     for (int id = 0; id < g->nnodes; id++) {
@@ -131,6 +173,10 @@ static void print_graph_plan(FILE *out, const GraphPlan *p) {
         switch (np->kind) {
         case PLAN_LEAF: fprintf(out, "leaf %s\n", n->name); break;
         case PLAN_FUSED: fprintf(out, "fused into loop %%%d\n", np->root); break;
+        case PLAN_INTO:
+            if (np->root == id) fprintf(out, "into each reader's buffer\n");
+            else fprintf(out, "into %%%d's buffer\n", np->root);
+            break;
         case PLAN_LOOP: case PLAN_CALL:
             fprintf(out, "%s @%ld+%ld live to %%%d\n", np->kind == PLAN_LOOP ? "loop" : "call", np->offset,
                     np->bytes, np->last_use);

@@ -6,7 +6,11 @@
  *    constant), computed inside its consumer's loop and never stored;
  *  - LOOP: an elementwise node that is stored: one loop nest computes it and every FUSED node
  *    below it, so a chain such as Adam's update is one pass over memory;
- *  - CALL: a node computed by a libganrt kernel (matmul, conv, broadcast, reductions, ...).
+ *  - CALL: a node computed by a libganrt kernel (matmul, conv, broadcast, reductions, ...);
+ *  - INTO: a matmul or broadcast written straight into the buffer of the add that is its only
+ *    reader, which is then a CALL: the bias or first product is written there, and the (next)
+ *    product is accumulated onto it by GEMM with beta = 1, so x W + b and the gradient sums
+ *    A^T B + C^T D need no buffer and no loop of their own.
  * Stored nodes get an offset in the graph's arena from their live ranges (first-fit over
  * offsets; a buffer is freed after its last reader), so a step allocates nothing at run time. */
 #ifndef GANC_PLAN_H
@@ -14,11 +18,12 @@
 #include <stdio.h>
 #include "model.h"
 
-typedef enum { PLAN_LEAF, PLAN_FUSED, PLAN_LOOP, PLAN_CALL } PlanKind;
+typedef enum { PLAN_LEAF, PLAN_FUSED, PLAN_LOOP, PLAN_CALL, PLAN_INTO } PlanKind;
 
 typedef struct NodePlan {
     PlanKind kind;
-    int root;         /* FUSED: the LOOP node whose loop computes it; else the node itself */
+    int root;         /* FUSED: the LOOP node whose loop computes it; INTO: the add it is
+                         written into; else the node itself                              */
     int last_use;     /* the last node (a root) that reads it; nnodes for outputs           */
     long offset;      /* LOOP, CALL: byte offset in the arena                               */
     long bytes;
@@ -28,7 +33,7 @@ typedef struct GraphPlan {
     const IrGraph *g;
     NodePlan *nodes;
     long arena_bytes;
-    int nloops, ncalls, nfused;
+    int nloops, ncalls, nfused, ninto;
 } GraphPlan;
 
 GraphPlan *plan_graph(const IrGraph *g);

@@ -32,6 +32,8 @@ void ganrt_parallel_loop(GanLoopFn fn, void **slots, char *arena, long n, long c
  * dims arrays hold ndim entries; masks are bitmasks over axes, as in the IR (docs/ir.md). */
 #define GANRT_KERNELS(T, S)                                                                     \
     void ganrt_matmul_##S(int ta, int tb, int m, int n, int k, const T *a, const T *b, T *c);    \
+    /* c += op(a) op(b): GEMM with beta = 1, a bias or another product already in c (plan.h) */  \
+    void ganrt_matmul_acc_##S(int ta, int tb, int m, int n, int k, const T *a, const T *b, T *c); \
     void ganrt_conv_##S(const T *x, const T *w, T *y, const int *xd, const int *wd, int stride,  \
                         int pad);                                                                \
     void ganrt_conv_bd_##S(const T *w, const T *y, T *x, const int *xd, const int *wd,           \

@@ -28,6 +28,11 @@ void KERNEL_NAME(ganrt_matmul)(int ta, int tb, int m, int n, int k, const T *a, 
     KERNEL_NAME(gemm)(ta, tb, m, n, k, a, b, (T)0, c);
 }
 
+void KERNEL_NAME(ganrt_matmul_acc)(int ta, int tb, int m, int n, int k, const T *a, const T *b, T *c)
+{
+    KERNEL_NAME(gemm)(ta, tb, m, n, k, a, b, (T)1, c);
+}
+
 /* ----- gather and scatter: every shape op is one of them -------------------------------- */
 
 /* Gather and scatter copy rows between a dense buffer and a strided one: row `row` of the dense

@@ -207,6 +207,35 @@ static void matmul_case(int ta, int tb, int m, int n, int k)
     check_node(g, id, OP_MATMUL, label);
 }
 
+/* ganrt_matmul_acc: c + op(a) op(b) in c (GEMM with beta = 1, plan.h's INTO), against the sum
+ * computed here in double; c starts at values of its own, not zeros. */
+static void matmul_acc_case(int ta, int tb, int m, int n, int k)
+{
+    long sa = (long)m * k, sb = (long)k * n, sc = (long)m * n;
+    double *a = malloc(sizeof(double) * (size_t)(sa + sb + 2 * sc)), *b = a + sa, *c = b + sb, *want = c + sc;
+    for (long i = 0; i < sa + sb + sc; i++)
+        a[i] = uniform_signed();
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            double sum = c[(long)i * n + j];
+            for (int p = 0; p < k; p++)
+                sum += a[ta ? (long)p * m + i : (long)i * k + p] * b[tb ? (long)j * k + p : (long)p * n + j];
+            want[(long)i * n + j] = sum;
+        }
+    for (int as_f32 = 0; as_f32 <= 1; as_f32++) {
+        void *ta_ = to_type(a, sa, as_f32), *tb_ = to_type(b, sb, as_f32), *tc = to_type(c, sc, as_f32);
+        KERNEL(as_f32, ganrt_matmul_acc, ta, tb, m, n, k, ta_, tb_, tc);
+        double err = max_error(tc, want, sc, as_f32, 1.0), tolerance = as_f32 ? F32_TOLERANCE : F64_TOLERANCE;
+        char name[96];
+        snprintf(name, sizeof name, "%s matmul_acc ta=%d tb=%d m=%d n=%d k=%d", as_f32 ? "f32" : "f64", ta, tb, m, n, k);
+        check(err < tolerance, name, "max error %.3g, tolerance %g", err, tolerance);
+        free(ta_);
+        free(tb_);
+        free(tc);
+    }
+    free(a);
+}
+
 static void conv_cases(const int *xd, const int *wd, int stride, int pad)
 {
     int oh = ir_conv_out_size(xd[2], wd[2], stride, pad), ow = ir_conv_out_size(xd[3], wd[3], stride, pad);
@@ -296,6 +325,9 @@ static void test_matmul(void)
             matmul_case(ta, tb, 33, 17, 64);
         }
     matmul_case(0, 0, 1, 1, 1);
+    for (int ta = 0; ta <= 1; ta++)
+        for (int tb = 0; tb <= 1; tb++)
+            matmul_acc_case(ta, tb, 33, 17, 64);
 }
 
 static void test_conv(void)
