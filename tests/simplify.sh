@@ -3,7 +3,8 @@
 # Every example and bench program (batch-16 copies, tests/small_batch.sh): `ganc eval` in float64
 # gives the same losses, gradients and logs with the pass as with --no-simplify; two interpreter
 # training steps of the gradient-penalty benches give the same parameters; and --emit=ir-opt's
-# FLOP counts show the pass never adds work to a graph and removes some where the rules apply.
+# FLOP counts show the pass never adds work to a graph and removes some where the rules apply;
+# and the plan computes products and biases into the adds that read them (GEMM with beta = 1).
 # usage: sh tests/simplify.sh
 cd "$(dirname "$0")/.." || exit 1
 GANC=${GANC:-build/ganc}
@@ -52,3 +53,12 @@ saving() { # saving FILE GRAPH COLUMN(2 products, 3 elementwise) NAME
 }
 saving bench/dcgan_wgan_gp.gan step_D 3 "elementwise FLOPs"
 saving bench/narrow_wgan_gp.gan step_D 2 "product FLOPs"
+
+# the plan's GEMM accumulation (plan.h, INTO): in the narrow NS step every dense layer's product
+# and bias go into the add's buffer (GEMM with beta = 1), and the gradient sums of D's weights
+# (one product per application of D) into one another
+"$GANC" --emit=ir-opt bench/narrow_ns.gan > "$tmp/plan" 2>&1
+into=$(sed -n '/^plan step_D/,/^plan /p' "$tmp/plan" | grep -c ' matmul .* into %')
+adds=$(sed -n '/^plan step_D/,/^plan /p' "$tmp/plan" | grep -c ' add .* call @')
+[ "$into" -ge 8 ] && [ "$adds" -ge 8 ]
+check $? "plan: products computed into their adds in narrow_ns step_D ($into matmuls into $adds adds)" "$(head -1 "$tmp/plan")"
