@@ -236,10 +236,13 @@ static Model *front_end(const Options *o, const SourceFile *src, Arena *arena, D
     model_autodiff(m);                                       /* autodiff: every loss's gradients     */
     model_update(m);                                         /* optimizer updates, projections, EMA  */
     model_optimise(m);                                       /* optimise: dead code                  */
-    if (!o->no_simplify) simplify_model(m);                  /* simplify: structural zeros           */
     files_check(m, arena);                                   /* data and weights files, each once    */
-    if (stops_at(o, "ir-grad") || stops_at(o, "dot") || stops_at(o, "ir-opt")) shard_model(m, o->shards);
-    if (stops_at(o, "ir-grad") || stops_at(o, "dot")) return print_steps(m, stops_at(o, "dot")), NULL;
+    if (stops_at(o, "ir-grad") || stops_at(o, "dot")) {      /* autodiff's graphs, as they came      */
+        shard_model(m, o->shards);
+        return print_steps(m, stops_at(o, "dot")), NULL;
+    }
+    if (!o->no_simplify) simplify_model(m);                  /* simplify: structural zeros           */
+    if (stops_at(o, "ir-opt")) shard_model(m, o->shards);
     if (stops_at(o, "leaves")) return ir_print_leaves(stdout, m->eval), NULL;   /* what eval --values sets */
     return m;
 }
