@@ -87,24 +87,13 @@ static void check_set_hint(void) {
     check(rc != 0 && strcmp(line, want) == 0, "--set ofset=1 suggests 'offset'", "%s", line);
 }
 
-/* The whole text of a file, or NULL. */
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    static char text[1 << 20];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = 0;
-    return text;
-}
-
 /* --emit=dot of tests/golden/tiny_wgan.gan (G and D, two dense layers and a relu each): a cluster
  * per network holding one per layer, each parameter in its layer's cluster, the gradient nodes
  * autodiff made dashed and the forward ones not, inputs outside every cluster; and Graphviz
  * reads it. */
 static void check_dot(void) {
     int rc = system("build/ganc --emit=dot tests/golden/tiny_wgan.gan > build/test_language.dot");
-    char *dot = slurp("build/test_language.dot");
+    char *dot = slurp("build/test_language.dot", NULL);
     if (rc != 0 || !dot) {
         check(0, "--emit=dot", "ganc --emit=dot failed");
         return;
@@ -131,6 +120,7 @@ static void check_dot(void) {
           backward, forward_dashed);
     rc = system("dot -Tsvg -O build/test_language.dot 2> build/test_language.err");
     check(rc == 0, "dot: Graphviz draws every graph (dot -Tsvg)", "dot failed or is not installed (make deps)");
+    free(dot);
 }
 
 int main(void) {
