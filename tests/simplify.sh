@@ -15,23 +15,34 @@ same() { # same COMMAND(eval|run) FILE [ARGS...]: the pass on and off, compared 
     cmd=$1 file=$2
     shift 2
     name=$(basename "$file" .gan)
-    sh tests/small_batch.sh "$file" "$tmp/$name.gan" 16
-    "$GANC" "$cmd" "$tmp/$name.gan" --dtype f64 "$@" -o "$tmp/on.st" > "$tmp/out" 2>&1 &&
-        "$GANC" "$cmd" "$tmp/$name.gan" --dtype f64 "$@" --no-simplify -o "$tmp/off.st" >> "$tmp/out" 2>&1 &&
-        "$GANC" compare "$tmp/on.st" "$tmp/off.st" --tolerance 1e-12 >> "$tmp/out" 2>&1
-    check $? "simplify $cmd $name: the same values with the pass as without (f64, 1e-12)" "$(tail -3 "$tmp/out" | tr '\n' ' ')"
+    work=$tmp/$cmd.$name
+    mkdir -p "$work"
+    sh tests/small_batch.sh "$file" "$work/$name.gan" 16
+    "$GANC" "$cmd" "$work/$name.gan" --dtype f64 "$@" -o "$work/on.st" > "$work/out" 2>&1 &&
+        "$GANC" "$cmd" "$work/$name.gan" --dtype f64 "$@" --no-simplify -o "$work/off.st" >> "$work/out" 2>&1 &&
+        "$GANC" compare "$work/on.st" "$work/off.st" --tolerance 1e-12 >> "$work/out" 2>&1
+    check $? "simplify $cmd $name: the same values with the pass as without (f64, 1e-12)" "$(tail -3 "$work/out" | tr '\n' ' ')"
 }
+
+# --one TMP COMMAND FILE [ARGS...]: one comparison, for the parallel runs below
+if [ "${1:-}" = --one ]; then
+    rm -rf "$tmp"   # check.sh's own folder: this run works in the caller's, which it must not remove
+    trap - EXIT
+    tmp=$2
+    shift 2
+    same "$@"
+    exit 0
+fi
 
 flops() { # flops FILE [--no-simplify]: "GRAPH PRODUCTS ELEMENTWISE" per graph
     "$GANC" --emit=ir-opt "$@" | sed -n 's/^flops \([^:]*\): \([0-9]*\) in products.*, \([0-9]*\) elementwise$/\1 \2 \3/p'
 }
 
-for f in examples/*.gan bench/*.gan; do
-    same eval "$f"
-done
-for f in bench/narrow_wgan_gp.gan bench/dcgan_wgan_gp.gan examples/wgan_gp_8gaussians.gan; do
-    same run "$f" --steps 2
-done
+# the comparisons, one per CPU at a time (each an interpreter process), the largest files first
+{
+    ls -S examples/*.gan bench/*.gan | sed 's/^/eval /'
+    printf 'run %s --steps 2\n' bench/narrow_wgan_gp.gan bench/dcgan_wgan_gp.gan examples/wgan_gp_8gaussians.gan
+} | xargs -L 1 -P "$(nproc 2> /dev/null || echo 2)" sh "$0" --one "$tmp" | sort -k 3
 
 # no graph gets more FLOPs (products + elementwise) with the pass
 worse=""
