@@ -61,6 +61,9 @@ if [ "${1:-}" = --one ]; then
     src=$work/$(basename "$3")
     note=""
     sh tests/small_batch.sh "$3" "$src" "${NATIVE_BATCH:-16}" && note=" (batch ${NATIVE_BATCH:-16})"
+    # no FID at the last iteration: thousands of classifier rows per run, which the comparison of
+    # the parameters does not read (tests/zoo.sh and test_fid cover the FID path)
+    sed -i '/^fid every/d' "$src"
     compare_native "$src" f64 1e-9 "$work" > "$work/result"
     compare_native "$src" f32 1e-4 "$work" >> "$work/result"
     exit 0
