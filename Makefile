@@ -107,7 +107,7 @@ $(B)/runtime/dist.o: runtime/dist.c
 	$(CC) $(CFLAGS) $(MPI_CFLAGS) -MMD -MP -c $< -o $@
 
 # libganrt: what every generated executable links with.
-RUNTIME_C := $(SHARED_RT_C) runtime/kernels.c runtime/conv_dnnl.c runtime/pool.c runtime/fid.c runtime/ganrt.c runtime/load.c runtime/options.c runtime/train.c runtime/logs.c runtime/checkpoint.c \
+RUNTIME_C := $(SHARED_RT_C) runtime/kernels.c runtime/gemm.c runtime/conv_dnnl.c runtime/pool.c runtime/fid.c runtime/ganrt.c runtime/load.c runtime/options.c runtime/train.c runtime/logs.c runtime/checkpoint.c \
              runtime/dist.c $(RECORD_RT_C)
 $(B)/libganrt.a: $(patsubst %.c,$(B)/%.o,$(RUNTIME_C))
 	rm -f $@  # a fresh archive: a member of a file since renamed would linger and clash
@@ -158,7 +158,7 @@ clean:
 $(B)/test_eval: tests/test_eval.c $(B)/runtime/safetensors.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/test_kernels: tests/test_kernels.c $(B)/runtime/kernels.o $(B)/runtime/conv_dnnl.o $(B)/runtime/pool.o $(B)/libganc.a
+$(B)/test_kernels: tests/test_kernels.c $(B)/runtime/kernels.o $(B)/runtime/gemm.o $(B)/runtime/conv_dnnl.o $(B)/runtime/pool.o $(B)/libganc.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/fake_model_f32: tests/fake_model.c $(B)/libganrt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

@@ -1,5 +1,5 @@
 /* kernels.c: the tensor kernels that generated code calls for the ops it does not emit inline
- * (ganrt.h lists them): matmul and the three convolutions on top of BLAS, and the shape ops and
+ * (ganrt.h lists them): matmul (on gemm.c's products) and the three convolutions, and the shape ops and
  * reductions (broadcast, reduce, permute, slice, pad, concat). Float convolutions go to oneDNN
  * (conv_dnnl.c) and fall back to the im2col kernels here when it refuses a shape.
  *
@@ -15,9 +15,9 @@
  * during the first training iteration and is not reallocated after that. */
 #include "ganrt.h"
 #include "conv_dnnl.h"
+#include "gemm.h"
 #include "pool.h"
 
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,25 +51,6 @@ static void *kernel_scratch(size_t bytes)
     }
     scratch_bytes = bytes;
     return scratch;
-}
-
-/* ----- BLAS threads ---------------------------------------------------------------------- */
-
-/* Products under this many multiply-adds (a 128 x 128 x 256 one, some 50 microseconds on one
- * core) run on one thread: splitting them costs more in wake-ups and packing than it saves.
- * OpenBLAS's own cutoff (64^3) leaves the narrow toys' layers split across threads. */
-#define BLAS_SMALL_PRODUCT (1 << 22)
-
-/* Sets OpenBLAS's thread count for a product of `macs` multiply-adds: one for small ones, the
- * --threads count (the pool's) for the rest; only when it changes. */
-static void blas_threads_for(double macs)
-{
-    static int current;
-    int want = macs < BLAS_SMALL_PRODUCT ? 1 : pool_threads();
-    if (want != current) {
-        openblas_set_num_threads(want);
-        current = want;
-    }
 }
 
 /* ----- shapes and walks ------------------------------------------------------------------ */
@@ -269,18 +250,14 @@ static Span conv_span(int out_len, int in_len, int stride, int offset)
 
 #define T float
 #define S f32
-#define BLAS_GEMM cblas_sgemm
 #define CONV_LIBRARY conv_dnnl_f32
 #include "kernels_impl.h"
 #undef T
 #undef S
-#undef BLAS_GEMM
 #undef CONV_LIBRARY
 
 #define T double
 #define S f64
-#define BLAS_GEMM cblas_dgemm
 #include "kernels_impl.h"
 #undef T
 #undef S
-#undef BLAS_GEMM

@@ -1,8 +1,8 @@
 /* kernels_impl.h: the body of every kernel of ganrt.h, written once for any element type.
  *
  * Private to libganrt: kernels.c includes it twice, with T (the element type), S (the name
- * suffix, f32 or f64), BLAS_GEMM (cblas_sgemm or cblas_dgemm) and CONV_LIBRARY (a conv
- * library's function for T, returning 0 when it did the conv, or nothing) defined, after the type-free
+ * suffix, f32 or f64) and CONV_LIBRARY (a conv library's function for T, returning 0 when it did
+ * the conv, or nothing) defined, after the type-free
  * helpers it uses (Walk, Rows, ReducePlan, ConvGeom, kernel_scratch). No include guard, on
  * purpose. Each kernel follows the interpreter's definition of its op (compiler/interp.c). */
 
@@ -12,16 +12,7 @@
 #define KERNEL_NAME(name) KERNEL_CAT(name, S) /* KERNEL_NAME(gather) -> gather_f32 */
 #endif
 
-/* ----- BLAS ----------------------------------------------------------------------------- */
-
-/* c[m,n] = op(a)[m,k] op(b)[k,n] + beta c, all row-major and dense; beta 0 ignores c's contents. */
-static void KERNEL_NAME(gemm)(int ta, int tb, int m, int n, int k, const T *a, const T *b, T beta,
-                              T *c)
-{
-    blas_threads_for((double)m * n * k);
-    BLAS_GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n,
-              k, (T)1, a, ta ? m : k, b, tb ? k : n, beta, c, n);
-}
+/* ----- products (gemm.c) ------------------------------------------------------------ */
 
 void KERNEL_NAME(ganrt_matmul)(int ta, int tb, int m, int n, int k, const T *a, const T *b, T *c)
 {

@@ -7,8 +7,9 @@
  *
  * Two pools share the machine: this one and OpenBLAS's. They must never both spin. Our workers
  * never spin: between jobs they block on a condition variable (a futex), and the graph functions
- * call BLAS from the main thread only, between jobs, while our workers sleep; during a job no
- * BLAS call is made (a worker's conv uses oneDNN on its own thread, see conv_dnnl.c). The main
+ * call OpenBLAS (double products) from the main thread only, between jobs, while our workers
+ * sleep; during a job no OpenBLAS call is made (a worker's conv or float product block uses
+ * oneDNN on its own thread, see conv_dnnl.c and gemm.c). The main
  * thread waits for the last part on a condition variable too. A job costs a wake-up and a
  * join (some microseconds), so callers run small work on one thread (ganrt_parallel_loop).
  * An element of a fused loop does not depend on the partition, so the loops' results do not

@@ -227,7 +227,8 @@ static void matmul_acc_case(int ta, int tb, int m, int n, int k)
         KERNEL(as_f32, ganrt_matmul_acc, ta, tb, m, n, k, ta_, tb_, tc);
         double err = max_error(tc, want, sc, as_f32, 1.0), tolerance = as_f32 ? F32_TOLERANCE : F64_TOLERANCE;
         char name[96];
-        snprintf(name, sizeof name, "%s matmul_acc ta=%d tb=%d m=%d n=%d k=%d", as_f32 ? "f32" : "f64", ta, tb, m, n, k);
+        snprintf(name, sizeof name, "%s matmul_acc ta=%d tb=%d m=%d n=%d k=%d%s", as_f32 ? "f32" : "f64", ta, tb, m, n, k,
+                 threads_label);
         check(err < tolerance, name, "max error %.3g, tolerance %g", err, tolerance);
         free(ta_);
         free(tb_);
@@ -399,6 +400,19 @@ static void test_large_shape_ops(void)
     concat_case(3, (int[]){100, 3, 120}, (int[]){110, 3, 120}, 0);
 }
 
+/* Products over gemm.c's one-thread limit (2^22 multiply-adds), so float ones split across the
+ * pool's 3 threads: by rows when m >= n, by columns otherwise, in blocks that do not divide
+ * evenly; with and without accumulation, in every transpose case. */
+static void test_large_matmul(void)
+{
+    for (int ta = 0; ta <= 1; ta++)
+        for (int tb = 0; tb <= 1; tb++) {
+            matmul_case(ta, tb, 301, 170, 100);
+            matmul_case(ta, tb, 90, 403, 130);
+            matmul_acc_case(ta, tb, 90, 403, 130);
+        }
+}
+
 int main(void)
 {
     test_matmul();
@@ -411,6 +425,7 @@ int main(void)
     test_shape_ops();
     threads_label = " on 3 threads";
     test_large_shape_ops();
+    test_large_matmul();
     arena_free(&arena);
     return check_summary();
 }
