@@ -131,7 +131,7 @@ $(B)/fmnist_classifier.safetensors: examples/fmnist_classifier.gan stdlib/fmnist
 # The machine's sgemm ceiling, for `make bench`.
 $(B)/sgemm_peak: bench/sgemm_peak.c
 	@mkdir -p $(B)
-	$(CC) $(CFLAGS) -o $@ $< -lopenblas
+	$(CC) $(CFLAGS) -o $@ $< -lopenblas -ldnnl -lgomp
 
 # ganc against PyTorch on the six workloads of issue 10 (not part of `make test`; minutes).
 bench: $(B)/ganc $(B)/sgemm_peak

@@ -6,7 +6,7 @@
 # Per workload it prints generator iterations per second (the median of the rounds), the ratio
 # ganc / PyTorch, the useful GFLOP/s (the products' flops of one iteration, from
 # `ganc --emit=ir-opt`, times the rate) and their share of the machine's sgemm peak at the
-# workload's thread count, measured in the same run by bench/sgemm_peak.c right after the
+# workload's thread count (the faster of OpenBLAS and oneDNN), measured in the same run by bench/sgemm_peak.c right after the
 # workload's rounds (the load of a shared machine drifts). The native rate
 # excludes process start-up and the first iteration: (N2 - N1) / (t(N2) - t(N1)) for two runs
 # of N1 and N2 iterations. PyTorch runs at its best thread setting on a 2-core machine, found
@@ -74,7 +74,7 @@ have_torch=1
 peak1=$(build/sgemm_peak 1)
 peak2=$(build/sgemm_peak 2)
 echo "ganc vs PyTorch, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "sgemm peak (OpenBLAS, n=1024): $peak1 GFLOP/s on 1 thread, $peak2 on 2 (at start)"
+echo "sgemm peak (the faster of OpenBLAS and oneDNN, n=1024): $peak1 GFLOP/s on 1 thread, $peak2 on 2 (at start)"
 printf '%-15s %3s %10s %10s %7s %5s %9s %6s %9s %6s\n' workload thr 'ganc it/s' 'torch it/s' ratio goal 'ganc GF/s' '%peak' 'torch GF/s' '%peak'
 for name in $selected; do
     line=$(echo "$WORKLOADS" | awk -v n="$name" '$1 == n')
