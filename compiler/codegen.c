@@ -4,9 +4,9 @@
  * becomes one function `void graph(void **leaves, void **outputs, char *arena)` that follows
  * the graph's plan (plan.c): every LOOP node is a loop over its elements that computes the node
  * and the nodes fused into it in registers, every CALL node is a call to a libganrt kernel
- * (cblas for matmul; im2col + GEMM for convolutions; shape ops), and the outputs are copied out
- * at the end, after every read, so the runtime can let an update overwrite its parameter in
- * place. The module also holds the model as constant data (runtime/contract.h, emitted by
+ * (cblas for matmul; im2col + GEMM for convolutions; shape ops), and the outputs the plan did
+ * not compute in place (plan.h) are copied out at the end, after every read, so an update may
+ * overwrite its parameter. The module also holds the model as constant data (runtime/contract.h, emitted by
  * modeldata.c) and a main() that hands it to libganrt. The fused loops are vector code for the
  * target CPU, with SLEEF's exp, log and tanh; LLVM's O1-O3 pipelines optimise the rest. */
 #include "codegen.h"
@@ -46,6 +46,7 @@ typedef struct FnGen {
     const IrGraph *g;
     LLVMValueRef fn, leaves, arena;
     LLVMValueRef *leaf_ptr;  /* per node id, for leaves: loaded at the function's entry */
+    LLVMValueRef *out_ptr;   /* per node id, for outputs computed in place: their memory */
     LLVMValueRef slots;      /* the array of buffer addresses handed to loop functions */
 } FnGen;
 
@@ -107,6 +108,7 @@ static LLVMValueRef dims_of(Codegen *cg, Shape s) { return const_ints(cg, s.dim,
 static LLVMValueRef buffer(FnGen *f, int id) {
     const NodePlan *np = &f->plan->nodes[id];
     if (np->kind == PLAN_LEAF) return f->leaf_ptr[id];
+    if (np->output >= 0) return f->out_ptr[id];
     LLVMValueRef offset = LLVMConstInt(f->cg->i64, (unsigned long long)np->offset, 0);
     return LLVMBuildGEP2(f->cg->b, LLVMInt8TypeInContext(f->cg->ctx), f->arena, &offset, 1, "");
 }
@@ -570,10 +572,13 @@ static void emit_call(FnGen *f, int id) {
 /* ---- graph functions ------------------------------------------------------------------- */
 
 /* The leaf pointers of the graph, loaded from the function's leaves array at its entry. */
-static void load_leaves(FnGen *f, LLVMValueRef leaves) {
+static void load_leaves(FnGen *f, LLVMValueRef leaves, LLVMValueRef outputs) {
     int nleaves = 0;
-    for (int id = 0; id < f->g->nnodes; id++)
-        if (f->plan->nodes[id].kind == PLAN_LEAF) f->leaf_ptr[id] = pointer_at(f->cg, leaves, nleaves++);
+    for (int id = 0; id < f->g->nnodes; id++) {
+        const NodePlan *np = &f->plan->nodes[id];
+        if (np->kind == PLAN_LEAF) f->leaf_ptr[id] = pointer_at(f->cg, leaves, nleaves++);
+        if (np->kind != PLAN_LEAF && np->output >= 0) f->out_ptr[id] = pointer_at(f->cg, outputs, np->output);
+    }
 }
 
 /* A graph function is a straight run of kernel and loop calls whose time is all in its callees:
@@ -590,7 +595,7 @@ static void not_optimised(Codegen *cg, LLVMValueRef fn) {
 }
 
 static LLVMValueRef emit_graph(Codegen *cg, const IrGraph *g, const GraphPlan *plan, const char *symbol) {
-    FnGen f = {cg, plan, g, NULL, NULL, NULL, NULL, NULL};
+    FnGen f = {cg, plan, g, NULL, NULL, NULL, NULL, NULL, NULL};
     f.fn = LLVMAddFunction(cg->mod, symbol, cg->graph_fn);
     LLVMSetLinkage(f.fn, LLVMInternalLinkage);
     not_optimised(cg, f.fn);
@@ -599,7 +604,9 @@ static LLVMValueRef emit_graph(Codegen *cg, const IrGraph *g, const GraphPlan *p
     LLVMValueRef outputs = LLVMGetParam(f.fn, 1);
     f.arena = LLVMGetParam(f.fn, 2);
     f.leaf_ptr = calloc((size_t)g->nnodes + 1, sizeof(LLVMValueRef));
-    load_leaves(&f, f.leaves);
+    f.out_ptr = calloc((size_t)g->nnodes + 1, sizeof(LLVMValueRef));
+    if (!f.leaf_ptr || !f.out_ptr) diag_fatal("out of memory");
+    load_leaves(&f, f.leaves, outputs);
     LoopSig **sig = calloc((size_t)g->nnodes + 1, sizeof *sig);
     if (!sig) diag_fatal("out of memory");
     int most = 1;
@@ -615,12 +622,14 @@ static LLVMValueRef emit_graph(Codegen *cg, const IrGraph *g, const GraphPlan *p
     }
     for (int k = 0; k < g->noutputs; k++) {
         int node = g->outputs[k].node;
+        if (plan->nodes[node].output == k) continue; /* computed there */
         LLVMValueRef bytes = LLVMConstInt(cg->i64, (unsigned long long)node_bytes(&f, node), 0);
         LLVMBuildMemMove(cg->b, pointer_at(cg, outputs, k), 4, buffer(&f, node), 4, bytes);
     }
     LLVMBuildRetVoid(cg->b);
     free(sig);
     free(f.leaf_ptr);
+    free(f.out_ptr);
     return f.fn;
 }
 

@@ -96,6 +96,56 @@ static void compute_last_uses(GraphPlan *p, const char *is_output) {
     }
 }
 
+/* ---- outputs computed in place ------------------------------------------------------------ */
+
+/* When a node reading `leaf` runs: a fused node in its loop, a matmul in its add; a broadcast
+ * every reader add redoes (INTO, its own root) as late as its last reader. */
+static int read_time(const GraphPlan *p, int r) {
+    const NodePlan *np = &p->nodes[r];
+    if (np->kind == PLAN_INTO && np->root == r) return np->last_use;
+    return np->kind == PLAN_FUSED || np->kind == PLAN_INTO ? np->root : r;
+}
+
+/* Whether node u may write the storage of leaf `name` while the graph runs: every reader of
+ * the leaf's old value runs before u, or is u's own loop (elementwise over the same shape: each
+ * element is read before it is written, by the same lane). */
+static int leaf_free_after(const GraphPlan *p, const char *name, int u) {
+    const IrGraph *g = p->g;
+    for (int leaf = 0; leaf < g->nnodes; leaf++) {
+        if (p->nodes[leaf].kind != PLAN_LEAF || !g->nodes[leaf].name || strcmp(g->nodes[leaf].name, name)) continue;
+        if (p->nodes[leaf].last_use >= g->nnodes) return 0; /* an output itself, copied at the end */
+        for (int r = leaf + 1; r < g->nnodes; r++) {
+            const IrNode *n = &g->nodes[r];
+            int reads = 0;
+            for (int k = 0; k < n->nin; k++) reads |= n->in[k] == leaf;
+            if (!reads) continue;
+            int t = read_time(p, r);
+            if (t > u || (t == u && !(p->nodes[u].kind == PLAN_LOOP && (r == u || p->nodes[r].kind == PLAN_FUSED))))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+/* Outputs computed into their own memory: a stored node (not a leaf) named by one output, the
+ * first that names it (the others copy from there); an update only when its leaf is free. */
+static void place_outputs(GraphPlan *p) {
+    const IrGraph *g = p->g;
+    for (int id = 0; id <= g->nnodes; id++) p->nodes[id].output = -1;
+    for (int k = 0; k < g->noutputs; k++) {
+        const IrOutput *o = &g->outputs[k];
+        NodePlan *np = &p->nodes[o->node];
+        if ((np->kind != PLAN_LOOP && np->kind != PLAN_CALL) || np->output >= 0) continue;
+        if (o->kind == OUT_UPDATE && !leaf_free_after(p, o->name, o->node)) continue;
+        np->output = k;
+    }
+    for (int k = 0; k < g->noutputs; k++) {
+        int direct = p->nodes[g->outputs[k].node].output == k;
+        p->ndirect += direct;
+        p->ncopies += !direct;
+    }
+}
+
 typedef struct Block {
     long offset, bytes;
     int owner;
@@ -111,7 +161,7 @@ static void assign_offsets(GraphPlan *p) {
     int nlive = 0;
     for (int id = 0; id < g->nnodes; id++) {
         NodePlan *np = &p->nodes[id];
-        if (np->kind == PLAN_LOOP || np->kind == PLAN_CALL) {
+        if ((np->kind == PLAN_LOOP || np->kind == PLAN_CALL) && np->output < 0) {
             np->bytes = align(ir_shape_size(g->nodes[id].shape) * (g->dtype == DT_F64 ? 8 : 4));
             long at = 0;
             int pos = 0;
@@ -147,6 +197,7 @@ GraphPlan *plan_graph(const IrGraph *g) {
     fold_into_gemms(p, uses, is_output);
     assign_roots(p);
     compute_last_uses(p, is_output);
+    place_outputs(p);
     assign_offsets(p);
     for (int id = 0; id < g->nnodes; id++) {
         p->nloops += p->nodes[id].kind == PLAN_LOOP;
@@ -163,6 +214,7 @@ static void print_graph_plan(FILE *out, const GraphPlan *p) {
     const IrGraph *g = p->g;
     fprintf(out, "plan %s: %d loops, %d kernel calls, %d nodes fused, %d computed into an add, arena %ld bytes\n",
             g->name, p->nloops, p->ncalls, p->nfused, p->ninto, p->arena_bytes);
+    fprintf(out, "memory %s: %d outputs computed in place, %d copied out\n", g->name, p->ndirect, p->ncopies);
     Flops f = flops_of_graph(g);
     fprintf(out, "flops %s: %.0f in products (matmul, conv), %.0f elementwise\n", g->name, f.gemm, f.elementwise);
     for (int id = 0; id < g->nnodes; id++) {
@@ -178,6 +230,11 @@ static void print_graph_plan(FILE *out, const GraphPlan *p) {
             else fprintf(out, "into %%%d's buffer\n", np->root);
             break;
         case PLAN_LOOP: case PLAN_CALL:
+            if (np->output >= 0) {
+                fprintf(out, "%s into output #%d (%s)\n", np->kind == PLAN_LOOP ? "loop" : "call", np->output,
+                        g->outputs[np->output].name);
+                break;
+            }
             fprintf(out, "%s @%ld+%ld live to %%%d\n", np->kind == PLAN_LOOP ? "loop" : "call", np->offset,
                     np->bytes, np->last_use);
             break;

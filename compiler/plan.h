@@ -12,7 +12,10 @@
  *    product is accumulated onto it by GEMM with beta = 1, so x W + b and the gradient sums
  *    A^T B + C^T D need no buffer and no loop of their own.
  * Stored nodes get an offset in the graph's arena from their live ranges (first-fit over
- * offsets; a buffer is freed after its last reader), so a step allocates nothing at run time. */
+ * offsets; a buffer is freed after its last reader), so a step allocates nothing at run time.
+ * A LOOP or CALL output of the graph is computed straight into the output's memory (`output`),
+ * which for an update is its parameter's or state's own storage, when nothing scheduled after
+ * it reads the old value: then the step copies nothing out at its end. */
 #ifndef GANC_PLAN_H
 #define GANC_PLAN_H
 #include <stdio.h>
@@ -27,6 +30,7 @@ typedef struct NodePlan {
     int last_use;     /* the last node (a root) that reads it; nnodes for outputs           */
     long offset;      /* LOOP, CALL: byte offset in the arena                               */
     long bytes;
+    int output;       /* >= 0: computed straight into the memory of the graph's output #output */
 } NodePlan;
 
 typedef struct GraphPlan {
@@ -34,6 +38,7 @@ typedef struct GraphPlan {
     NodePlan *nodes;
     long arena_bytes;
     int nloops, ncalls, nfused, ninto;
+    int ndirect, ncopies; /* outputs computed in place; outputs still copied out at the end */
 } GraphPlan;
 
 GraphPlan *plan_graph(const IrGraph *g);
