@@ -109,8 +109,9 @@ static LLVMValueRef buffer(FnGen *f, int id) {
     const NodePlan *np = &f->plan->nodes[id];
     if (np->kind == PLAN_LEAF) return f->leaf_ptr[id];
     if (np->output >= 0) return f->out_ptr[id];
+    LLVMValueRef base = np->home >= 0 ? buffer(f, np->home) : f->arena; /* a view, a concat's rows */
     LLVMValueRef offset = LLVMConstInt(f->cg->i64, (unsigned long long)np->offset, 0);
-    return LLVMBuildGEP2(f->cg->b, LLVMInt8TypeInContext(f->cg->ctx), f->arena, &offset, 1, "");
+    return LLVMBuildGEP2(f->cg->b, LLVMInt8TypeInContext(f->cg->ctx), base, &offset, 1, "");
 }
 
 static long node_bytes(FnGen *f, int id) { return ir_shape_size(f->g->nodes[id].shape) * elem_bytes(f->cg); }
@@ -564,7 +565,27 @@ static void emit_accumulated(FnGen *f, int id) {
     emit_kernel(f, n->in[1 - first], out, 1);
 }
 
+/* An axis-0 concat some of whose inputs were computed into its rows (plan.h): the others copied
+ * there, one dense block each. */
+static int emit_concat_rest(FnGen *f, int id) {
+    const IrNode *n = &f->g->nodes[id];
+    int placed[2], any = 0;
+    for (int k = 0; k < 2; k++) any |= placed[k] = f->plan->nodes[n->in[k]].home == id;
+    if (n->op != OP_CONCAT || !any) return 0;
+    long at = 0;
+    for (int k = 0; k < 2; k++) {
+        LLVMValueRef offset = LLVMConstInt(f->cg->i64, (unsigned long long)at, 0), bytes =
+            LLVMConstInt(f->cg->i64, (unsigned long long)node_bytes(f, n->in[k]), 0);
+        if (!placed[k])
+            LLVMBuildMemCpy(f->cg->b, LLVMBuildGEP2(f->cg->b, LLVMInt8TypeInContext(f->cg->ctx), buffer(f, id), &offset, 1, ""),
+                            4, buffer(f, n->in[k]), 4, bytes);
+        at += node_bytes(f, n->in[k]);
+    }
+    return 1;
+}
+
 static void emit_call(FnGen *f, int id) {
+    if (emit_concat_rest(f, id)) return;
     if (f->g->nodes[id].op == OP_ADD) emit_accumulated(f, id);
     else emit_kernel(f, id, buffer(f, id), 0);
 }

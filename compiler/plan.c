@@ -96,6 +96,76 @@ static void compute_last_uses(GraphPlan *p, const char *is_output) {
     }
 }
 
+/* ---- views and concats without copies ---------------------------------------------------- */
+
+static long elem_size(const IrGraph *g) { return g->dtype == DT_F64 ? 8 : 4; }
+
+/* The node whose storage holds id's values: where its chain of homes ends. */
+static int storage_of(const GraphPlan *p, int id) {
+    while (p->nodes[id].home >= 0) id = p->nodes[id].home;
+    return id;
+}
+
+/* A LOOP or CALL computed into its rows of a concat (not a view). */
+static int is_placed(const NodePlan *np) { return np->home >= 0 && np->kind != PLAN_VIEW; }
+
+/* Whether node id reads its input's memory as it is (a reshape; a slice that cuts only axis 0,
+ * so its rows are consecutive there), and from which byte on. */
+static int view_offset(const IrGraph *g, int id, long *offset) {
+    const IrNode *n = &g->nodes[id];
+    Shape in = g->nodes[n->in[0]].shape;
+    *offset = 0;
+    if (n->op == OP_RESHAPE) return 1;
+    if (n->op != OP_SLICE || in.ndim == 0 || in.dim[0] == 0) return 0;
+    for (int k = 1; k < in.ndim; k++)
+        if (n->start[k] != 0 || n->shape.dim[k] != in.dim[k]) return 0;
+    *offset = (long)n->start[0] * (ir_shape_size(in) / in.dim[0]) * elem_size(g);
+    return 1;
+}
+
+/* Slices of whole rows and reshapes of stored values become views, except an output in a
+ * leaf's storage (copied out at the end, when an update may have overwritten the leaf); the
+ * storage then lives until the views' last readers. */
+static void place_views(GraphPlan *p, const char *is_output) {
+    const IrGraph *g = p->g;
+    for (int id = 0; id < g->nnodes; id++) {
+        NodePlan *np = &p->nodes[id];
+        long offset;
+        if (np->kind != PLAN_CALL || !view_offset(g, id, &offset)) continue;
+        int src = g->nodes[id].in[0];
+        PlanKind kind = p->nodes[src].kind;
+        if (kind != PLAN_LEAF && kind != PLAN_LOOP && kind != PLAN_CALL && kind != PLAN_VIEW) continue;
+        if (is_output[id] && p->nodes[storage_of(p, src)].kind == PLAN_LEAF) continue;
+        np->kind = PLAN_VIEW, np->home = src, np->offset = offset;
+        p->nviews++;
+    }
+    for (int id = 0; id < g->nnodes; id++) {
+        if (p->nodes[id].kind != PLAN_VIEW) continue;
+        NodePlan *s = &p->nodes[storage_of(p, id)];
+        if (s->last_use < p->nodes[id].last_use) s->last_use = p->nodes[id].last_use;
+    }
+}
+
+/* An input of an axis-0 concat that nothing else reads and that is stored by itself is
+ * computed into its rows of the concat's buffer. */
+static void place_concats(GraphPlan *p, const int *uses, const char *is_output) {
+    const IrGraph *g = p->g;
+    for (int id = 0; id < g->nnodes; id++) {
+        const IrNode *n = &g->nodes[id];
+        if (n->op != OP_CONCAT || n->axis != 0 || p->nodes[id].kind != PLAN_CALL || n->in[0] == n->in[1]) continue;
+        long at = 0;
+        for (int k = 0; k < 2; k++) {
+            int in = n->in[k];
+            NodePlan *ip = &p->nodes[in];
+            if ((ip->kind == PLAN_LOOP || ip->kind == PLAN_CALL) && ip->home < 0 && uses[in] == 1 && !is_output[in]) {
+                ip->home = id, ip->offset = at;
+                p->nplaced++;
+            }
+            at += ir_shape_size(g->nodes[in].shape) * elem_size(g);
+        }
+    }
+}
+
 /* ---- outputs computed in place ------------------------------------------------------------ */
 
 /* When a node reading `leaf` runs: a fused node in its loop, a matmul in its add; a broadcast
@@ -123,8 +193,17 @@ static int leaf_free_after(const GraphPlan *p, const char *name, int u) {
             if (t > u || (t == u && !(p->nodes[u].kind == PLAN_LOOP && (r == u || p->nodes[r].kind == PLAN_FUSED))))
                 return 0;
         }
+        for (int v = leaf + 1; v < g->nnodes; v++) /* views of the leaf: read until their last reader */
+            if (p->nodes[v].kind == PLAN_VIEW && storage_of(p, v) == leaf && p->nodes[v].last_use >= u) return 0;
     }
     return 1;
+}
+
+static int has_placed_inputs(const GraphPlan *p, int id) {
+    const IrNode *n = &p->g->nodes[id];
+    for (int k = 0; k < n->nin; k++)
+        if (is_placed(&p->nodes[n->in[k]]) && p->nodes[n->in[k]].home == id) return 1;
+    return 0;
 }
 
 /* Outputs computed into their own memory: a stored node (not a leaf) named by one output, the
@@ -135,7 +214,8 @@ static void place_outputs(GraphPlan *p) {
     for (int k = 0; k < g->noutputs; k++) {
         const IrOutput *o = &g->outputs[k];
         NodePlan *np = &p->nodes[o->node];
-        if ((np->kind != PLAN_LOOP && np->kind != PLAN_CALL) || np->output >= 0) continue;
+        if ((np->kind != PLAN_LOOP && np->kind != PLAN_CALL) || np->output >= 0 || np->home >= 0) continue;
+        if (has_placed_inputs(p, o->node)) continue; /* they would write the output before it is free */
         if (o->kind == OUT_UPDATE && !leaf_free_after(p, o->name, o->node)) continue;
         np->output = k;
     }
@@ -153,16 +233,34 @@ typedef struct Block {
 
 static long align(long n) { return (n + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT; }
 
+/* Per time (node id), the node whose buffer is allocated then, or -1: a stored node at its own
+ * time, a concat with inputs computed into it at the first of them (transitively). */
+static int *allocation_times(const GraphPlan *p) {
+    const IrGraph *g = p->g;
+    int *at = malloc(sizeof(int) * ((size_t)g->nnodes + 1)), *first = malloc(sizeof(int) * ((size_t)g->nnodes + 1));
+    for (int id = 0; id < g->nnodes; id++) at[id] = -1, first[id] = id;
+    for (int id = g->nnodes - 1; id >= 0; id--)
+        if (is_placed(&p->nodes[id])) first[storage_of(p, id)] = id;
+    for (int id = 0; id < g->nnodes; id++) {
+        const NodePlan *np = &p->nodes[id];
+        if ((np->kind == PLAN_LOOP || np->kind == PLAN_CALL) && np->output < 0 && np->home < 0) at[first[id]] = id;
+    }
+    free(first);
+    return at;
+}
+
 /* First fit over the live blocks, kept sorted by offset. A node's buffer is allocated before its
- * inputs are released, so an output never overlaps what it reads. */
+ * inputs are released, so an output never overlaps what it reads; a concat's, before the first
+ * input computed into it, so its buffer overlaps nothing live while its inputs are made. */
 static void assign_offsets(GraphPlan *p) {
     const IrGraph *g = p->g;
     Block *live = malloc(sizeof(Block) * ((size_t)g->nnodes + 1));
-    int nlive = 0;
-    for (int id = 0; id < g->nnodes; id++) {
-        NodePlan *np = &p->nodes[id];
-        if ((np->kind == PLAN_LOOP || np->kind == PLAN_CALL) && np->output < 0) {
-            np->bytes = align(ir_shape_size(g->nodes[id].shape) * (g->dtype == DT_F64 ? 8 : 4));
+    int nlive = 0, *alloc_at = allocation_times(p);
+    for (int t = 0; t < g->nnodes; t++) {
+        int id = alloc_at[t];
+        if (id >= 0) {
+            NodePlan *np = &p->nodes[id];
+            np->bytes = align(ir_shape_size(g->nodes[id].shape) * elem_size(g));
             long at = 0;
             int pos = 0;
             while (pos < nlive && live[pos].offset < at + np->bytes) {
@@ -177,10 +275,11 @@ static void assign_offsets(GraphPlan *p) {
         }
         int kept = 0;
         for (int i = 0; i < nlive; i++)
-            if (p->nodes[live[i].owner].last_use > id || live[i].owner == id) live[kept++] = live[i];
+            if (p->nodes[live[i].owner].last_use > t || live[i].owner >= t) live[kept++] = live[i];
         nlive = kept;
     }
     free(live);
+    free(alloc_at);
 }
 
 GraphPlan *plan_graph(const IrGraph *g) {
@@ -197,6 +296,9 @@ GraphPlan *plan_graph(const IrGraph *g) {
     fold_into_gemms(p, uses, is_output);
     assign_roots(p);
     compute_last_uses(p, is_output);
+    for (int id = 0; id <= g->nnodes; id++) p->nodes[id].home = -1;
+    place_views(p, is_output);
+    place_concats(p, uses, is_output);
     place_outputs(p);
     assign_offsets(p);
     for (int id = 0; id < g->nnodes; id++) {
@@ -214,14 +316,19 @@ static void print_graph_plan(FILE *out, const GraphPlan *p) {
     const IrGraph *g = p->g;
     fprintf(out, "plan %s: %d loops, %d kernel calls, %d nodes fused, %d computed into an add, arena %ld bytes\n",
             g->name, p->nloops, p->ncalls, p->nfused, p->ninto, p->arena_bytes);
-    fprintf(out, "memory %s: %d outputs computed in place, %d copied out\n", g->name, p->ndirect, p->ncopies);
+    fprintf(out, "memory %s: %d views, %d computed into a concat, %d outputs computed in place, %d copied out\n",
+            g->name, p->nviews, p->nplaced, p->ndirect, p->ncopies);
     Flops f = flops_of_graph(g);
     fprintf(out, "flops %s: %.0f in products (matmul, conv), %.0f elementwise\n", g->name, f.gemm, f.elementwise);
     for (int id = 0; id < g->nnodes; id++) {
         const NodePlan *np = &p->nodes[id];
         const IrNode *n = &g->nodes[id];
         char buf[64];
-        fprintf(out, "  %%%-4d %-10s %-16s ", id, ir_op_name(n->op), ir_shape_str(buf, sizeof buf, g->dtype, n->shape));
+        char ins[48] = "", *at = ins;
+        for (int k = 0; k < n->nin; k++)
+            at += snprintf(at, sizeof ins - (size_t)(at - ins), "%s%%%d", k ? "," : "", n->in[k]);
+        fprintf(out, "  %%%-4d %-10s %-16s %-15s ", id, ir_op_name(n->op), ir_shape_str(buf, sizeof buf, g->dtype, n->shape),
+                ins);
         switch (np->kind) {
         case PLAN_LEAF: fprintf(out, "leaf %s\n", n->name); break;
         case PLAN_FUSED: fprintf(out, "fused into loop %%%d\n", np->root); break;
@@ -229,7 +336,12 @@ static void print_graph_plan(FILE *out, const GraphPlan *p) {
             if (np->root == id) fprintf(out, "into each reader's buffer\n");
             else fprintf(out, "into %%%d's buffer\n", np->root);
             break;
+        case PLAN_VIEW: fprintf(out, "view of %%%d +%ld\n", np->home, np->offset); break;
         case PLAN_LOOP: case PLAN_CALL:
+            if (np->home >= 0) {
+                fprintf(out, "%s into %%%d's rows +%ld\n", np->kind == PLAN_LOOP ? "loop" : "call", np->home, np->offset);
+                break;
+            }
             if (np->output >= 0) {
                 fprintf(out, "%s into output #%d (%s)\n", np->kind == PLAN_LOOP ? "loop" : "call", np->output,
                         g->outputs[np->output].name);
