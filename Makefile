@@ -119,6 +119,9 @@ $(B)/ganc: $(B)/compiler/main.o $(B)/libganc.a $(B)/libganrt.a $(B)/walls.ok
 $(B)/test_ops: tests/test_ops.c $(B)/libganc.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/test_plan: tests/test_plan.c $(B)/libganc.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(B)/test_runtime: tests/test_runtime.c $(patsubst %.c,$(B)/%.o,$(SHARED_RT_C))
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -16,7 +16,11 @@
  * A pack of ops that sum over the rows (a weight gradient matmul(a^T, g), a bias gradient
  * sum(g, axis 0), conv_bf) merges into one op over all the lanes' rows, which computes the sum
  * of the lanes: it replaces them where an add tree (autodiff's sum of a parameter's gradient
- * contributions) adds every lane. Which ops keep, sum or mix the rows of axis 0 is the question
+ * contributions) adds every lane. A bias gradient whose lanes' cotangents autodiff added
+ * before its sum over the rows stays as written: the lanes' rows are views of the merged
+ * cotangent (plan.h), one loop adds them and the sum runs over one lane's rows, which measured
+ * faster than one sum over all the lanes' rows (docs/performance.md, the row-merge pass), and
+ * gives the unmerged bits. Which ops keep, sum or mix the rows of axis 0 is the question
  * shard.c's batch-axis pass answers for a batch cut in blocks (shard_axis_through): the rows of
  * K lanes concatenated are a batch of K blocks.
  *
@@ -427,29 +431,9 @@ static int make_sum_tree(Merger *M, int id) {
     return acc;
 }
 
-/* A sum over the rows of an add tree of lanes of one pack (a bias gradient: the cotangents of
- * a bias broadcast to each lane's rows, added) as one sum over those lanes' rows. */
-static int make_rows_sum(Merger *M, int id) {
-    const IrNode *n = node(M, id);
-    int c = n->in[0], terms[64], idx[64], nt, p;
-    if (node(M, c)->op != OP_ADD || (nt = add_terms(M, c, terms, 0, 64)) > 64) return -1;
-    if ((p = live_rows_pack(M, terms[0])) < 0) return -1;
-    for (int t = 0; t < nt; t++) {
-        if (live_rows_pack(M, terms[t]) != p) return -1;
-        int k = M->lane[terms[t]], at = t;
-        while (at > 0 && idx[at - 1] > k) idx[at] = idx[at - 1], at--;
-        if (at > 0 && idx[at - 1] == k) return -1;   /* a lane twice */
-        idx[at] = k;
-    }
-    int rows = rows_of(M, p, idx, nt);
-    stamp(M, id);
-    return ir_sum(M->dst, rows, n->axes);
-}
-
 static void make_node(Merger *M, int id) {
     const IrNode *n = node(M, id);
     if (n->op == OP_ADD && (M->value[id] = make_sum_tree(M, id)) >= 0) return;
-    if (n->op == OP_SUM && (n->axes & 1) && (M->value[id] = make_rows_sum(M, id)) >= 0) return;
     int in[3] = {0, 0, 0};
     for (int i = 0; i < n->nin; i++) in[i] = value(M, n->in[i]);
     stamp(M, id);

@@ -38,6 +38,22 @@ compare() {
         "$GANC" run "$work/eps.gan" --steps 1 --dtype f64 -o "$work/off_run.st" >> "$work/out" 2>&1 &&
         "$GANC" compare "$work/on_run.st" "$work/off_run.st" --tolerance 1e-12 >> "$work/out" 2>&1
     check $? "$name: one iteration merged and not within 1e-12" "$work/out"
+    # natively, where the merged graphs' slices are views and their concats computed in place
+    # (compiler/plan.h): the executable against the interpreter's merged graphs, as native.sh
+    # does unmerged (eval graph, and the step functions on 1 and 2 threads)
+    for dtype in f64 f32; do
+        tol=1e-9 && [ $dtype = f32 ] && tol=1e-4
+        "$GANC" --merge "$work/eps.gan" --dtype $dtype -o "$work/exe" > "$work/out" 2>&1 &&
+            "$GANC" eval --merge "$work/eps.gan" --dtype $dtype -o "$work/interp.st" >> "$work/out" 2>&1 &&
+            "$work/exe" --eval -o "$work/native.st" --quiet >> "$work/out" 2>&1 &&
+            "$GANC" compare "$work/interp.st" "$work/native.st" --tolerance $tol >> "$work/out" 2>&1 &&
+            { [ $dtype = f32 ] || for t in 1 2; do
+                "$work/exe" --steps 1 --threads $t --out "$work/run$t" --quiet >> "$work/out" 2>&1 &&
+                    "$GANC" compare "$work/on_run.st" "$work/run$t/ckpt/last.safetensors" --tolerance $tol >> "$work/out" 2>&1 ||
+                    return 1
+            done; }
+        check $? "$name: native $dtype merged equals the interpreter's merged graphs within $tol" "$work/out"
+    done
 }
 
 if [ "${1:-}" = --one ]; then
@@ -66,6 +82,25 @@ merges() {
     grep -q "^merge $2: D x$3 rows" "$tmp/on" && [ "$on" -lt "$off" ] && ! grep -q '^merge' "$tmp/off"
     check $? "merge: $(basename "$1") $2 runs D's $3 applications together ($off products -> $on)" "$tmp/on"
 }
+# The plan copies none of what the merge creates in the toy WGAN-GP's critic step: its slices
+# of whole rows are views, the interpolates are computed into their rows of the concat (plan.h),
+# and no two buffers live at the same time overlap (tests/plan_overlaps.awk, over every merged
+# bench program); the updates go straight into the parameters and Adam's moments.
+"$GANC" --emit=ir-opt --merge bench/toy_wgan_gp.gan > "$tmp/on" 2>&1
+step_d=$(sed -n '/^plan step_D:/,/^plan /p' "$tmp/on")
+copied=$(echo "$step_d" | grep -cE '^ +%[0-9]+ +slice .* call @')
+views=$(echo "$step_d" | grep -cE '^ +%[0-9]+ +slice .* view of %')
+echo "$step_d" | grep -qE "^memory step_D: [0-9]+ views, [1-9][0-9]* computed into a concat, [1-9][0-9]* outputs computed in place, [0-1] copied out" &&
+    [ "$copied" -eq 0 ] && [ "$views" -gt 10 ]
+check $? "plan: the merged toy WGAN-GP critic copies no slice ($views views, $copied copies) and updates in place: $(grep '^memory step_D' "$tmp/on")" "$tmp/on"
+for f in bench/*.gan; do
+    "$GANC" --emit=ir-opt --merge "$f" 2>&1 | awk -f tests/plan_overlaps.awk
+done > "$tmp/overlaps"
+[ ! -s "$tmp/overlaps" ]
+check $? "plan: no two live buffers overlap in any merged bench program" "$tmp/overlaps"
+make -s build/test_plan > "$tmp/out" 2>&1 && build/test_plan > "$tmp/plan" 2>&1
+check $? "test_plan: the plan's views, concats and in-place updates on hand-made graphs" "$tmp/plan"
+
 merges bench/toy_wgan_gp.gan step_D 3
 merges bench/dcgan_wgan_gp.gan step_D 3
 merges bench/toy_ns.gan step_D 2
