@@ -73,8 +73,9 @@ typedef enum { GRAPH_STEP, GRAPH_EVAL, GRAPH_SAMPLE, GRAPH_FID } GraphRole;
 
 /* Graph function k reads leaf tensors through leaves[i], in the order of the graph's `use`;
  * writes output j to outputs[j], in the order of its `out`; and uses `arena` (arena_bytes
- * long, 64-byte aligned) for every intermediate. It writes the outputs only after it has read
- * every leaf, so the runtime may pass a parameter's own storage as the output that updates it.
+ * long, 64-byte aligned) for every intermediate. It writes an update's output only after its
+ * last read of that leaf's old value (compiler/plan.h), so the runtime passes a parameter's own
+ * storage as the output that updates it, and the update may be computed there directly.
  * Tensors are dense row-major arrays of float (is_f64 0) or double (is_f64 1). */
 typedef void (*GanGraphFn)(void **leaves, void **outputs, char *arena);
 
