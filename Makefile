@@ -141,12 +141,14 @@ bench: $(B)/ganc $(B)/sgemm_peak
 	sh bench/run.sh
 
 # The builds use every core (CI runs a plain `make test`); the suite's parts run their own jobs.
+# One make for everything the suite needs, the sanitizer build (asan) included: its compiles fill
+# the cores while the classifier trains and the test binaries link (two makes in a row left a
+# core idle at each one's end).
 test: test-deps
 	$(MAKE) --no-print-directory -j$$(nproc) $(B)/ganc $(B)/test_ops $(B)/test_runtime $(B)/test_eval $(B)/test_kernels \
 	    $(B)/test_ganrt $(B)/test_data $(B)/test_fid $(B)/test_losses $(B)/fmnist_classifier.safetensors \
 	    $(B)/test_record $(B)/png_ink $(B)/test_language $(B)/test_dist \
-	    $(B)/mutants
-	$(MAKE) --no-print-directory -j$$(nproc) asan
+	    $(B)/mutants asan
 	sh tests/run.sh
 
 demo: deps

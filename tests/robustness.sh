@@ -4,8 +4,9 @@
 # Deterministically mutates every examples/*.gan and tests/errors/*.gan: truncation at every
 # TRUNC_STRIDE-th byte (41), single-byte replacements at every REPLACE_STRIDE-th byte (53; each
 # position gets BYTES_PER_POS (2) bytes of { } ( ) [ ] , : = - > ^ 0 9 e . " # newline NUL 0xff,
-# rotating), deletion of each line and duplication of each line: about 4000 mutants. Each goes
-# through the front end exactly as `ganc --emit=ir-grad` runs it, 10 s of CPU at most:
+# rotating), deletion of each line and duplication of each line: about 12,000 mutants (11,946 of
+# the 42 examples and the error files in December 2026). Each goes through the front end
+# exactly as `ganc --emit=ir-grad` runs it, 10 s of CPU at most:
 #   pass: exit 0, or exit 1 whose stderr starts with a "...: error: " line
 #   fail: a signal, a timeout, an internal-error message, exit 1 without an error line, or any
 #         other status
