@@ -86,9 +86,12 @@ check $? "a second SIGINT exits at once (130, no checkpoint)" "exit $rc: $(head 
 
 # ganc run (the interpreter) stops the same way: the iteration ends, the state is written where -o
 # says and equals the state of a run of exactly that many iterations.
-"$GANC" run tests/golden/tiny_wgan.gan --steps 100000000 -o "$tmp/interp.safetensors" > /dev/null 2> "$tmp/err" &
+# Its first log line comes after iteration 1, so after it catches the signals: a fixed `sleep 1`
+# lost that race on a loaded machine (SIGTERM's default action, exit 143 and no state).
+"$GANC" run tests/golden/tiny_wgan.gan --steps 100000000 -o "$tmp/interp.safetensors" > "$tmp/interp.log" 2> "$tmp/err" &
 pid=$!
-sleep 1
+i=0
+while [ ! -s "$tmp/interp.log" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 kill -TERM $pid
 wait $pid
 rc=$?
