@@ -12,13 +12,12 @@ GANC=build/ganc
 # One BLAS thread per process: the parts that run jobs side by side fill the cores themselves.
 OPENBLAS_NUM_THREADS=1
 export OPENBLAS_NUM_THREADS
-# Two lanes, side by side (CI has 2 cores): the parts that fill both cores themselves (jobs side by
-# side: native, simplify, shards, merge, mpi, zoo, robustness) run one after another in the
-# heavy lane, printed as they go; the single-process parts run one after another in the light
-# lane, whose lines are printed after the heavy lane's. Run one after the other, the single-process
-# parts left a core idle (about 3 of CI's 15 minutes). No two parts share a file (each works in
-# its own mktemp folder or its own build/test_* names). `# time:` lines are each lane's own;
-# parts of the two lanes overlap, so they do not add up to the whole.
+# Two lanes side by side (CI has 2 cores). The heavy lane: the parts that fill both cores with
+# jobs of their own (native, zoo, simplify, shards, robustness, merge, mpi), one after another,
+# printed as they go. The light lane: the single-process parts, one after another, printed after
+# the heavy lane's lines. Run in one row, the single-process parts (about 190 s of CPU) left
+# the second core idle. No two parts share a file (each works in its own mktemp folder or under
+# its own build/test_* names). `# time:` lines are each lane's own and the lanes overlap.
 
 record() { # record STATUS NAME [DETAIL]
     if [ "$1" -eq 0 ]; then
