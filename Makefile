@@ -148,7 +148,7 @@ test: test-deps
 	$(MAKE) --no-print-directory -j$$(nproc) $(B)/ganc $(B)/test_ops $(B)/test_runtime $(B)/test_eval $(B)/test_kernels \
 	    $(B)/test_ganrt $(B)/test_data $(B)/test_fid $(B)/test_losses $(B)/fmnist_classifier.safetensors \
 	    $(B)/test_record $(B)/png_ink $(B)/test_language $(B)/test_dist \
-	    $(B)/mutants asan
+	    $(B)/test_plan $(B)/mutants asan
 	sh tests/run.sh
 
 demo: deps
