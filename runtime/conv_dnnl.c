@@ -27,11 +27,17 @@
 
 enum { MAX_PRIMITIVES = 256, MAX_PARTS = 64 };
 
+/* The operands' roles, in the conv's own terms: image, kernel, output. */
+enum { ROLE_X, ROLE_W, ROLE_Y, NROLES };
+
 typedef struct Primitive {
     ConvKind kind;
     int xd[4], wd[4], stride, pad; /* xd[0] is the chunk's batch */
     dnnl_primitive_t p;
-    size_t scratch_bytes;          /* its scratchpad, which we pass it (user mode) */
+    dnnl_memory_desc_t md[NROLES]; /* the layouts the primitive works on (see layouts()) */
+    dnnl_primitive_t reorder[NROLES]; /* from/to plain NCHW/OIHW; NULL where it works on plain */
+    size_t bytes[NROLES];          /* an operand's buffer in its working layout, 0 where plain */
+    size_t scratch_bytes;          /* its scratchpad and the reorders', which we pass (user mode) */
 } Primitive;
 
 static Primitive primitives[MAX_PRIMITIVES];
@@ -45,8 +51,12 @@ static size_t scratch_bytes[MAX_PARTS];
 
 static void release(void)
 {
-    for (int i = 0; i < nprimitives; i++)
+    for (int i = 0; i < nprimitives; i++) {
         dnnl_primitive_destroy(primitives[i].p);
+        for (int r = 0; r < NROLES; r++)
+            if (primitives[i].reorder[r])
+                dnnl_primitive_destroy(primitives[i].reorder[r]);
+    }
     for (int k = 0; k < MAX_PARTS; k++)
         if (streams[k])
             dnnl_stream_destroy(streams[k]);
@@ -90,6 +100,116 @@ static void dims_of(dnnl_dims_t d, const int *v)
         d[k] = v[k];
 }
 
+static void dims_of_output(dnnl_dims_t y, const int *xd, const int *wd, int stride, int pad)
+{
+    y[0] = xd[0], y[1] = wd[0];
+    y[2] = (xd[2] + 2 * pad - wd[2]) / stride + 1, y[3] = (xd[3] + 2 * pad - wd[3]) / stride + 1;
+}
+
+/* The role whose operand a conv of this kind writes. */
+static int output_role(ConvKind kind)
+{
+    return kind == CONV_FORWARD ? ROLE_Y : kind == CONV_BACKWARD_DATA ? ROLE_X : ROLE_W;
+}
+
+/* A conv's primitive descriptor on the layouts `tag` (plain, or dnnl_format_tag_any: oneDNN's
+ * choice) for the three roles; NULL if oneDNN refuses. */
+static dnnl_primitive_desc_t conv_pd(ConvKind kind, const int *xd, const int *wd, int stride, int pad,
+                                     dnnl_format_tag_t xtag, dnnl_format_tag_t wtag, const_dnnl_primitive_attr_t attr)
+{
+    dnnl_dims_t x, w, y, strides = {stride, stride}, pads = {pad, pad};
+    dims_of(x, xd);
+    dims_of(w, wd);
+    dims_of_output(y, xd, wd, stride, pad);
+    dnnl_memory_desc_t xm, wm, ym;
+    dnnl_convolution_desc_t fwd, desc;
+    dnnl_primitive_desc_t fwd_pd = NULL, pd = NULL;
+    int ok = dnnl_memory_desc_init_by_tag(&xm, 4, x, dnnl_f32, xtag) == dnnl_success &&
+             dnnl_memory_desc_init_by_tag(&wm, 4, w, dnnl_f32, wtag) == dnnl_success &&
+             dnnl_memory_desc_init_by_tag(&ym, 4, y, dnnl_f32, xtag) == dnnl_success &&
+             dnnl_convolution_forward_desc_init(&fwd, dnnl_forward_training, dnnl_convolution_direct, &xm,
+                                                &wm, NULL, &ym, strides, pads, pads) == dnnl_success &&
+             dnnl_primitive_desc_create(&fwd_pd, &fwd, attr, engine, NULL) == dnnl_success;
+    if (ok && kind == CONV_BACKWARD_DATA)
+        ok = dnnl_convolution_backward_data_desc_init(&desc, dnnl_convolution_direct, &xm, &wm, &ym, strides,
+                                                      pads, pads) == dnnl_success &&
+             dnnl_primitive_desc_create(&pd, &desc, attr, engine, fwd_pd) == dnnl_success;
+    if (ok && kind == CONV_BACKWARD_WEIGHTS)
+        ok = dnnl_convolution_backward_weights_desc_init(&desc, dnnl_convolution_direct, &xm, &wm, NULL, &ym,
+                                                         strides, pads, pads) == dnnl_success &&
+             dnnl_primitive_desc_create(&pd, &desc, attr, engine, fwd_pd) == dnnl_success;
+    if (kind == CONV_FORWARD)
+        return ok ? fwd_pd : NULL;
+    if (fwd_pd)
+        dnnl_primitive_desc_destroy(fwd_pd);
+    return ok ? pd : NULL;
+}
+
+static size_t scratch_of(const_dnnl_primitive_desc_t pd)
+{
+    return dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0));
+}
+
+static const dnnl_query_t role_query[3][NROLES] = {
+    [CONV_FORWARD] = {dnnl_query_src_md, dnnl_query_weights_md, dnnl_query_dst_md},
+    [CONV_BACKWARD_DATA] = {dnnl_query_diff_src_md, dnnl_query_weights_md, dnnl_query_diff_dst_md},
+    [CONV_BACKWARD_WEIGHTS] = {dnnl_query_src_md, dnnl_query_diff_weights_md, dnnl_query_diff_dst_md},
+};
+
+/* Whether a layout pads a role's channels to its block (conv_bd's one-channel image as
+ * nChw16c: sixteen times the work, measured 10x slower than the gemm convolution). */
+static int padded(const_dnnl_primitive_desc_t pd, ConvKind kind)
+{
+    for (int r = 0; r < NROLES; r++) {
+        const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, role_query[kind][r], 0);
+        for (int k = 0; k < md->ndims; k++)
+            if (md->padded_dims[k] != md->dims[k])
+                return 1;
+    }
+    return 0;
+}
+
+/* The layouts of a conv. On plain NCHW tensors oneDNN 2.6 has only its gemm convolution (an
+ * im2col copy, a col2im for conv_bd, then a GEMM): that copy took a third of the DCGAN convs'
+ * time (docs/performance.md). Its direct JIT convolutions want blocked layouts (nChw16c, and
+ * blocked kernels), so where oneDNN's own choice (format `any`) is a direct JIT kernel, the conv
+ * runs on those with reorders from and to plain around it; where it would still be gemm or a
+ * reference kernel, on plain tensors as before. Either way one fixed kernel per shape: the same
+ * bits every run. */
+static dnnl_primitive_desc_t layouts(ConvKind kind, const int *xd, const int *wd, int stride, int pad,
+                                     const_dnnl_primitive_attr_t attr)
+{
+    if (!getenv("GANRT_DNNL_PLAIN")) {
+        dnnl_primitive_desc_t pd = conv_pd(kind, xd, wd, stride, pad, dnnl_format_tag_any, dnnl_format_tag_any, attr);
+        const char *impl = NULL;
+        if (pd && dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl &&
+            !strncmp(impl, "jit:", 4) && !padded(pd, kind))
+            return pd;
+        if (pd)
+            dnnl_primitive_desc_destroy(pd);
+    }
+    return conv_pd(kind, xd, wd, stride, pad, dnnl_nchw, dnnl_oihw, attr);
+}
+
+/* The reorder of one role between plain and the primitive's layout (NULL where they agree):
+ * from plain for an operand the conv reads, to plain for the one it writes. */
+static int role_reorder(Primitive *c, int role, const dnnl_memory_desc_t *plain, const_dnnl_primitive_attr_t attr)
+{
+    if (dnnl_memory_desc_equal(&c->md[role], plain))
+        return 0;
+    int out = role == output_role(c->kind);
+    dnnl_primitive_desc_t pd = NULL;
+    if (dnnl_reorder_primitive_desc_create(&pd, out ? &c->md[role] : plain, engine, out ? plain : &c->md[role],
+                                           engine, attr) != dnnl_success)
+        return -1;
+    size_t s = scratch_of(pd);
+    c->scratch_bytes = s > c->scratch_bytes ? s : c->scratch_bytes;
+    c->bytes[role] = dnnl_memory_desc_get_size(&c->md[role]);
+    int ok = dnnl_primitive_create(&c->reorder[role], pd) == dnnl_success;
+    dnnl_primitive_desc_destroy(pd);
+    return ok ? 0 : -1;
+}
+
 /* The primitive of one conv (a chunk's batch in xd[0]), made and cached on first use. Its
  * scratchpad is ours to pass (oneDNN's own is one buffer for all threads), so chunks of the same
  * size can run the same primitive at once. */
@@ -103,50 +223,48 @@ static const Primitive *primitive(ConvKind kind, const int *xd, const int *wd, i
     }
     if (nprimitives == MAX_PRIMITIVES)
         return NULL;
-    int oh = (xd[2] + 2 * pad - wd[2]) / stride + 1, ow = (xd[3] + 2 * pad - wd[3]) / stride + 1;
-    dnnl_dims_t x, w, y = {xd[0], wd[0], oh, ow}, strides = {stride, stride}, pads = {pad, pad};
-    dims_of(x, xd);
-    dims_of(w, wd);
-    dnnl_memory_desc_t xm, wm, ym;
-    dnnl_convolution_desc_t fwd, desc;
-    dnnl_primitive_desc_t fwd_pd = NULL, pd = NULL;
-    dnnl_primitive_t p = NULL;
     dnnl_primitive_attr_t attr = NULL;
-    int ok = dnnl_primitive_attr_create(&attr) == dnnl_success &&
-             dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) == dnnl_success &&
-             dnnl_memory_desc_init_by_tag(&xm, 4, x, dnnl_f32, dnnl_nchw) == dnnl_success &&
-             dnnl_memory_desc_init_by_tag(&wm, 4, w, dnnl_f32, dnnl_oihw) == dnnl_success &&
-             dnnl_memory_desc_init_by_tag(&ym, 4, y, dnnl_f32, dnnl_nchw) == dnnl_success &&
-             dnnl_convolution_forward_desc_init(&fwd, dnnl_forward_training, dnnl_convolution_direct, &xm,
-                                                &wm, NULL, &ym, strides, pads, pads) == dnnl_success &&
-             dnnl_primitive_desc_create(&fwd_pd, &fwd, attr, engine, NULL) == dnnl_success;
-    if (ok && kind == CONV_BACKWARD_DATA)
-        ok = dnnl_convolution_backward_data_desc_init(&desc, dnnl_convolution_direct, &xm, &wm, &ym, strides,
-                                                      pads, pads) == dnnl_success &&
-             dnnl_primitive_desc_create(&pd, &desc, attr, engine, fwd_pd) == dnnl_success;
-    if (ok && kind == CONV_BACKWARD_WEIGHTS)
-        ok = dnnl_convolution_backward_weights_desc_init(&desc, dnnl_convolution_direct, &xm, &wm, NULL, &ym,
-                                                         strides, pads, pads) == dnnl_success &&
-             dnnl_primitive_desc_create(&pd, &desc, attr, engine, fwd_pd) == dnnl_success;
-    size_t scratch_size = 0;
-    if (ok) {
-        const_dnnl_primitive_desc_t used = kind == CONV_FORWARD ? fwd_pd : pd;
-        scratch_size = dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(used, dnnl_query_scratchpad_md, 0));
-        ok = dnnl_primitive_create(&p, used) == dnnl_success;
-    }
-    if (attr)
-        dnnl_primitive_attr_destroy(attr);
-    if (pd)
-        dnnl_primitive_desc_destroy(pd);
-    if (fwd_pd)
-        dnnl_primitive_desc_destroy(fwd_pd);
-    if (!ok)
+    if (dnnl_primitive_attr_create(&attr) != dnnl_success)
         return NULL;
-    Primitive *c = &primitives[nprimitives++];
-    *c = (Primitive){.kind = kind, .stride = stride, .pad = pad, .p = p, .scratch_bytes = scratch_size};
+    dnnl_primitive_desc_t pd = NULL;
+    Primitive *c = &primitives[nprimitives];
+    *c = (Primitive){.kind = kind, .stride = stride, .pad = pad};
     memcpy(c->xd, xd, sizeof c->xd);
     memcpy(c->wd, wd, sizeof c->wd);
+    int ok = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) == dnnl_success &&
+             (pd = layouts(kind, xd, wd, stride, pad, attr)) && dnnl_primitive_create(&c->p, pd) == dnnl_success;
+    if (ok) {
+        c->scratch_bytes = scratch_of(pd);
+        dnnl_dims_t dims[NROLES];
+        dims_of(dims[ROLE_X], xd);
+        dims_of(dims[ROLE_W], wd);
+        dims_of_output(dims[ROLE_Y], xd, wd, stride, pad);
+        for (int r = 0; ok && r < NROLES; r++) {
+            c->md[r] = *dnnl_primitive_desc_query_md(pd, role_query[kind][r], 0);
+            dnnl_memory_desc_t plain;
+            ok = dnnl_memory_desc_init_by_tag(&plain, 4, dims[r], dnnl_f32, r == ROLE_W ? dnnl_oihw : dnnl_nchw) ==
+                     dnnl_success &&
+                 role_reorder(c, r, &plain, attr) == 0;
+        }
+    }
+    dnnl_primitive_attr_destroy(attr);
+    if (pd)
+        dnnl_primitive_desc_destroy(pd);
+    if (!ok)
+        return NULL; /* what it made leaks: a shape oneDNN refuses falls back to im2col once */
+    nprimitives++;
     return c;
+}
+
+/* The bytes a chunk's workspace takes: the scratchpad, then each operand in its working layout. */
+static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+static size_t workspace_bytes(const Primitive *c)
+{
+    size_t n = align64(c->scratch_bytes);
+    for (int r = 0; r < NROLES; r++)
+        n += align64(c->bytes[r]);
+    return n + 64;
 }
 
 /* One conv job: the whole batch's operands and where each chunk's primitive is. */
@@ -161,15 +279,63 @@ typedef struct ConvJob {
 
 static long chunk_start(int batch, int part, int nparts) { return (long)batch * part / nparts; }
 
+static dnnl_memory_t memory_of(const dnnl_memory_desc_t *md, const void *data)
+{
+    dnnl_memory_t m = NULL;
+    dnnl_memory_create(&m, md, engine, (void *)data);
+    return m;
+}
+
 static dnnl_memory_t memory(const int *dims4, dnnl_format_tag_t tag, const void *data)
 {
     dnnl_dims_t d;
     dims_of(d, dims4);
     dnnl_memory_desc_t md;
-    dnnl_memory_t m = NULL;
-    if (dnnl_memory_desc_init_by_tag(&md, 4, d, dnnl_f32, tag) == dnnl_success)
-        dnnl_memory_create(&m, &md, engine, (void *)data);
-    return m;
+    return dnnl_memory_desc_init_by_tag(&md, 4, d, dnnl_f32, tag) == dnnl_success ? memory_of(&md, data) : NULL;
+}
+
+static int execute(dnnl_primitive_t p, dnnl_stream_t stream, int nargs, const dnnl_exec_arg_t *args)
+{
+    return dnnl_primitive_execute(p, stream, nargs, args) == dnnl_success && dnnl_stream_wait(stream) == dnnl_success
+               ? 0
+               : -1;
+}
+
+/* Runs one chunk's conv: the plain operands `user` (x, w, y), reordered into the workspace
+ * first where the primitive works on blocked layouts, and its output reordered back. */
+static int run_primitive(const Primitive *c, dnnl_stream_t stream, dnnl_memory_t user[NROLES], char *work)
+{
+    dnnl_memory_t m[NROLES] = {0}, sm = NULL;
+    dnnl_memory_desc_t smd;
+    dnnl_dims_t sdims = {(dnnl_dim_t)c->scratch_bytes + 1};
+    int ok = dnnl_memory_desc_init_by_tag(&smd, 1, sdims, dnnl_u8, dnnl_a) == dnnl_success &&
+             (sm = memory_of(&smd, work));
+    char *next = work + align64(c->scratch_bytes);
+    for (int r = 0; r < NROLES; r++) {
+        m[r] = c->reorder[r] ? memory_of(&c->md[r], next) : user[r];
+        next += align64(c->bytes[r]);
+        ok = ok && m[r];
+    }
+    int out = output_role(c->kind);
+    for (int r = 0; ok && r < NROLES; r++)
+        if (c->reorder[r] && r != out) {
+            dnnl_exec_arg_t args[] = {{DNNL_ARG_FROM, user[r]}, {DNNL_ARG_TO, m[r]}, {DNNL_ARG_SCRATCHPAD, sm}};
+            ok = execute(c->reorder[r], stream, 3, args) == 0;
+        }
+    int src = c->kind == CONV_BACKWARD_DATA ? DNNL_ARG_DIFF_SRC : DNNL_ARG_SRC;
+    int wgt = c->kind == CONV_BACKWARD_WEIGHTS ? DNNL_ARG_DIFF_WEIGHTS : DNNL_ARG_WEIGHTS;
+    int dst = c->kind == CONV_FORWARD ? DNNL_ARG_DST : DNNL_ARG_DIFF_DST;
+    dnnl_exec_arg_t args[] = {{src, m[ROLE_X]}, {wgt, m[ROLE_W]}, {dst, m[ROLE_Y]}, {DNNL_ARG_SCRATCHPAD, sm}};
+    ok = ok && execute(c->p, stream, 4, args) == 0;
+    if (ok && c->reorder[out]) {
+        dnnl_exec_arg_t back[] = {{DNNL_ARG_FROM, m[out]}, {DNNL_ARG_TO, user[out]}, {DNNL_ARG_SCRATCHPAD, sm}};
+        ok = execute(c->reorder[out], stream, 3, back) == 0;
+    }
+    for (int r = 0; r < NROLES; r++)
+        if (c->reorder[r])
+            dnnl_memory_destroy(m[r]);
+    dnnl_memory_destroy(sm);
+    return ok ? 0 : -1;
 }
 
 static void run_chunk(void *ctx, int part, int nparts)
@@ -184,23 +350,13 @@ static void run_chunk(void *ctx, int part, int nparts)
     const float *w = job->kind == CONV_BACKWARD_WEIGHTS
                          ? (part == 0 ? job->out_w : partial + (size_t)(part - 1) * (size_t)(job->wd[0] * job->wd[1] * job->wd[2] * job->wd[3]))
                          : job->w;
-    dnnl_memory_t xm = memory(xd, dnnl_nchw, x + x_off), wm = memory(job->wd, dnnl_oihw, w),
-                  ym = memory(yd, dnnl_nchw, y + y_off), sm = NULL;
-    dnnl_memory_desc_t smd;
-    dnnl_dims_t sdims = {(dnnl_dim_t)job->p[part]->scratch_bytes};
-    if (dnnl_memory_desc_init_by_tag(&smd, 1, sdims, dnnl_u8, dnnl_a) == dnnl_success)
-        dnnl_memory_create(&sm, &smd, engine, scratch[part]);
-    int src = job->kind == CONV_BACKWARD_DATA ? DNNL_ARG_DIFF_SRC : DNNL_ARG_SRC;
-    int wgt = job->kind == CONV_BACKWARD_WEIGHTS ? DNNL_ARG_DIFF_WEIGHTS : DNNL_ARG_WEIGHTS;
-    int dst = job->kind == CONV_FORWARD ? DNNL_ARG_DST : DNNL_ARG_DIFF_DST;
-    dnnl_exec_arg_t args[] = {{src, xm}, {wgt, wm}, {dst, ym}, {DNNL_ARG_SCRATCHPAD, sm}};
-    if (!xm || !wm || !ym || !sm || dnnl_primitive_execute(job->p[part]->p, streams[part], 4, args) != dnnl_success ||
-        dnnl_stream_wait(streams[part]) != dnnl_success)
+    dnnl_memory_t user[NROLES] = {memory(xd, dnnl_nchw, x + x_off), memory(job->wd, dnnl_oihw, w),
+                                  memory(yd, dnnl_nchw, y + y_off)};
+    char *work = (char *)align64((size_t)scratch[part]);
+    if (!user[ROLE_X] || !user[ROLE_W] || !user[ROLE_Y] || run_primitive(job->p[part], streams[part], user, work) != 0)
         job->failed[part] = 1; /* the caller redoes the whole conv with im2col */
-    dnnl_memory_destroy(xm);
-    dnnl_memory_destroy(wm);
-    dnnl_memory_destroy(ym);
-    dnnl_memory_destroy(sm);
+    for (int r = 0; r < NROLES; r++)
+        dnnl_memory_destroy(user[r]);
 }
 
 int conv_dnnl_f32(ConvKind kind, const float *a, const float *b, float *out, const int *xd,
@@ -226,7 +382,7 @@ int conv_dnnl_f32(ConvKind kind, const float *a, const float *b, float *out, con
         int chunk[4] = {(int)(chunk_start(xd[0], k + 1, nparts) - chunk_start(xd[0], k, nparts)), xd[1], xd[2], xd[3]};
         if (!(job.p[k] = primitive(kind, chunk, wd, stride, pad)))
             return -1;
-        grow(&scratch[k], &scratch_bytes[k], job.p[k]->scratch_bytes + 1);
+        grow(&scratch[k], &scratch_bytes[k], workspace_bytes(job.p[k]));
     }
     size_t wsize = (size_t)wd[0] * (size_t)(wd[1] * wd[2] * wd[3]);
     if (kind == CONV_BACKWARD_WEIGHTS)

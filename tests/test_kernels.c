@@ -342,6 +342,11 @@ static void test_conv(void)
     conv_cases((int[]){2, 3, 6, 4}, (int[]){5, 3, 1, 1}, 2, 0);
     conv_cases((int[]){1, 2, 4, 4}, (int[]){2, 2, 4, 4}, 1, 0); /* the kernel covers the image */
     conv_cases((int[]){4, 16, 16, 16}, (int[]){32, 16, 4, 4}, 2, 1); /* a DCGAN layer's shape */
+    /* the float convs on oneDNN's blocked layouts (channels in blocks of 16, reorders around) and,
+     * where a block would pad the channels, on plain ones (conv_dnnl.c's layouts()) */
+    conv_cases((int[]){5, 32, 9, 7}, (int[]){48, 32, 4, 4}, 2, 1);
+    conv_cases((int[]){3, 1, 12, 12}, (int[]){16, 1, 4, 4}, 2, 1);
+    conv_cases((int[]){3, 24, 6, 6}, (int[]){40, 24, 3, 3}, 1, 1);
 }
 
 static void test_reduce(void)
