@@ -122,6 +122,28 @@ static void walk_seek(Walk *w, long flat)
     }
 }
 
+/* Merges neighbouring axes that a walk steps through as one: axis k into k+1 when
+ * stride[k] == stride[k+1] * dims[k+1] (contiguous, or both repeated with stride 0), and drops
+ * axes of size 1. The row-major order of the elements is unchanged, so is every result; the
+ * walks get fewer, longer rows: a batch-norm statistic's broadcast of [C] to [N,C,H,W] runs as
+ * rows of H*W instead of W (7 in a DCGAN), its sum over N,H,W likewise. Returns the new ndim. */
+static int coalesce(int *dims, long *stride, int ndim)
+{
+    int n = 0;
+    for (int k = 0; k < ndim; k++) {
+        if (dims[k] == 1)
+            continue;
+        if (n > 0 && stride[n - 1] == stride[k] * dims[k]) {
+            dims[n - 1] *= dims[k];
+            stride[n - 1] = stride[k];
+            continue;
+        }
+        dims[n] = dims[k];
+        stride[n++] = stride[k];
+    }
+    return n;
+}
+
 /* How many pool parts a kernel splits `items` independent items (`work` element operations in
  * all) into: one when the work is too small to pay for waking the workers. */
 static int parts_for(long work, long items)
@@ -195,6 +217,8 @@ static ReducePlan reduce_plan(const int *in_dims, int ndim, unsigned axes)
         }
     }
     p.out_count = element_count(p.kept_dims, p.nkept);
+    p.nkept = coalesce(p.kept_dims, p.kept_stride, p.nkept);
+    p.nreduced = coalesce(p.reduced_dims, p.reduced_stride, p.nreduced);
     return p;
 }
 
@@ -251,13 +275,17 @@ static Span conv_span(int out_len, int in_len, int stride, int offset)
 #define T float
 #define S f32
 #define CONV_LIBRARY conv_dnnl_f32
+#define SUM_LANES 8
 #include "kernels_impl.h"
+#undef SUM_LANES
 #undef T
 #undef S
 #undef CONV_LIBRARY
 
 #define T double
 #define S f64
+#define SUM_LANES 1
 #include "kernels_impl.h"
+#undef SUM_LANES
 #undef T
 #undef S

@@ -361,6 +361,13 @@ static void test_reduce(void)
         reduce_case(4, dims4, 0xf, is_max);
         reduce_case(1, (int[]){1000}, 1, is_max);
         reduce_case(2, (int[]){64, 9}, 1, is_max);
+        /* batch-norm statistics and bias gradients: N,H,W of [N,C,H,W], the H,W rows contiguous
+         * (merged into one of 63: float sums in 8 lanes and a tail), size-1 axes dropped, and a
+         * large one split across the pool */
+        reduce_case(4, (int[]){6, 5, 7, 9}, 0xd, is_max);
+        reduce_case(4, (int[]){3, 1, 4, 3}, 0xd, is_max);
+        reduce_case(4, (int[]){64, 16, 7, 7}, 0xd, is_max);
+        reduce_case(4, (int[]){4, 3, 2, 5}, 0x3, is_max); /* leading axes merged, strided rows */
     }
 }
 
@@ -371,6 +378,8 @@ static void test_shape_ops(void)
     broadcast_case(0, NULL, 3, (int[]){2, 3, 4}, 0x0);          /* scalar -> [a,b,c] */
     broadcast_case(2, (int[]){2, 4}, 3, (int[]){2, 3, 4}, 0x5); /* [a,c] -> [a,b,c] */
     broadcast_case(2, (int[]){3, 4}, 4, (int[]){2, 3, 4, 2}, 0x6);
+    broadcast_case(1, (int[]){5}, 4, (int[]){3, 5, 7, 9}, 0x2);    /* [C] -> [N,C,H,W] */
+    broadcast_case(2, (int[]){1, 4}, 4, (int[]){2, 1, 4, 3}, 0x6); /* size-1 axes */
 
     permute_case(2, (int[]){3, 5}, (int[]){1, 0});
     permute_case(3, (int[]){2, 3, 4}, (int[]){2, 0, 1});
@@ -397,6 +406,7 @@ static void test_large_shape_ops(void)
 {
     broadcast_case(1, (int[]){257}, 2, (int[]){131, 257}, 0x2);
     broadcast_case(1, (int[]){131}, 3, (int[]){131, 5, 61}, 0x1);
+    broadcast_case(1, (int[]){64}, 4, (int[]){33, 64, 7, 7}, 0x2);
     permute_case(3, (int[]){64, 33, 20}, (int[]){2, 0, 1});
     permute_case(4, (int[]){4, 32, 17, 16}, (int[]){0, 2, 3, 1});
     slice_pad_cases(4, (int[]){5, 8, 40, 41}, (int[]){5, 7, 38, 40}, (int[]){0, 1, 1, 0});
