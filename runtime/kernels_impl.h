@@ -51,9 +51,11 @@ static void KERNEL_NAME(copy_rows)(void *ctx, int part, int nparts)
         T *dense = job->dense + row * r.len, *strided = job->strided + w.offset;
         if (r.step == 1)
             memcpy(job->to_dense ? dense : strided, job->to_dense ? strided : dense, sizeof(T) * (size_t)r.len);
-        else if (job->to_dense && r.step == 0) /* a broadcast's repeated element */
+        else if (job->to_dense && r.step == 0) { /* a broadcast's repeated element */
+            T v = *strided; /* read once: the stores could alias it */
             for (int j = 0; j < r.len; j++)
-                dense[j] = *strided;
+                dense[j] = v;
+        }
         else if (job->to_dense)
             for (int j = 0; j < r.len; j++)
                 dense[j] = strided[j * r.step];
@@ -149,12 +151,33 @@ void KERNEL_NAME(ganrt_concat)(const T *a, const T *b, T *out, const int *a_dims
 /* ----- reductions ----------------------------------------------------------------------- */
 
 /* The sum of one output element's group, in double whatever T is. Contiguous rows go into
- * SUM_LANES partial sums (element j of each run of SUM_LANES into lane j), added in lane order
- * at the end; the rest into lane 0. One lane (f64) visits the group in the input's row-major
- * order as the interpreter does, so f64 results agree with it bit for bit. Float sums take 8:
- * one chain of dependent double adds ran at a quarter of the adder's throughput (the batch-norm
- * statistics and bias gradients of a DCGAN), and in double the order moves the sum by some
- * 1e-16 of it, far below a float's rounding. Either way the order depends on the shape only. */
+ * SUM_LANES (1 or 8) partial sums (element j of each run of SUM_LANES into lane j), added in
+ * lane order at the end; the rest into lane 0. One lane (f64) visits the group in the input's
+ * row-major order as the interpreter does, so f64 results agree with it bit for bit. Float sums
+ * take 8: one chain of dependent double adds ran at a quarter of the adder's throughput (the
+ * batch-norm statistics and bias gradients of a DCGAN: 3x slower), and in double the order
+ * moves the sum by some 1e-16 of it, far below a float's rounding. Either way the order depends
+ * on the shape only, never on the thread count. */
+#if SUM_LANES == 8
+typedef double KERNEL_NAME(Pair) __attribute__((vector_size(16)));
+
+/* Adds src[0 .. n) (n a multiple of 8) into the 8 lanes: in four pairs of locals, so the lanes
+ * stay in registers (an array of 8 went through memory on every add). */
+static void KERNEL_NAME(add_runs)(double *lane, const T *src, int n)
+{
+    typedef KERNEL_NAME(Pair) Pair;
+    Pair a0 = {lane[0], lane[1]}, a1 = {lane[2], lane[3]}, a2 = {lane[4], lane[5]}, a3 = {lane[6], lane[7]};
+    for (int j = 0; j < n; j += 8) {
+        a0 += (Pair){src[j], src[j + 1]};
+        a1 += (Pair){src[j + 2], src[j + 3]};
+        a2 += (Pair){src[j + 4], src[j + 5]};
+        a3 += (Pair){src[j + 6], src[j + 7]};
+    }
+    lane[0] = a0[0], lane[1] = a0[1], lane[2] = a1[0], lane[3] = a1[1];
+    lane[4] = a2[0], lane[5] = a2[1], lane[6] = a3[0], lane[7] = a3[1];
+}
+#endif
+
 static double KERNEL_NAME(group_sum)(const T *in, const ReducePlan *p)
 {
     Rows r = rows_of(p->reduced_dims, p->nreduced, p->reduced_stride);
@@ -164,10 +187,10 @@ static double KERNEL_NAME(group_sum)(const T *in, const ReducePlan *p)
     for (long row = 0; row < r.count; row++, walk_next(&w)) {
         const T *src = in + w.offset;
         int j = 0;
+#if SUM_LANES == 8
         if (r.step == 1)
-            for (; j + SUM_LANES <= r.len; j += SUM_LANES)
-                for (int k = 0; k < SUM_LANES; k++)
-                    lane[k] += src[j + k];
+            KERNEL_NAME(add_runs)(lane, src, j = r.len / 8 * 8);
+#endif
         for (; j < r.len; j++)
             lane[0] += src[j * r.step];
     }
