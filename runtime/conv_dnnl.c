@@ -4,7 +4,9 @@
  * Measured on the DCGAN shapes (docs/performance.md), oneDNN's convolutions take about two
  * thirds of the time of our batch-wide im2col + OpenBLAS GEMM, on one thread as on two, so
  * float convs go here; double convs (oneDNN has none) and shapes oneDNN refuses keep the im2col
- * kernels of kernels_impl.h.
+ * kernels of kernels_impl.h. Our tensors are plain NCHW; where oneDNN has a direct JIT kernel on
+ * its blocked layouts, the conv runs there between reorders (layouts() below), since on plain
+ * tensors it has only its gemm convolution with a separate im2col.
  *
  * Threads: the batch is split into one chunk per --threads worker (runtime/pool.c) and each
  * worker runs oneDNN on its chunk with OpenMP limited to its own thread, so oneDNN's OpenMP pool
@@ -13,8 +15,9 @@
  * thread count gives the same bits every run.
  *
  * Primitives are made once per (kind, shape, chunk) and kept: shapes are static, so after the
- * first iteration a conv costs its execution only. Each chunk has its own primitive and stream,
- * so no oneDNN object is used by two threads at once. */
+ * first iteration a conv costs its execution only. Each chunk has its own stream and workspace
+ * (the scratchpad and the reordered operands); chunks of one size share a primitive and its
+ * reorders, which oneDNN runs on several threads at once when each passes its own scratchpad. */
 #include "conv_dnnl.h"
 
 #include <omp.h>
