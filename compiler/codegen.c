@@ -543,6 +543,12 @@ static void emit_kernel(FnGen *f, int id, LLVMValueRef out, int accumulate) {
         kernel(f, "allreduce", args, 4);
         break;
     }
+    case OP_BLOCK_SUM: case OP_BLOCK_MAX: { /* a blocked graph's rank-order sum, one step (runtime/dist.h) */
+        LLVMValueRef args[] = {a, b, out, LLVMConstInt(cg->i64, (unsigned long long)ir_shape_size(n->shape), 0),
+                               const_int(cg, n->op == OP_BLOCK_MAX)};
+        kernel(f, "block_combine", args, 5);
+        break;
+    }
     case OP_ALLGATHER: case OP_SHARD_SLICE: {
         LLVMValueRef args[] = {a, out, dims_of(cg, sa), ndim, const_int(cg, n->axis)};
         kernel(f, n->op == OP_ALLGATHER ? "allgather" : "shard_slice", args, 5);

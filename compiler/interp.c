@@ -464,6 +464,10 @@ static void evaluate_call(Interp *it, int id, double *out)
         eval_concat(node, a_shape, it->graph->nodes[node->in[1]].shape, out, a, b);
         break;
     case OP_MATMUL: eval_matmul(it->round_to_f32, node, a_shape, out, a, b); break;
+    case OP_BLOCK_SUM: case OP_BLOCK_MAX: /* one step of the shard simulator's rank-order sum (max) */
+        for (long i = 0, n = ir_shape_size(node->shape); i < n; i++)
+            out[i] = node->op == OP_BLOCK_SUM ? a[i] + b[i] : b[i] > a[i] ? b[i] : a[i];
+        break;
     case OP_CONV: case OP_CONV_BD: case OP_CONV_BF:
         eval_conv_family(it, node, out);
         break;

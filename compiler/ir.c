@@ -110,6 +110,7 @@ static uint64_t node_hash(const IrNode *n) {
     h = mix(h, n->axes);
     for (int i = 0; i < IR_MAXDIM; i++) h = mix(mix(h, (uint64_t)n->perm[i]), (uint64_t)n->start[i]);
     h = mix(mix(h, (uint64_t)n->axis), (uint64_t)(n->ta * 2 + n->tb));
+    h = mix(h, (uint64_t)n->block);
     return mix(mix(h, (uint64_t)n->stride), (uint64_t)n->pad);
 }
 
@@ -122,7 +123,7 @@ static int node_equal(const IrNode *a, const IrNode *b) {
     return memcmp(&a->value, &b->value, sizeof a->value) == 0 && a->axes == b->axes &&
            memcmp(a->perm, b->perm, sizeof a->perm) == 0 &&
            memcmp(a->start, b->start, sizeof a->start) == 0 && a->axis == b->axis &&
-           a->ta == b->ta && a->tb == b->tb && a->stride == b->stride && a->pad == b->pad;
+           a->ta == b->ta && a->tb == b->tb && a->stride == b->stride && a->pad == b->pad && a->block == b->block;
 }
 
 static void rehash(IrGraph *g) {
@@ -151,6 +152,7 @@ static int add_node(IrGraph *g, IrNode n) {
     if (!n.loc.file) n.loc = g->cur_loc, n.scope = g->cur_scope; /* where and in which layer it was made */
     if (ir_shape_size(n.shape) > IR_MAX_ELEMENTS) too_large(g, &n);
     n.nin = op_info[n.op].arity;
+    if (g->cur_block && !n.name) n.block = g->cur_block;
     for (int i = 0; i < n.nin; i++) assert(n.in[i] >= 0 && n.in[i] < g->nnodes);
     if (2 * (g->nnodes + 1) > g->hash_cap) rehash(g);
     unsigned long mask = (unsigned long)(g->hash_cap - 1);
@@ -496,6 +498,17 @@ static int resharded(IrGraph *g, IrOp op, int a, int axis, int shards) {
 int ir_allgather(IrGraph *g, int a, int axis, int shards) { return resharded(g, OP_ALLGATHER, a, axis, shards); }
 int ir_shard_slice(IrGraph *g, int a, int axis, int shards) { return resharded(g, OP_SHARD_SLICE, a, axis, shards); }
 
+int ir_block_combine(IrGraph *g, IrOp op, int a, int b) {
+    assert((op == OP_BLOCK_SUM || op == OP_BLOCK_MAX) && ir_shape_equal(g->nodes[a].shape, g->nodes[b].shape));
+    return add_node(g, make(op, g->nodes[a].shape, a, b, 0));
+}
+
+int ir_copy(IrGraph *g, const IrNode *n, const int *in) {
+    IrNode c = *n;
+    for (int k = 0; k < c.nin; k++) c.in[k] = in[k];
+    return add_node(g, c);
+}
+
 int ir_rebuild(IrGraph *g, const IrNode *n, const int *in, Shape s) {
     int id;
     switch (n->op) {
@@ -509,6 +522,7 @@ int ir_rebuild(IrGraph *g, const IrNode *n, const int *in, Shape s) {
     case OP_ALLREDUCE_SUM: case OP_ALLREDUCE_MAX: return ir_allreduce(g, n->op, in[0]);
     case OP_ALLGATHER: return ir_allgather(g, in[0], n->axis, s.dim[n->axis] / g->nodes[in[0]].shape.dim[n->axis]);
     case OP_SHARD_SLICE: return ir_shard_slice(g, in[0], n->axis, g->nodes[in[0]].shape.dim[n->axis] / s.dim[n->axis]);
+    case OP_BLOCK_SUM: case OP_BLOCK_MAX: return ir_block_combine(g, n->op, in[0], in[1]);
     case OP_POW: return ir_pow(g, in[0], n->value);
     case OP_SELECT: return ir_select(g, in[0], in[1], in[2]);
     case OP_RESHAPE: return ir_reshape(g, in[0], s);
@@ -532,9 +546,10 @@ int ir_rebuild(IrGraph *g, const IrNode *n, const int *in, Shape s) {
 static IrGraph *copy_nodes(const IrGraph *g, const int *ids, int count, int *map) {
     IrGraph *out = ir_new_graph(g->arena, g->name, g->dtype);
     for (int i = 0; i < count; i++) {
-        IrNode n = g->nodes[ids[i]];
-        for (int k = 0; k < n.nin; k++) n.in[k] = map[n.in[k]];
-        map[ids[i]] = add_node(out, n);
+        const IrNode *n = &g->nodes[ids[i]];
+        int in[3];
+        for (int k = 0; k < n->nin; k++) in[k] = map[n->in[k]];
+        map[ids[i]] = ir_copy(out, n, in);
     }
     for (int i = 0; i < g->noutputs; i++)
         ir_add_output(out, g->outputs[i].kind, g->outputs[i].name, map[g->outputs[i].node]);
@@ -579,6 +594,7 @@ static void print_axes(FILE *out, const char *label, unsigned axes, int ndim) {
 static void print_attributes(FILE *out, const IrGraph *g, const IrNode *n) {
     int in_ndim = n->nin ? g->nodes[n->in[0]].shape.ndim : 0;
     if (ir_op_is_leaf(n->op)) fprintf(out, " \"%s\"", n->name);
+    if (n->block) fprintf(out, " block=%d", n->block - 1);
     switch (n->op) {
     case OP_INPUT:
         if (n->shards > 1) fprintf(out, " rows=1/%d", n->shards);

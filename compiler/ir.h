@@ -17,7 +17,10 @@
  * N shards, each holding its own rows of the batch, combines them with allreduce_sum/_max (every
  * shard gets the elementwise sum/max of all shards' values, in shard order), allgather (the
  * shards' blocks joined along `axis`) and shard_slice (this shard's block of a replicated tensor
- * along `axis`: no communication). docs/distributed.md.
+ * along `axis`: no communication). docs/distributed.md. A blocked graph (shard.h, ganc --exact)
+ * computes the N shards' graphs side by side in one process: block_sum(a, b) and block_max(a, b)
+ * are one step of an allreduce's rank-order sum or max, ((b_0 + b_1) + b_2) + ..., as calls the
+ * later passes neither fuse nor re-associate, so the process adds exactly as the ranks do.
  *
  * A graph's results are its outputs: values read by the caller ("loss/D") and updates, the new
  * value of a param or state leaf after the step. */
@@ -95,7 +98,9 @@ typedef struct Shape {
     X(ALLREDUCE_SUM, "allreduce_sum", 1, COLLECTIVE, 0)        \
     X(ALLREDUCE_MAX, "allreduce_max", 1, COLLECTIVE, 0)        \
     X(ALLGATHER,     "allgather",     1, COLLECTIVE, 0)        \
-    X(SHARD_SLICE,   "shard_slice",   1, COLLECTIVE, 0)
+    X(SHARD_SLICE,   "shard_slice",   1, COLLECTIVE, 0)        \
+    X(BLOCK_SUM,     "block_sum",     2, COLLECTIVE, 0)        \
+    X(BLOCK_MAX,     "block_max",     2, COLLECTIVE, 0)
 
 typedef enum { OPC_LEAF, OPC_CONST, OPC_UNARY, OPC_BINARY, OPC_SELECT, OPC_SHAPE, OPC_REDUCE, OPC_BLAS, OPC_COLLECTIVE } IrOpClass;
 enum { OPF_CMP = 1, OPF_NOGRAD = 2 };
@@ -124,6 +129,8 @@ typedef struct IrNode {
     int axis;              /* CONCAT, ALLGATHER, SHARD_SLICE; ALLREDUCE_SUM: its group, the
                               consecutive allreduce_sums reduced in one collective (0: alone) */
     int shards;            /* INPUT: its rows are this shard's 1/shards of the whole draw (0, 1: all of it) */
+    int block;             /* in a blocked graph (shard.h): 1 + the shard whose computation this
+                              node is, so the shards' equal copies are not shared; 0: shared */
     int ta, tb;            /* MATMUL: transpose flags                                   */
     int stride, pad;       /* CONV, CONV_BD, CONV_BF                                    */
     const char *name;      /* PARAM, STATE, INPUT                                       */
@@ -154,6 +161,7 @@ typedef struct IrGraph {
     SrcLoc cur_loc;    /* stamped on every node created; sema sets it as it walks */
     const char *cur_scope; /* stamped likewise: the network and layer being inlined (for --emit=dot) */
     int cur_backward;  /* stamped likewise: autodiff is building the nodes */
+    int cur_block;     /* stamped on every non-leaf node created, when not 0 (IrNode.block) */
 } IrGraph;
 
 IrGraph *ir_new_graph(Arena *arena, const char *name, DType dtype);
@@ -208,6 +216,8 @@ int ir_concat(IrGraph *g, int a, int b, int axis);
 int ir_allreduce(IrGraph *g, IrOp op, int a);
 int ir_allgather(IrGraph *g, int a, int axis, int shards);
 int ir_shard_slice(IrGraph *g, int a, int axis, int shards);
+/* One step of a blocked graph's allreduce: op is OP_BLOCK_SUM (a + b) or OP_BLOCK_MAX (b > a ? b : a). */
+int ir_block_combine(IrGraph *g, IrOp op, int a, int b);
 
 /* BLAS-backed ops */
 int ir_matmul(IrGraph *g, int a, int b, int ta, int tb);    /* 2-D only */
@@ -240,6 +250,8 @@ int ir_op_blocks_gradient(IrOp op);   /* OPF_NOGRAD                             
  * constructors above (which fold and share): how the graph-to-graph passes (shard.c, merge.c)
  * copy a node they keep (a leaf keeps its name, init and shard count); simplify.c too. */
 int ir_rebuild(IrGraph *g, const IrNode *n, const int *in, Shape s);
+/* n as it is, with inputs in: no folding (hash-consing still shares an equal node). */
+int ir_copy(IrGraph *g, const IrNode *n, const int *in);
 
 /* A copy holding only the nodes the outputs need, renumbered in order. old_to_new (may be NULL)
  * receives, for each old id, the new id or -1. */

@@ -9,6 +9,8 @@
  *   --ranks N,M (native): it also runs under mpirun -np N or M (docs/distributed.md)
  *   --shards N (emit, eval, run): the step graphs split into N batch shards (shard.h), which
  *   eval and run simulate in lockstep
+ *   --exact (with --ranks N, or --shards N): the process alone runs the N shards side by side
+ *   and adds over the batch in their order, so it ends with the ranks' bits (shard_blocked)
  *
  * compile() below is the pipeline on one screen, each stage one call in order (docs/ir.md,
  * section 1): parse, sema, model (lower, autodiff, updates, optimise), the files check, plan,
@@ -50,6 +52,8 @@ static const char usage[] =
     "       ganc report RUN_DIR... -o REPORT.html\n"
     "--shards N (with --emit, eval, run): split the batch into N shards, as N MPI processes do\n"
     "--ranks N,... (native): the executable also runs on N processes under mpirun or srun\n"
+    "--exact (with one --ranks N, or --shards N): alone, sum over the batch in N ranks' order:\n"
+    "      the same bits as on N ranks (docs/distributed.md)\n"
     "--merge: run a network's applications to several batches of rows as one pass per layer (merge.h)\n"
     "--no-simplify: keep the arithmetic on structural zeros (to compare with the simplified graphs)\n"
     "KIND: tokens, ast, ir (losses, with every grad() expanded), ir-grad (step graphs with\n"
@@ -71,6 +75,7 @@ typedef struct Options {
     int no_simplify;       /* --no-simplify: keep the structural zeros (simplify.h), to compare */
     int ranks[8], nranks;  /* --ranks N,M,...: executables that also run on N, M, ... processes */
     int merge;             /* --merge: the row-merge pass (merge.h); off by default, see docs/cli.md */
+    int exact;             /* --exact: the whole-batch graphs blocked in the shards' order (shard.h) */
 } Options;
 
 static void usage_error(const char *fmt, const char *arg) {
@@ -100,6 +105,18 @@ static void parse_ranks(Options *o, const char *list) {
         if (n < 2 || o->nranks == 8) usage_error("--ranks takes up to 8 process counts of at least 2, not '%s'", list);
         o->ranks[o->nranks++] = (int)n;
     }
+}
+
+/* --exact follows the order of one count of ranks: one --ranks N for an executable, --shards N
+ * for the interpreter and the printouts. */
+static void check_exact(const Options *o) {
+    char counts[16];
+    snprintf(counts, sizeof counts, "%d", o->nranks);
+    if (o->exact && o->nranks > 1)
+        usage_error("--exact sums in the order of one count of ranks: give one --ranks N, not %s counts", counts);
+    int sharded = o->shards > 1 && (o->command || o->emit);
+    if (o->exact && o->nranks == 0 && !sharded)
+        usage_error("--exact needs --ranks N (an executable) or --shards N (emit, eval, run), N >= 2%s", "");
 }
 
 static const char *flag_value(int argc, char **argv, int *i) {
@@ -152,6 +169,8 @@ static Options parse_options(int argc, char **argv) {
             o.sets[o.nsets++] = flag_value(argc, argv, &i);
         } else if (!strcmp(a, "--merge")) {
             o.merge = 1;
+        } else if (!strcmp(a, "--exact")) {
+            o.exact = 1;
         } else if (!strcmp(a, "--no-simplify")) {
             o.no_simplify = 1;
         } else if (!strcmp(a, "--verbose")) {
@@ -179,6 +198,7 @@ static Options parse_options(int argc, char **argv) {
     if (!known) usage_error("unknown --emit kind '%s'", o.emit);
     if (!o.file) usage_error("no input file%s", "");
     if (o.command == commands[3] && !o.file2) usage_error("compare needs two files%s", "");
+    check_exact(&o);
     return o;
 }
 
@@ -224,6 +244,8 @@ static void print_steps(const Model *m, int dot) {
     }
 }
 
+static void block_batch(const Options *o, Model *m);
+
 /* The stages up to a finished, checked model; NULL when --emit stopped before. */
 static Model *front_end(const Options *o, const SourceFile *src, Arena *arena, DType dtype) {
     if (stops_at(o, "tokens")) return lex_dump(stdout, src), NULL;
@@ -239,10 +261,11 @@ static Model *front_end(const Options *o, const SourceFile *src, Arena *arena, D
     files_check(m, arena);                                   /* data and weights files, each once    */
     if (stops_at(o, "ir-grad") || stops_at(o, "dot")) {      /* autodiff's graphs, as they came      */
         shard_model(m, o->shards);
+        if (o->nranks == 0) block_batch(o, m);
         return print_steps(m, stops_at(o, "dot")), NULL;
     }
     if (!o->no_simplify) simplify_model(m);                  /* simplify: structural zeros           */
-    if (stops_at(o, "ir-opt")) shard_model(m, o->shards);
+    if (stops_at(o, "ir-opt")) shard_model(m, o->shards);  /* blocked after merge (back_end)     */
     if (stops_at(o, "leaves")) return ir_print_leaves(stdout, m->eval), NULL;   /* what eval --values sets */
     return m;
 }
@@ -255,12 +278,28 @@ static void merge_rows(const Options *o, Model *m) {
     if (o->merge) merge_model(m, stops_at(o, "ir-opt") ? stdout : NULL);
 }
 
+/* --exact: the whole-batch graphs become the blocked graphs of the ranks' (--ranks N) or the
+ * shards' (--shards N) graphs, after the row-merge pass those have been through (shard.h). */
+static void block_batch(const Options *o, Model *m) {
+    if (!o->exact) return;
+    if (o->nranks) shard_model_exact(m);
+    else if (o->shards > 1) shard_model_block(m, o->shards);
+}
+
+/* --shards N: the graphs of N shards (or with --exact their blocked graphs), merged with --merge. */
+static void split_batch(const Options *o, Model *m) {
+    shard_model(m, o->shards);
+    merge_rows(o, m);
+    block_batch(o, m);
+}
+
 /* The stages after the model: plan, then codegen to a printout, an object or an executable
  * (which carries the source, for its run record). */
 static int back_end(const Options *o, const SourceFile *src, Model *m, Arena *arena) {
     shard_model_ranks(m, o->ranks, o->nranks);               /* --ranks: the steps split per count  */
     timing_mark("front end");
     merge_rows(o, m);                                        /* merge: a net's applications at once */
+    if (o->nranks || stops_at(o, "ir-opt")) block_batch(o, m); /* --exact: alone, in the ranks' order */
     timing_mark("merge");
     const ModelPlan *plan = plan_model(m);                   /* plan: fusion, kernels, the arena     */
     timing_mark("plan");
@@ -385,14 +424,12 @@ int main(int argc, char **argv) {
     } else if (o.command && !strcmp(o.command, "eval")) {
         if (!o.output) usage_error("eval needs -o OUT.safetensors%s", "");
         apply_sets(&o, m, &arena);
-        shard_model(m, o.shards);
-        merge_rows(&o, m);
-        rc = run_eval(m, o.values, o.output, o.shards);
+        split_batch(&o, m);
+        rc = run_eval(m, o.values, o.output, o.exact ? 1 : o.shards);
     } else if (o.command && !strcmp(o.command, "run")) {
         apply_sets(&o, m, &arena);
-        shard_model(m, o.shards);
-        merge_rows(&o, m);
-        rc = run_train(m, o.steps ? o.steps : m->train_iters, o.output, o.shards);
+        split_batch(&o, m);
+        rc = run_train(m, o.steps ? o.steps : m->train_iters, o.output, o.exact ? 1 : o.shards);
     } else if (o.emit || o.output) {
         rc = back_end(&o, src, m, &arena);
     } else {

@@ -329,6 +329,90 @@ IrGraph *shard_graph(const IrGraph *g, int batch, int shards) {
     return group_allreduces(ir_compact(sh.dst, NULL)); /* compact: drops what only the whole graph needed */
 }
 
+/* ----- the blocked graph: the shards side by side in one process --------------------------- */
+
+/* A shard's graph copied once per shard into one graph (shard.h): block r of a node is its
+ * value on shard r, at node[r * nnodes + id] of dst. Copies are made as they are (ir_copy: no
+ * folding) and stamped with their block, so that equal copies of a replicated computation
+ * stay apart: each block has the readers, fusions and kernels of the shard's graph. */
+typedef struct Blocker {
+    const IrGraph *src;
+    IrGraph *dst;
+    int shards;
+    int *node;
+} Blocker;
+
+static int *block_node_of(const Blocker *b, int r, int id) { return &b->node[(size_t)r * (size_t)b->src->nnodes + (size_t)id]; }
+
+static void set_all_blocks(Blocker *b, int id, int node) {
+    for (int r = 0; r < b->shards; r++) *block_node_of(b, r, id) = node;
+}
+
+/* Block r of `whole` along axis: what shard_slice keeps on rank r, and a rank's rows of a draw. */
+static int block_slice(IrGraph *g, int whole, int axis, int r, int shards) {
+    Shape s = g->nodes[whole].shape;
+    int start[IR_MAXDIM] = {0};
+    s.dim[axis] /= shards;
+    start[axis] = r * s.dim[axis];
+    return ir_slice(g, whole, start, s);
+}
+
+/* Leaves are shared; a split input is drawn whole and its blocks are the ranks' rows (the draw
+ * of a row depends on its index alone: runtime/fill.h). */
+static void block_leaf(Blocker *b, int id) {
+    IrNode whole = b->src->nodes[id];
+    int split = whole.op == OP_INPUT && whole.shards > 1;
+    if (split) whole.shape.dim[0] *= whole.shards, whole.shards = 0;
+    int leaf = ir_copy(b->dst, &whole, whole.in);
+    for (int r = 0; r < b->shards; r++) *block_node_of(b, r, id) = split ? block_slice(b->dst, leaf, 0, r, b->shards) : leaf;
+}
+
+/* A collective over the blocks, as runtime/dist.c computes it on the ranks: a sum or max in rank
+ * order ((b_0 + b_1) + b_2) + ..., or the blocks joined; its result is shared by every block. */
+static int block_collective(Blocker *b, const IrNode *n) {
+    int acc = *block_node_of(b, 0, n->in[0]);
+    for (int r = 1; r < b->shards; r++) {
+        int next = *block_node_of(b, r, n->in[0]);
+        if (n->op == OP_ALLGATHER) acc = ir_concat(b->dst, acc, next, n->axis);
+        else acc = ir_block_combine(b->dst, n->op == OP_ALLREDUCE_MAX ? OP_BLOCK_MAX : OP_BLOCK_SUM, acc, next);
+    }
+    return acc;
+}
+
+static void block_node(Blocker *b, int id) {
+    const IrNode *n = &b->src->nodes[id];
+    IrGraph *dst = b->dst;
+    dst->cur_loc = n->loc;
+    dst->cur_scope = n->scope;
+    dst->cur_backward = n->backward;
+    dst->cur_block = 0;
+    if (ir_op_is_leaf(n->op)) {
+        block_leaf(b, id);
+        return;
+    }
+    if (n->op == OP_ALLREDUCE_SUM || n->op == OP_ALLREDUCE_MAX || n->op == OP_ALLGATHER) {
+        set_all_blocks(b, id, block_collective(b, n));
+        return;
+    }
+    for (int r = 0; r < b->shards; r++) {
+        int in[3];
+        for (int k = 0; k < n->nin; k++) in[k] = *block_node_of(b, r, n->in[k]);
+        dst->cur_block = r + 1;
+        *block_node_of(b, r, id) = n->op == OP_SHARD_SLICE ? block_slice(dst, in[0], n->axis, r, b->shards)
+                                                           : ir_copy(dst, n, in);
+    }
+}
+
+IrGraph *shard_blocked(const IrGraph *shard, int shards, const char *name) {
+    Blocker b = {shard, ir_new_graph(shard->arena, name, shard->dtype), shards,
+                 ARENA_ARRAY(shard->arena, int, (size_t)shards * (size_t)shard->nnodes + 1)};
+    for (int id = 0; id < shard->nnodes; id++) block_node(&b, id);
+    b.dst->cur_block = 0;
+    for (int i = 0; i < shard->noutputs; i++) /* replicated: block 0's */
+        ir_add_output(b.dst, shard->outputs[i].kind, shard->outputs[i].name, *block_node_of(&b, 0, shard->outputs[i].node));
+    return ir_compact(b.dst, NULL); /* drops blocks 1.. of what only the outputs read */
+}
+
 void shard_check_batch(int batch, int shards) {
     if (batch % shards != 0)
         diag_fatal("the batch of %d does not split into %d equal shards: %d is not a multiple of %d", batch, shards,
@@ -340,6 +424,18 @@ void shard_model(Model *m, int shards) {
     shard_check_batch(m->batch, shards);
     for (int i = 0; i < m->nschedule; i++) m->schedule[i].graph = shard_graph(m->schedule[i].graph, m->batch, shards);
     m->eval = shard_graph(m->eval, m->batch, shards);
+}
+
+void shard_model_block(Model *m, int shards) {
+    for (int i = 0; i < m->nschedule; i++)
+        m->schedule[i].graph = shard_blocked(m->schedule[i].graph, shards, m->schedule[i].graph->name);
+    m->eval = shard_blocked(m->eval, shards, m->eval->name);
+}
+
+void shard_model_exact(Model *m) {
+    if (m->nranked != m->nschedule) diag_fatal("--exact takes one --ranks count: the process alone adds as that many ranks do");
+    for (int i = 0; i < m->nschedule; i++)
+        m->schedule[i].graph = shard_blocked(m->ranked[i].graph, m->ranked[i].ranks, m->schedule[i].graph->name);
 }
 
 void shard_model_ranks(Model *m, const int *ranks, int n) {

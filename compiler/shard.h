@@ -27,6 +27,22 @@ void shard_model(Model *m, int shards);
  * processes; the whole graphs stay as they are. */
 void shard_model_ranks(Model *m, const int *ranks, int n);
 
+/* The blocked graph of a shard's graph (ganc --exact): the computations of all `shards` shards
+ * side by side in one graph, each the shard graph's own nodes (same ops, same shapes: the same
+ * kernels give the same bits), a split input drawn whole and cut into its shards' rows, and each
+ * collective done in process in runtime/dist.c's order: allreduce_sum as the chain of
+ * block_sums ((b_0 + b_1) + b_2) + ..., allreduce_max of block_maxes, allgather a concat of the
+ * blocks, shard_slice a slice. Its outputs equal, bit for bit, those every shard computes. */
+IrGraph *shard_blocked(const IrGraph *shard, int shards, const char *name);
+/* ganc --ranks N --exact, after the merge pass (which the ranks' graphs have been through): the
+ * schedule's whole-batch step graphs are replaced by the blocked graphs of the N-rank ones, so
+ * the executable alone ends with the bits it ends with on N ranks. A fatal error unless the
+ * model has exactly one --ranks count. */
+void shard_model_exact(Model *m);
+/* After shard_model(m, shards): its step and eval graphs replaced by their blocked graphs, which
+ * the interpreter runs in one process (ganc eval/run --shards N --exact). */
+void shard_model_block(Model *m, int shards);
+
 /* Where a shape op or reduction n (RESHAPE, PERMUTE, BROADCAST, SUM, MAX, SLICE, PAD) puts axis
  * k of its input of shape `in` when that axis is cut in `shards` equal blocks: the output axis
  * holding block r of it; SHARD_AXIS_REDUCED if n sums or maxes over it; -1 if no output axis

@@ -243,18 +243,26 @@ static void shard_slice(const void *in, void *out, const int *in_dims, int ndim,
 }
 
 /* combine: out[i] = the N blocks of n values at `all` (block r at all + r n), added (or maxed)
- * in rank order, in type T: the one order both routes use. allreduce: either route; `in` may
+ * in rank order, in type T: the one order both routes use. block_combine: one step of it
+ * (COMBINE, the same expression), for a blocked graph's in-process allreduce (dist.h). allreduce: either route; `in` may
  * be `out` (both read all of in before they write out). allreduce_group: the tensors end to
  * end in one buffer, one allreduce_sum, and back: one collective for a step's gradients. */
+#define COMBINE(acc, v, is_max) ((is_max) ? ((v) > (acc) ? (v) : (acc)) : (acc) + (v))
 #define DIST_KERNELS(T, S)                                                                      \
     static void combine_##S(const T *all, T *out, long n, int is_max) {                         \
         for (long i = 0; i < n; i++) {                                                           \
             T acc = all[i];                                                                      \
             for (int r = 1; r < mpi.size; r++) {                                                 \
                 T v = all[(size_t)r * (size_t)n + (size_t)i];                                    \
-                acc = is_max ? (v > acc ? v : acc) : acc + v;                                    \
+                acc = COMBINE(acc, v, is_max);                                                   \
             }                                                                                    \
             out[i] = acc;                                                                        \
+        }                                                                                        \
+    }                                                                                            \
+    void ganrt_block_combine_##S(const T *a, const T *b, T *out, long n, int is_max) {           \
+        for (long i = 0; i < n; i++) {                                                           \
+            T acc = a[i], v = b[i];                                                              \
+            out[i] = COMBINE(acc, v, is_max);                                                    \
         }                                                                                        \
     }                                                                                            \
     void ganrt_allreduce_##S(const T *in, T *out, long n, int is_max) {                         \
@@ -286,3 +294,4 @@ static void shard_slice(const void *in, void *out, const int *in_dims, int ndim,
 DIST_KERNELS(float, f32)
 DIST_KERNELS(double, f64)
 #undef DIST_KERNELS
+#undef COMBINE

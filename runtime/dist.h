@@ -25,12 +25,16 @@ void dist_stop(int status);
  * sums `count` tensors (in[k], n[k] elements, into out[k]) in one collective, each element as
  * allreduce would; allgather joins the ranks' blocks along `axis` of in_dims (the rank's part);
  * shard_slice keeps this rank's block of a whole tensor along `axis` of in_dims (the whole),
- * without communication. */
+ * without communication. block_combine is one step of allreduce's sum (or max) in one process,
+ * out = a + b (or b > a ? b : a), the same operation on the same type: a blocked graph (the
+ * shards side by side in one process, compiler/shard.h, ganc --exact) chains N - 1 of them in
+ * rank order and gets the bits the N ranks get. */
 #define DIST_KERNELS(T, S)                                                                       \
     void ganrt_allreduce_##S(const T *in, T *out, long n, int is_max);                            \
     void ganrt_allreduce_group_##S(const T *const *in, T *const *out, const long *n, int count);   \
     void ganrt_allgather_##S(const T *in, T *out, const int *in_dims, int ndim, int axis);        \
-    void ganrt_shard_slice_##S(const T *in, T *out, const int *in_dims, int ndim, int axis);
+    void ganrt_shard_slice_##S(const T *in, T *out, const int *in_dims, int ndim, int axis);     \
+    void ganrt_block_combine_##S(const T *a, const T *b, T *out, long n, int is_max);
 DIST_KERNELS(float, f32)
 DIST_KERNELS(double, f64)
 #undef DIST_KERNELS
