@@ -4,10 +4,14 @@
 # run for STEPS iterations alone and under `mpirun -np 4` (seed 3, one BLAS thread per process),
 # and the two final checkpoints are compared with `ganc compare` at TOLERANCE. One line per
 # example: ok / DIFF with the largest relative error and the tensor that has it, or why it could
-# not run (a batch that does not split into 4 is ganc's error naming both numbers).
-# usage: sh bench/mpi_sweep.sh [STEPS [TOLERANCE [FILE.gan ...]]]
+# not run (a batch that does not split into 4 is ganc's error naming both numbers). With --exact
+# the executables are built with `ganc --exact` (the process alone sums over the batch in the 4
+# ranks' order, docs/distributed.md): every example should then be equal at tolerance 0.
+# usage: sh bench/mpi_sweep.sh [--exact] [STEPS [TOLERANCE [FILE.gan ...]]]
 #        GANC=path/to/ganc overrides build/ganc; the run directories stay in $SWEEP_DIR (a temp dir).
 cd "$(dirname "$0")/.." || exit 1
+exact=""
+[ "${1:-}" = --exact ] && exact=--exact && shift
 steps=${1:-20}
 tol=${2:-1e-12}
 shift 2 2> /dev/null
@@ -23,7 +27,7 @@ for f in ${*:-examples/*.gan}; do
     mkdir -p "$dir"
     total=$((total + 1))
     start=$(date +%s)
-    if ! "$GANC" "$f" --dtype f64 --ranks 4 -o "$dir/exe" > "$dir/build.out" 2>&1; then
+    if ! "$GANC" "$f" --dtype f64 --ranks 4 $exact -o "$dir/exe" > "$dir/build.out" 2>&1; then
         echo "$name: not built: $(grep -m1 error "$dir/build.out")"
         continue
     fi
@@ -45,4 +49,4 @@ for f in ${*:-examples/*.gan}; do
         echo "$name: DIFF: $summary; worst tensor: $worst (${secs} s)"
     fi
 done
-echo "mpi_sweep: $equal of $total examples equal within $tol after $steps iterations on 4 ranks (runs in $work)"
+echo "mpi_sweep: $equal of $total examples equal within $tol after $steps iterations on 4 ranks${exact:+ (built with --exact)} (runs in $work)"

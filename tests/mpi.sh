@@ -6,6 +6,8 @@
 #    on 4 for batch norm and WGAN-GP) end with the parameters and optimizer state of the
 #    single-process run within 1e-12 (Adam's and RMSProp's eps at 1e-4, as tests/shards.sh
 #    explains); WGAN-GP in float32 within 1e-5; the 4-rank log says how many ranks;
+#  - built with --exact (the process alone sums over the batch in the ranks' order), batch norm,
+#    relativistic, MMD and WGAN-GP alone and on 2 and 4 ranks end bit-identical (tolerance 0);
 #  - the collectives (tests/test_dist.c) on 3 and 4 ranks equal the rank-order sum bit for bit,
 #    on either route (GANRT_ALLREDUCE=gather, =scatter: runtime/dist.c) and many tensors in one;
 #  - a step's gradients are one group (one collective); two 4-rank runs, and a run whose sums
@@ -57,6 +59,26 @@ for f in examples/ra_sgan_5gaussians.gan examples/mmd_gan.gan examples/cramer_ga
 done
 compare_ranks examples/wgan_gp_8gaussians.gan f64 1e-12 2,4
 compare_ranks examples/wgan_gp_8gaussians.gan f32 1e-5 2
+
+# --exact: the copies compare_ranks made, built for 2 and for 4 ranks, alone and on that many
+# ranks, one thread each: bit-identical. The builds go side by side.
+exact_ranks() { # exact_ranks FILE NP
+    work=$tmp/$(basename "$1" .gan)_f64 exe=$tmp/$(basename "$1" .gan)_f64/exact$2
+    name="mpi $(basename "$1") f64 --exact on $2 ranks"
+    if ! "$GANC" "$work/$(basename "$1")" --dtype f64 --ranks "$2" --exact -o "$exe" > "$exe.out" 2>&1; then
+        check 1 "$name: builds" "$exe.out"; return
+    fi
+    "$exe" --steps 2 --seed 3 --threads 1 --out "$exe.alone" --quiet > "$exe.out" 2>&1 &&
+        $MPIRUN -np "$2" "$exe" --steps 2 --seed 3 --threads 1 --out "$exe.np" --quiet >> "$exe.out" 2>&1 &&
+        "$GANC" compare "$exe.alone/ckpt/last.safetensors" "$exe.np/ckpt/last.safetensors" --tolerance 0 >> "$exe.out" 2>&1
+    check $? "$name: alone and under mpirun, bit-identical" "$exe.out"
+}
+exact_files="tests/native/conv.gan examples/ra_sgan_5gaussians.gan examples/mmd_gan.gan examples/wgan_gp_8gaussians.gan"
+for f in $exact_files; do
+    for np in 2 4; do exact_ranks "$f" $np > "$tmp/exact_$(basename "$f" .gan)_$np" & done
+done
+wait
+for f in $exact_files; do cat "$tmp/exact_$(basename "$f" .gan)_2" "$tmp/exact_$(basename "$f" .gan)_4"; done
 
 # The collectives alone (tests/test_dist.c): the sums equal the rank-order sum bit for bit on
 # both routes (gather; reduce-scatter + allgather, the ring's bytes) and the default choice.

@@ -10,7 +10,12 @@
 #    differences 1e4 times larger, between any two correct orders of summation;
 #  - the collectives the pass inserts where rows meet: allgather for MMD's pairwise kernel,
 #    allreduce_max for MaxGP's max, allreduce_sum for batch norm's statistics;
-#  - a batch that does not split evenly is an error naming both numbers.
+#  - the blocked graphs of `--exact` (compiler/shard.c: the shards side by side in one graph, each
+#    sum over the batch added in shard order): every example's eval graph blocked for 2 shards
+#    equals the 2-shard simulation bit for bit (tolerance 0) and the whole batch's within 1e-12;
+#    one blocked iteration of a batch-norm program on 4 shards equals the simulation bit for bit;
+#  - a batch that does not split evenly is an error naming both numbers; --exact with two --ranks
+#    counts is an error.
 # usage: sh tests/shards.sh [FILE.gan ...]   (files named: only their comparisons)
 self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 . "$(dirname "$self")/jobs.sh"
@@ -29,6 +34,10 @@ compare_shards() {
         "$GANC" eval "$1" --dtype f64 --shards 2 -o "$work/shard_eval.st" >> "$work/out" 2>&1 &&
         "$GANC" compare "$work/whole_eval.st" "$work/shard_eval.st" --tolerance 1e-12 >> "$work/out" 2>&1
     check $? "$name: eval graph on 2 shards within 1e-12" "$work/out"
+    "$GANC" eval "$1" --dtype f64 --shards 2 --exact -o "$work/blocked_eval.st" > "$work/out" 2>&1 &&
+        "$GANC" compare "$work/shard_eval.st" "$work/blocked_eval.st" --tolerance 0 >> "$work/out" 2>&1 &&
+        "$GANC" compare "$work/whole_eval.st" "$work/blocked_eval.st" --tolerance 1e-12 >> "$work/out" 2>&1
+    check $? "$name: eval graph blocked for 2 shards (--exact) equals the shards bit for bit" "$work/out"
     [ -n "$loads" ] && return
     src="$work/eps_$(basename "$1")"
     adam_eps "$1" "$src"
@@ -57,15 +66,28 @@ for f in $files; do
 done
 [ $# -gt 0 ] && exit 0
 
-# shows_op FILE OP NAME: the sharded step graphs of FILE contain OP
+# shows_op FILE OP NAME [FLAG]: the sharded step graphs of FILE contain OP
 shows_op() {
-    "$GANC" --emit=ir-grad --shards 2 "$1" > "$tmp/ir" 2>&1
+    "$GANC" --emit=ir-grad --shards 2 ${4:-} "$1" > "$tmp/ir" 2>&1
     grep -q " = $2 " "$tmp/ir"
     check $? "shards: $3" "$tmp/ir"
 }
 shows_op examples/mmd_gan.gan allgather "MMD's pairwise kernel gathers the other shards' features"
 shows_op examples/lgan_exp.gan allreduce_max "MaxGP's max over the batch is an allreduce_max"
 shows_op tests/native/conv.gan allreduce_sum "batch norm's statistics are allreduced"
+
+# One iteration (a step function with its optimizer update) of the batch-norm program blocked for
+# 4 shards equals the shard simulation bit for bit; the blocked graph holds block_sums.
+"$GANC" run tests/native/conv.gan --steps 1 --dtype f64 --shards 4 -o "$tmp/sim.st" > "$tmp/out" 2>&1 &&
+    "$GANC" run tests/native/conv.gan --steps 1 --dtype f64 --shards 4 --exact -o "$tmp/blocked.st" >> "$tmp/out" 2>&1 &&
+    "$GANC" compare "$tmp/sim.st" "$tmp/blocked.st" --tolerance 0 >> "$tmp/out" 2>&1
+check $? "shards: an iteration of conv.gan blocked for 4 shards (--exact) equals the simulation bit for bit" "$tmp/out"
+shows_op tests/native/conv.gan "block_sum" "batch norm's statistics are block_sums in the blocked graph --exact" --exact
+
+"$GANC" tests/native/conv.gan --ranks 2,4 --exact -o "$tmp/x" > "$tmp/err" 2>&1
+rc=$?
+grep -q "give one --ranks N, not 2 counts" "$tmp/err"
+check $((rc == 1 ? $? : 1)) "shards: --exact with two --ranks counts is an error" "$tmp/err"
 
 "$GANC" --emit=ir-grad --shards 3 examples/wgan_gp_8gaussians.gan > "$tmp/err" 2>&1
 rc=$?
