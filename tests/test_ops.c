@@ -692,7 +692,7 @@ static void check_op_table(void)
     }
     static const int class_arity[] = {[OPC_LEAF] = 0, [OPC_CONST] = 0, [OPC_UNARY] = 1, [OPC_BINARY] = 2,
                                       [OPC_SELECT] = 3, [OPC_SHAPE] = -1, [OPC_REDUCE] = 1, [OPC_BLAS] = 2,
-                                      [OPC_COLLECTIVE] = 1};
+                                      [OPC_COLLECTIVE] = -1}; /* allreduce: 1; block_sum: 2 */
     for (int op = 0; op < OP_COUNT; op++) {
         char name[128];
         int want = class_arity[ir_op_class(op)];
