@@ -6,8 +6,8 @@
 # Per workload it prints generator iterations per second (the median of the rounds), the ratio
 # ganc / PyTorch, the useful GFLOP/s (the products' flops of one iteration, from
 # `ganc --emit=ir-opt`, times the rate) and their share of the machine's sgemm peak at the
-# workload's thread count (the faster of OpenBLAS and oneDNN), measured in the same run by bench/sgemm_peak.c right after the
-# workload's rounds (the load of a shared machine drifts). The native rate
+# workload's thread count (the faster of OpenBLAS and oneDNN), measured in the same run by
+# bench/sgemm_peak.c right after the workload's rounds (the load of a shared machine drifts). The native rate
 # excludes process start-up and the first iteration: (N2 - N1) / (t(N2) - t(N1)) for two runs
 # of N1 and N2 iterations. PyTorch runs at its best thread setting on a 2-core machine, found
 # by measurement (issue 10): the MLPs with torch.set_num_threads(1) and OpenBLAS on the
