@@ -1,8 +1,9 @@
 /* dataset.c: see dataset.h. A file is read whole through a Stream (plain bytes, or a gzip
  * member inflated by zlib, which must end exactly at the end of the file), its format is told
  * by its magic bytes, its header becomes a Layout (element type, shape, where the data starts),
- * and one routine checks the data's length against the layout and converts it to doubles, for
- * both formats, refusing NaN and infinities. dataset_header stops after the header, taking the
+ * and one routine checks the data's length against the layout and, for floats, that every value
+ * is finite, for both formats. The file's bytes are kept as read: the data stays in its stored
+ * type, and an item becomes doubles when it is drawn (dataset_item). dataset_header stops after the header, taking the
  * data's length from the file's size or gzip trailer, which is all the compiler needs of a data
  * set. Nothing in a file is trusted: every length is checked before it is used, so any input
  * gives a data set or a message, never a crash. */
@@ -173,16 +174,18 @@ static int read_all(const char *path, Bytes *b, char *err, int errlen)
     b->gzipped = s->gzipped;
     stream_close(s);
     free(s);
+    unsigned char *fit = rc == 0 && b->len < cap ? realloc(b->data, b->len ? b->len : 1) : NULL;
+    if (fit) /* the data set keeps these bytes: give back the doubling's spare room */
+        b->data = fit;
     return rc;
 }
 
 /* ----- layouts: what a header says ------------------------------------------------------- */
 
-typedef enum { ELEM_U8, ELEM_F4, ELEM_F8 } ElemType;
-static const size_t elem_bytes[] = {[ELEM_U8] = 1, [ELEM_F4] = 4, [ELEM_F8] = 8};
+static const size_t elem_bytes[] = {[DATASET_U8] = 1, [DATASET_F4] = 4, [DATASET_F8] = 8};
 
 typedef struct Layout {
-    ElemType type;
+    DatasetType type;
     int ndim;
     uint64_t dims[DATASET_MAXDIM];
     size_t offset; /* where the data starts */
@@ -227,7 +230,7 @@ static int parse_idx(const char *path, const Bytes *b, Layout *l, char *err, int
                     type, idx_type_name(type));
     if (ndim < 1 || ndim > DATASET_MAXDIM)
         return fail(err, errlen, path, "the IDX header gives %d axes (1 to %d are supported)", ndim, DATASET_MAXDIM);
-    l->type = ELEM_U8;
+    l->type = DATASET_U8;
     l->ndim = ndim;
     l->offset = 4 + 4 * (size_t)ndim;
     if (b->len < l->offset)
@@ -309,8 +312,8 @@ static int py_shape(Cursor *c, Layout *l)
 
 static int npy_dtype(const char *path, const char *descr, Layout *l, char *err, int errlen)
 {
-    static const struct { const char *descr; ElemType type; } known[] = {
-        {"|u1", ELEM_U8}, {"<f4", ELEM_F4}, {"<f8", ELEM_F8}};
+    static const struct { const char *descr; DatasetType type; } known[] = {
+        {"|u1", DATASET_U8}, {"<f4", DATASET_F4}, {"<f8", DATASET_F8}};
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (strcmp(descr, known[i].descr) == 0) {
             l->type = known[i].type;
@@ -392,14 +395,15 @@ static int parse_npy(const char *path, const Bytes *b, Layout *l, char *err, int
 
 /* ----- the data -------------------------------------------------------------------------- */
 
-static double element(ElemType type, const unsigned char *p)
+/* One stored value as a double (exact: a float or a byte widens without rounding). */
+static double element(DatasetType type, const unsigned char *p)
 {
-    if (type == ELEM_U8)
+    if (type == DATASET_U8)
         return p[0];
     uint64_t bits = 0; /* little-endian, whatever the host's order */
     for (size_t k = elem_bytes[type]; k-- > 0;)
         bits = bits << 8 | p[k];
-    if (type == ELEM_F8) {
+    if (type == DATASET_F8) {
         double d;
         memcpy(&d, &bits, sizeof d);
         return d;
@@ -439,6 +443,7 @@ static int shape_of(const char *path, const Bytes *b, const Layout *l, Dataset *
     for (int k = 1; k < l->ndim; k++)
         d->dims[k - 1] = (long)l->dims[k];
     d->item_size = (long)item_elements(l);
+    d->type = l->type;
     return 0;
 }
 
@@ -466,23 +471,22 @@ static int not_finite(const char *path, const Layout *l, size_t flat, double v, 
                 index);
 }
 
-/* Checks the data against the layout and converts it (dataset.h says how). */
-static int build(const char *path, const Bytes *b, const Layout *l, Dataset *d, char *err, int errlen)
+/* Checks the data against the layout (floats: each one finite) and keeps it as stored: d takes
+ * b's bytes, the data from the layout's offset on. */
+static int build(const char *path, Bytes *b, const Layout *l, Dataset *d, char *err, int errlen)
 {
     if (shape_of(path, b, l, d, err, errlen) != 0)
         return -1;
     size_t n = (size_t)d->count * (size_t)d->item_size;
-    d->values = malloc(n ? n * sizeof(double) : 1);
-    if (!d->values)
-        return fail(err, errlen, path, "out of memory for %zu values", n);
-    int image = l->type == ELEM_U8 && l->ndim >= 2;
     const unsigned char *p = b->data + l->offset;
-    for (size_t i = 0; i < n; i++, p += elem_bytes[l->type]) {
+    for (size_t i = 0; l->type != DATASET_U8 && i < n; i++, p += elem_bytes[l->type]) {
         double v = element(l->type, p);
         if (!isfinite(v))
             return not_finite(path, l, i, v, err, errlen);
-        d->values[i] = image ? v / 127.5 - 1 : v;
     }
+    d->bytes = b->data;
+    d->data = b->data + l->offset;
+    b->data = NULL;
     return 0;
 }
 
@@ -499,7 +503,7 @@ static int parse_layout(const char *path, const Bytes *b, Layout *l, char *err, 
                 b->len > 1 ? b->data[1] : 0, b->gzipped ? ", once inflated" : "");
 }
 
-static int parse(const char *path, const Bytes *b, Dataset *d, char *err, int errlen)
+static int parse(const char *path, Bytes *b, Dataset *d, char *err, int errlen)
 {
     Layout l;
     memset(&l, 0, sizeof l);
@@ -513,7 +517,7 @@ void dataset_free(Dataset *d)
     if (!d)
         return;
     free(d->path);
-    free(d->values);
+    free(d->bytes);
     free(d);
 }
 
@@ -532,6 +536,33 @@ Dataset *dataset_read(const char *path, char *err, int errlen)
         return NULL;
     }
     return d;
+}
+
+/* ----- public: converting drawn items -------------------------------------------------------- */
+
+/* Bytes of items with axes (not one-axis labels) are images, scaled (dataset.h). */
+static int is_image(const Dataset *d)
+{
+    return d->type == DATASET_U8 && d->ndim >= 1;
+}
+
+double dataset_value(const Dataset *d, long i)
+{
+    double v = element(d->type, d->data + (size_t)i * elem_bytes[d->type]);
+    return is_image(d) ? v / 127.5 - 1 : v;
+}
+
+void dataset_item(const Dataset *d, long index, double *out)
+{
+    size_t n = (size_t)d->item_size;
+    if (is_image(d)) { /* the one in a hot path: a row of every batch, each step */
+        const unsigned char *p = d->data + (size_t)index * n;
+        for (size_t k = 0; k < n; k++)
+            out[k] = p[k] / 127.5 - 1;
+        return;
+    }
+    for (size_t k = 0; k < n; k++)
+        out[k] = dataset_value(d, (long)(index * n + k));
 }
 
 /* ----- the header alone -------------------------------------------------------------------- */
@@ -557,7 +588,7 @@ static int stored_length(const char *path, int gzipped, uint64_t *len, char *err
     return 0;
 }
 
-/* A Dataset with every field but the values, from the header and the stored length. */
+/* A Dataset with every field but the data, from the header and the stored length. */
 static int read_header(const char *path, Dataset *d, char *err, int errlen)
 {
     Stream *s = malloc(sizeof *s);
@@ -601,8 +632,8 @@ static int read_header(const char *path, Dataset *d, char *err, int errlen)
 
 /* ----- public: the cache --------------------------------------------------------------------- */
 
-/* Cached entries start as headers (values NULL) when dataset_header came first; dataset_load
- * reads the values into the same Dataset, so a pointer handed out earlier stays valid. */
+/* Cached entries start as headers (data NULL) when dataset_header came first; dataset_load
+ * reads the data into the same Dataset, so a pointer handed out earlier stays valid. */
 typedef struct Cached {
     Dataset *set;
     struct Cached *next;
@@ -647,13 +678,13 @@ static const Dataset *remember(Dataset *d, const char *path, char *err, int errl
 const Dataset *dataset_load(const char *path, char *err, int errlen)
 {
     Dataset *old = cached(path);
-    if (old && old->values)
+    if (old && old->data)
         return old;
     Dataset *d = dataset_read(path, err, errlen);
     if (!old || !d)
         return old && !d ? NULL : remember(d, path, err, errlen);
     free(old->path);
-    *old = *d; /* the header entry gains its values */
+    *old = *d; /* the header entry gains its data */
     free(d);
     return old;
 }

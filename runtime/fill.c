@@ -79,14 +79,14 @@ static const Dataset *checked_dataset(const LeafInit *spec) {
     return d;
 }
 
-/* One row: the item's values, or the one-hot row of its label. */
-static void write_row(const LeafInit *spec, const double *item, double *row, long per_row) {
+/* One row: item `index`'s values, converted as they are drawn, or the one-hot row of its label. */
+static void write_row(const LeafInit *spec, const Dataset *d, uint64_t index, double *row, long per_row) {
     if (spec->kind == INIT_FILE) {
-        memcpy(row, item, sizeof(double) * (size_t)per_row);
+        dataset_item(d, (long)index, row); /* fill_check: its item_size is per_row */
         return;
     }
     memset(row, 0, sizeof(double) * (size_t)per_row);
-    row[(long)item[0]] = 1;
+    row[(long)dataset_value(d, (long)index)] = 1;
 }
 
 static void draw_from_file(const LeafInit *spec, uint64_t seed, uint64_t draw, double *out, const RowRange *rr) {
@@ -94,7 +94,7 @@ static void draw_from_file(const LeafInit *spec, uint64_t seed, uint64_t draw, d
     uint64_t n = (uint64_t)file_items(spec, d), stream = file_stream(spec);
     for (long r = 0; r < rr->nrows; r++) {
         uint64_t index = epoch_index(row_position(draw, rr, r), n, seed, stream);
-        write_row(spec, d->values + index * (uint64_t)d->item_size, out + r * rr->per_row, rr->per_row);
+        write_row(spec, d, index, out + r * rr->per_row, rr->per_row);
     }
 }
 
@@ -153,7 +153,7 @@ static int check_labels(const LeafInit *spec, const Dataset *d, long per_row, ch
         return check_fail(err, errlen, "%s: its items have %ld values, not one class label each", spec->file,
                           d->item_size);
     for (long i = 0; i < file_items(spec, d); i++) {
-        double v = d->values[i];
+        double v = dataset_value(d, i);
         if (!(v >= 0 && v < spec->classes && v == floor(v)))
             return check_fail(err, errlen, "%s: item %ld has label %g, outside 0..%d", spec->file, i, v,
                               spec->classes - 1);

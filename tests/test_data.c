@@ -103,10 +103,12 @@ static void check_images(const char *path, long n)
     }
     check(d->count == n && d->ndim == 2 && d->dims[0] == 28 && d->dims[1] == 28 && d->item_size == 784, name,
           "count %ld, ndim %d, item size %ld", d->count, d->ndim, d->item_size);
-    double lo = 2, hi = -2;
+    double lo = 2, hi = -2, item[784];
     long off_grid = 0;
     for (long i = 0; i < d->count * d->item_size; i++) {
-        double v = d->values[i], k = (v + 1) * 127.5;
+        if (i % 784 == 0)
+            dataset_item(d, i / 784, item);
+        double v = item[i % 784], k = (v + 1) * 127.5;
         lo = v < lo ? v : lo, hi = v > hi ? v : hi;
         off_grid += fabs(k - floor(k + 0.5)) > 1e-9 || k < -1e-9 || k > 255 + 1e-9;
     }
@@ -126,7 +128,7 @@ static void check_labels_file(const char *path, long n)
     }
     long per_class[10] = {0}, bad = 0;
     for (long i = 0; i < d->count; i++) {
-        double v = d->values[i];
+        double v = dataset_value(d, i);
         if (v >= 0 && v <= 9 && v == (double)(long)v)
             per_class[(long)v]++;
         else
@@ -284,7 +286,7 @@ static void test_npy(void)
                                       "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }", f4, sizeof f4, 0);
     int same = d && d->count == 3 && d->ndim == 1 && d->dims[0] == 2 && d->item_size == 2;
     for (int i = 0; same && i < 6; i++)
-        same = d->values[i] == (double)f4[i];
+        same = dataset_value(d, i) == (double)f4[i];
     check(same, "NPY <f4: shape and values as written", "count %ld", d ? d->count : -1);
 
     const double f8[4] = {1.0 / 3, -2.5e300, 7, 0.1};
@@ -292,7 +294,7 @@ static void test_npy(void)
                        "{\"shape\": (4,), \"fortran_order\": False, \"descr\": \"<f8\"}", f8, sizeof f8, 1);
     same = d && d->count == 4 && d->ndim == 0 && d->item_size == 1;
     for (int i = 0; same && i < 4; i++)
-        same = d->values[i] == f8[i];
+        same = dataset_value(d, i) == f8[i];
     check(same, "NPY <f8: values exact", "count %ld", d ? d->count : -1);
 
     const unsigned char u1[8] = {0, 255, 51, 204, 1, 2, 3, 4};
@@ -300,15 +302,15 @@ static void test_npy(void)
                        u1, sizeof u1, 0);
     same = d && d->count == 2 && d->ndim == 2 && d->item_size == 4;
     for (int i = 0; same && i < 8; i++)
-        same = d->values[i] == u1[i] / 127.5 - 1;
-    check(same, "NPY |u1 images: scaled to [-1, 1]", "first %g", d ? d->values[0] : 0);
+        same = dataset_value(d, i) == u1[i] / 127.5 - 1;
+    check(same, "NPY |u1 images: scaled to [-1, 1]", "first %g", d ? dataset_value(d, 0) : 0);
 
     d = npy_round_trip("NPY |u1 (8,) loads", "labels.npy", 1, "{'descr': '|u1', 'fortran_order': False, 'shape': (8,), }", u1,
                        sizeof u1, 0);
     same = d && d->count == 8 && d->item_size == 1;
     for (int i = 0; same && i < 8; i++)
-        same = d->values[i] == u1[i];
-    check(same, "NPY |u1 labels: kept as integers", "second %g", d ? d->values[1] : 0);
+        same = dataset_value(d, i) == u1[i];
+    check(same, "NPY |u1 labels: kept as integers", "second %g", d ? dataset_value(d, 1) : 0);
 }
 
 /* ----- file and labels leaves -------------------------------------------------------------- */
@@ -334,7 +336,8 @@ static LeafInit labels_spec(const char *file, const char *order, int classes)
 /* Where each image of a data set is: a hash table from an image's values to its indices. */
 typedef struct ImageIndex {
     const Dataset *set;
-    long *slot; /* index + 1, 0 when empty */
+    double *values; /* every item converted (dataset_item), item after item */
+    long *slot;     /* index + 1, 0 when empty */
     size_t cap;
 } ImageIndex;
 
@@ -349,12 +352,13 @@ static size_t image_hash(const double *v, long n)
 
 static ImageIndex index_images(const Dataset *d)
 {
-    ImageIndex ix = {d, NULL, 1};
+    ImageIndex ix = {d, malloc(sizeof(double) * (size_t)(d->count * d->item_size)), NULL, 1};
     while (ix.cap < 2 * (size_t)d->count)
         ix.cap *= 2;
     ix.slot = calloc(ix.cap, sizeof(long));
     for (long i = 0; i < d->count; i++) {
-        size_t s = image_hash(d->values + i * d->item_size, d->item_size) & (ix.cap - 1);
+        dataset_item(d, i, ix.values + i * d->item_size);
+        size_t s = image_hash(ix.values + i * d->item_size, d->item_size) & (ix.cap - 1);
         while (ix.slot[s])
             s = (s + 1) & (ix.cap - 1);
         ix.slot[s] = i + 1;
@@ -368,7 +372,7 @@ static long next_match(const ImageIndex *ix, const double *image, size_t *slot)
     long n = ix->set->item_size;
     for (; ix->slot[*slot]; *slot = (*slot + 1) & (ix->cap - 1)) {
         long i = ix->slot[*slot] - 1;
-        if (memcmp(ix->set->values + i * n, image, sizeof(double) * (size_t)n) == 0) {
+        if (memcmp(ix->values + i * n, image, sizeof(double) * (size_t)n) == 0) {
             *slot = (*slot + 1) & (ix->cap - 1);
             return i;
         }
@@ -388,7 +392,7 @@ static long find_image(const ImageIndex *ix, const double *image, const Dataset 
 {
     size_t slot = first_slot(ix, image);
     for (long i; (i = next_match(ix, image, &slot)) >= 0;)
-        if (!visited[i] && (long)labels->values[i] == label)
+        if (!visited[i] && (long)dataset_value(labels, i) == label)
             return i;
     return -1;
 }
@@ -449,7 +453,7 @@ static PairingStats draw_two_epochs(const char *images, const char *labels, long
             }
         }
     }
-    free(ix.slot), free(x), free(y), free(visited);
+    free(ix.slot), free(ix.values), free(x), free(y), free(visited);
     return st;
 }
 
@@ -521,7 +525,7 @@ static void test_points(void)
         }
     }
     check(outside == 0, "file: points 100 draws only the first 100 items", "%ld rows from later items", outside);
-    free(ix.slot);
+    free(ix.slot), free(ix.values);
 }
 
 /* fill_check fails with a message naming the file and holding `needle`. */
