@@ -2,7 +2,8 @@
  * dataset.c, fill.c, png.c). The IDX loader on the installed Fashion-MNIST files and on corrupt
  * files written to a temporary directory (every message must name the file); NPY round trips;
  * file/labels leaves (an image's drawn label is its label in the file, across two epochs, each
- * a permutation; determinism; fill_check's messages); a PNG grid read back pixel by pixel; and
+ * a permutation; determinism; fill_check's messages); drawn rows bit-identical to the
+ * load-time conversion the loader used to do, for IDX gz and NPY u1/f4/f8; a PNG grid read back pixel by pixel; and
  * truncations and byte flips of small files, which must give a data set or a message, never a
  * crash (build with -fsanitize=address to make that check strict).
  * Prints `ok - NAME` / `not ok - NAME: why` lines and `N passed, M failed`; exits 1 on failure. */
@@ -564,6 +565,101 @@ static void test_fill_check(void)
     check(fill_check(&normal, "z", 8, 3, NULL, 0) == 0, "fill_check: other kinds pass", "failed");
 }
 
+/* ----- drawn rows: the conversion the loader used to do, bit for bit ------------------------- */
+
+/* Items first, middle and last (dataset_item), and every row of three draws of a FILE leaf of
+ * `rows` rows, must be, bit for bit, items of `want`: the old load-time conversion of the whole
+ * file (v / 127.5 - 1 for image bytes, floats widened), computed here from the raw values. */
+static void check_drawn(const char *name, const char *path, const double *want, long count, long item_size, long rows)
+{
+    char err[512];
+    const Dataset *d = dataset_load(path, err, sizeof err);
+    if (!check(d && d->count == count && d->item_size == item_size, name, "%s", d ? "another shape" : err))
+        return;
+    size_t bytes = sizeof(double) * (size_t)item_size;
+    double *row = malloc(bytes * (size_t)rows);
+    long wrong = 0, drawn = 0;
+    for (long i = 0; i < 3; i++) {
+        long at = i * (count - 1) / 2;
+        dataset_item(d, at, row);
+        wrong += memcmp(row, want + at * item_size, bytes) != 0;
+    }
+    LeafInit fs = file_spec(path, NULL);
+    for (uint64_t draw = 0; draw < 3; draw++) {
+        fill_values(&fs, 5, "x", draw, row, rows * item_size, rows);
+        for (long r = 0; r < rows; r++, drawn++) {
+            long k = 0;
+            while (k < count && memcmp(row + r * item_size, want + k * item_size, bytes) != 0)
+                k++;
+            wrong += k == count;
+        }
+    }
+    check(wrong == 0, name, "%ld of %ld items and rows differ from the old conversion", wrong, drawn + 3);
+    free(row);
+}
+
+/* A 64-bit LCG step: the test's reproducible "random" bits. */
+static uint64_t next_bits(uint64_t *state)
+{
+    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+    return *state ^ *state >> 29;
+}
+
+static void test_drawn_rows(void)
+{
+    /* IDX, gzipped: the t10k images, inflated here from the file */
+    gzFile gz = gzopen(TEST_IMAGES, "rb");
+    size_t len = 16 + 10000 * 784;
+    unsigned char *raw = malloc(len);
+    int got = gz ? gzread(gz, raw, (unsigned)len) : -1;
+    if (gz)
+        gzclose(gz);
+    double *want = malloc(sizeof(double) * 10000 * 784);
+    for (long i = 0; got == (int)len && i < 10000 * 784; i++) {
+        double v = raw[16 + i];
+        want[i] = v / 127.5 - 1;
+    }
+    if (check(got == (int)len, "drawn rows: the t10k images inflate", "gzread gave %d", got))
+        check_drawn("drawn rows: IDX gz images are the old v/127.5 - 1, bit for bit", TEST_IMAGES, want, 10000, 784, 16);
+    free(raw);
+
+    /* NPY |u1 images: every byte value, 64 items of [2,2] */
+    unsigned char u1[256], *buf = malloc(4096);
+    char path[128];
+    for (int i = 0; i < 256; i++) {
+        u1[i] = (unsigned char)(i * 167 % 256);
+        double v = u1[i];
+        want[i] = v / 127.5 - 1;
+    }
+    size_t n = npy_bytes(buf, 1, "{'descr': '|u1', 'fortran_order': False, 'shape': (64, 2, 2), }", u1, sizeof u1);
+    write_file(tmp_file(path, sizeof path, "drawn_u1.npy"), buf, n, 0);
+    check_drawn("drawn rows: NPY |u1 images are the old v/127.5 - 1, bit for bit", path, want, 64, 4, 8);
+
+    /* NPY <f4 and <f8: 40 items of 3 finite values from random bits (subnormals, -0, extremes) */
+    float f4[120];
+    double f8[120];
+    uint64_t state = 12345;
+    for (int i = 0; i < 120; i++) {
+        uint64_t bits = next_bits(&state);
+        uint32_t b32 = (uint32_t)bits;
+        if ((b32 >> 23 & 0xff) == 0xff)
+            b32 ^= 1u << 30; /* not inf or nan */
+        if ((bits >> 52 & 0x7ff) == 0x7ff)
+            bits ^= 1ull << 62;
+        memcpy(&f4[i], &b32, 4), memcpy(&f8[i], &bits, 8);
+        want[i] = f4[i];
+    }
+    f4[0] = -0.0f, want[0] = -0.0;
+    n = npy_bytes(buf, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (40, 3), }", f4, sizeof f4);
+    write_file(tmp_file(path, sizeof path, "drawn_f4.npy"), buf, n, 0);
+    check_drawn("drawn rows: NPY <f4 values are the floats widened, bit for bit", path, want, 40, 3, 8);
+    n = npy_bytes(buf, 2, "{'descr': '<f8', 'fortran_order': False, 'shape': (40, 3), }", f8, sizeof f8);
+    write_file(tmp_file(path, sizeof path, "drawn_f8.npy.gz"), buf, n, 1);
+    check_drawn("drawn rows: NPY <f8 (v2.0, gzipped) values are the doubles, bit for bit", path, f8, 40, 3, 8);
+    free(buf);
+    free(want);
+}
+
 /* ----- PNG grids --------------------------------------------------------------------------- */
 
 /* Writes n images of c x h x w whose values are k/127.5 - 1 for k running from -20 (so some
@@ -740,6 +836,7 @@ int main(void)
     test_determinism();
     test_points();
     test_fill_check();
+    test_drawn_rows();
     test_png();
     test_fuzz();
     test_strict_files();
