@@ -1,8 +1,10 @@
 /* dataset.c: the fuzz targets for the data set readers (runtime/dataset.c), one per format:
  * built with -DFORMAT=1 (IDX), 2 (NPY) or 3 (gzip), the input follows that format's magic
  * bytes, so every input exercises that reader. The bytes go to an in-memory file (memfd), read
- * whole (dataset_read) and header only (dataset_header, whose cache is emptied after). */
+ * whole (dataset_read, every item of a data set it gives then converted as a draw converts
+ * it) and header only (dataset_header, whose cache is emptied after). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -20,6 +22,16 @@ static const char magic[] = "\x1f\x8b"; /* gzip, around an IDX or NPY file */
 #error "build with -DFORMAT=1 (IDX), 2 (NPY) or 3 (gzip)"
 #endif
 
+/* dataset_item on every item: the values are kept as stored and read only when drawn. With
+ * items, count * item_size values fit in the input, so the buffer is small. */
+static void convert_items(const Dataset *d)
+{
+    double *item = d && d->count > 0 ? malloc(sizeof(double) * (size_t)d->item_size + 1) : NULL;
+    for (long i = 0; item && i < d->count; i++)
+        dataset_item(d, i, item);
+    free(item);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static int fd = -1;
@@ -32,7 +44,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (size && pwrite(fd, data, size, sizeof magic - 1) != (ssize_t)size))
         return 0;
     char err[512];
-    dataset_free(dataset_read(path, err, sizeof err));
+    Dataset *d = dataset_read(path, err, sizeof err);
+    convert_items(d);
+    dataset_free(d);
     dataset_header(path, err, sizeof err);
     dataset_free_all();
     return 0;
