@@ -2,10 +2,10 @@
  * member inflated by zlib, which must end exactly at the end of the file), its format is told
  * by its magic bytes, its header becomes a Layout (element type, shape, where the data starts),
  * and one routine checks the data's length against the layout and, for floats, that every value
- * is finite, for both formats. The file's bytes are kept as read: the data stays in its stored
- * type, and an item becomes doubles when it is drawn (dataset_item). dataset_header stops after the header, taking the
- * data's length from the file's size or gzip trailer, which is all the compiler needs of a data
- * set. Nothing in a file is trusted: every length is checked before it is used, so any input
+ * is finite, for both formats. The file's bytes are kept as read, the data in its stored type:
+ * an item becomes doubles when it is drawn (dataset_item). dataset_header stops after the
+ * header, taking the data's length from the file's size or gzip trailer, which is all the
+ * compiler needs of a data set. Nothing in a file is trusted: every length is checked before it is used, so any input
  * gives a data set or a message, never a crash. */
 #include "dataset.h"
 
