@@ -5,8 +5,8 @@
  * is finite, for both formats. The file's bytes are kept as read, the data in its stored type:
  * an item becomes doubles when it is drawn (dataset_item). dataset_header stops after the
  * header, taking the data's length from the file's size or gzip trailer, which is all the
- * compiler needs of a data set. Nothing in a file is trusted: every length is checked before it is used, so any input
- * gives a data set or a message, never a crash. */
+ * compiler needs of a data set. Nothing in a file is trusted: every length is checked before it
+ * is used, so any input gives a data set or a message, never a crash. */
 #include "dataset.h"
 
 #include <errno.h>

@@ -244,8 +244,8 @@ static void shard_slice(const void *in, void *out, const int *in_dims, int ndim,
 
 /* combine: out[i] = the N blocks of n values at `all` (block r at all + r n), added (or maxed)
  * in rank order, in type T: the one order both routes use. block_combine: one step of it
- * (COMBINE, the same expression), for a blocked graph's in-process allreduce (dist.h). allreduce: either route; `in` may
- * be `out` (both read all of in before they write out). allreduce_group: the tensors end to
+ * (COMBINE, the same expression), for a blocked graph's in-process allreduce (dist.h).
+ * allreduce: either route; `in` may be `out` (both read all of in before they write out). allreduce_group: the tensors end to
  * end in one buffer, one allreduce_sum, and back: one collective for a step's gradients. */
 #define COMBINE(acc, v, is_max) ((is_max) ? ((v) > (acc) ? (v) : (acc)) : (acc) + (v))
 #define DIST_KERNELS(T, S)                                                                      \
