@@ -66,7 +66,7 @@ static void check_weights(const IrNode **leaves, int n, int first) {
     const char *path = leaves[first]->init.file;
     StFile f = {0};
     char err[512];
-    if (st_read_finite(path, &f, err, sizeof err) != 0) diag_error(leaves[first]->loc, "%s", err);
+    if (st_read_shapes(path, &f, err, sizeof err) != 0) diag_error(leaves[first]->loc, "%s", err);
     for (int i = first; i < n; i++) {
         const IrNode *leaf = leaves[i];
         if (leaf->init.kind != INIT_TENSOR || strcmp(leaf->init.file, path) != 0) continue;

@@ -790,7 +790,30 @@ typedef struct HeaderContext {
     size_t data_size;
     StFile *out;
     Range *ranges; /* one per tensor of out */
+    int shapes_only; /* st_read_shapes: values checked finite in place, not decoded */
 } HeaderContext;
+
+static int nonfinite_error(const char *path, const StTensor *t, long flat, double value, char *err, int errlen);
+
+/* st_read_shapes' tensor: its name and shape, data NULL, every value checked finite where it lies
+ * in the file (a compiler checking a 5 MB weights file saves decoding it into 10 MB of doubles). */
+static int shape_entry(JsonParser *p, const char *tensor, const TensorEntry *entry, const unsigned char *data,
+                       StTensor *t)
+{
+    *t = (StTensor){.name = xstrdup(tensor), .ndim = entry->ndim};
+    memcpy(t->shape, entry->shape, sizeof t->shape);
+    long count = element_count(entry->ndim, entry->shape);
+    int size = dtype_size(entry->dtype);
+    for (long i = 0; i < count; i++) {
+        double value = decode_value(data + entry->offsets[0] + i * size, entry->dtype);
+        if (!isfinite(value)) {
+            int status = nonfinite_error(p->path, t, i, value, p->err, p->errlen);
+            free(t->name);
+            return status;
+        }
+    }
+    return 0;
+}
 
 static int parse_header_member(JsonParser *p, const char *name, void *ctx)
 {
@@ -801,9 +824,14 @@ static int parse_header_member(JsonParser *p, const char *name, void *ctx)
     int status = parse_entry(p, name, &entry);
     if (status == 0)
         status = check_entry(p, name, &entry, h->data_size);
+    StTensor t;
+    if (status == 0 && h->shapes_only)
+        status = shape_entry(p, name, &entry, h->data, &t);
+    else if (status == 0)
+        t = decode_entry(name, &entry, h->data);
     if (status != 0)
         return status;
-    push_tensor(h->out, decode_entry(name, &entry, h->data));
+    push_tensor(h->out, t);
     Range *grown = realloc(h->ranges, sizeof(Range) * (size_t)h->out->cap);
     if (!grown) {
         fprintf(stderr, "safetensors: out of memory\n");
@@ -856,9 +884,9 @@ static int check_ranges(JsonParser *p, const HeaderContext *h)
     return 0;
 }
 
-static int parse_header(JsonParser *p, const unsigned char *data, size_t data_size, StFile *out)
+static int parse_header(JsonParser *p, const unsigned char *data, size_t data_size, StFile *out, int shapes_only)
 {
-    HeaderContext ctx = {data, data_size, out, NULL};
+    HeaderContext ctx = {data, data_size, out, NULL, shapes_only};
     int status = 0;
     if (p->len == 0 || p->text[0] != '{') /* the format forbids anything before it */
         status = expected(p, "'{' opening the header");
@@ -905,7 +933,8 @@ static int read_whole_file(const char *path, unsigned char **bytes, size_t *size
     return 0;
 }
 
-int st_parse(const char *path, const unsigned char *bytes, size_t size, StFile *out, char *err, int errlen)
+static int parse_file(const char *path, const unsigned char *bytes, size_t size, StFile *out, int shapes_only,
+                      char *err, int errlen)
 {
     memset(out, 0, sizeof *out);
     uint64_t header_len = size >= 8 ? get_le(bytes, 8) : 0;
@@ -921,23 +950,35 @@ int st_parse(const char *path, const unsigned char *bytes, size_t size, StFile *
                       (unsigned long long)header_len, size);
     else {
         JsonParser parser = {(const char *)bytes + 8, (size_t)header_len, 0, path, err, errlen};
-        status = parse_header(&parser, bytes + 8 + header_len, size - 8 - (size_t)header_len, out);
+        status = parse_header(&parser, bytes + 8 + header_len, size - 8 - (size_t)header_len, out, shapes_only);
     }
     if (status != 0)
         st_free(out);
     return status;
 }
 
-int st_read(const char *path, StFile *out, char *err, int errlen)
+int st_parse(const char *path, const unsigned char *bytes, size_t size, StFile *out, char *err, int errlen)
+{
+    return parse_file(path, bytes, size, out, 0, err, errlen);
+}
+
+static int read_file(const char *path, StFile *out, int shapes_only, char *err, int errlen)
 {
     memset(out, 0, sizeof *out);
     unsigned char *bytes;
     size_t size = 0;
     if (read_whole_file(path, &bytes, &size, err, errlen) != 0)
         return -1;
-    int status = st_parse(path, bytes, size, out, err, errlen);
+    int status = parse_file(path, bytes, size, out, shapes_only, err, errlen);
     free(bytes);
     return status;
+}
+
+int st_read(const char *path, StFile *out, char *err, int errlen) { return read_file(path, out, 0, err, errlen); }
+
+int st_read_shapes(const char *path, StFile *out, char *err, int errlen)
+{
+    return read_file(path, out, 1, err, errlen);
 }
 
 /* "[i,j,k]": the multi-dimensional index of flat position `flat` in shape. */
@@ -955,19 +996,23 @@ static void format_index(char *buf, size_t cap, const StTensor *t, long flat)
         snprintf(buf + used, cap - used, "]");
 }
 
+/* "path: tensor \"w\": nan at index [1,0] (values must be finite)", -1. */
+static int nonfinite_error(const char *path, const StTensor *t, long flat, double value, char *err, int errlen)
+{
+    char index[ST_MAXDIM * 21 + 3];
+    format_index(index, sizeof index, t, flat);
+    return fail(err, errlen, path, "tensor \"%s\": %s at index %s (values must be finite)", t->name,
+                isnan(value) ? "nan" : value > 0 ? "inf" : "-inf", index);
+}
+
 int st_check_finite(const char *path, const StFile *f, char *err, int errlen)
 {
     for (int i = 0; i < f->count; i++) {
         const StTensor *t = &f->tensors[i];
         long n = element_count(t->ndim, t->shape);
-        for (long j = 0; j < n; j++) {
-            if (isfinite(t->data[j]))
-                continue;
-            char index[ST_MAXDIM * 21 + 3];
-            format_index(index, sizeof index, t, j);
-            return fail(err, errlen, path, "tensor \"%s\": %s at index %s (values must be finite)", t->name,
-                        isnan(t->data[j]) ? "nan" : t->data[j] > 0 ? "inf" : "-inf", index);
-        }
+        for (long j = 0; j < n; j++)
+            if (!isfinite(t->data[j]))
+                return nonfinite_error(path, t, j, t->data[j], err, errlen);
     }
     return 0;
 }

@@ -428,6 +428,21 @@ static void test_reader_rejects_non_finite(void)
     status = st_read(path, &f, err, sizeof err);
     check(status == 0 && f.count == 1, "st_read itself keeps non-finite values (ganc compare reads them)", "%s", err);
     st_free(&f);
+    char shapes_err[512] = "";
+    status = st_read_shapes(path, &f, shapes_err, sizeof shapes_err);
+    check(status == -1 && !strcmp(shapes_err, err) && f.count == 0,
+          "st_read_shapes rejects NaN with st_read_finite's message", "status %d: %s", status, shapes_err);
+    float f32[3] = {1, 2, 3};   /* float32 values, checked where they lie in the file */
+    write_raw(path, -1, "{\"b\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]}}", f32, 12);
+    status = st_read_shapes(path, &f, err, sizeof err);
+    check(status == 0 && f.count == 1 && f.tensors[0].ndim == 1 && f.tensors[0].shape[0] == 3 && !f.tensors[0].data,
+          "st_read_shapes gives names and shapes without the values", "status %d: %s", status, err);
+    st_free(&f);
+    f32[2] = -INFINITY;
+    write_raw(path, -1, "{\"b\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]}}", f32, 12);
+    status = st_read_shapes(path, &f, err, sizeof err);
+    check(status == -1 && contains(err, "tensor \"b\": -inf at index [2]"),
+          "st_read_shapes finds a float32 -inf where it lies", "status %d: %s", status, err);
 }
 
 static void test_atomic_write(void)
