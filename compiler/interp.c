@@ -5,7 +5,9 @@
  * directly. So it is written to be obviously right rather than fast: one double buffer per node,
  * each op a short function that follows the op's definition in ir.h. The exceptions are matmul
  * and conv, which call cblas_dgemm (conv through an explicit patch matrix), because the
- * interpreter must run networks of width 512.
+ * interpreter must run networks of width 512. OpenBLAS is loaded at the first product, not
+ * linked into ganc: its constructor starts a thread per core that spins in sched_yield for about
+ * 0.1 s of CPU, which every compilation (most never reach the interpreter) would pay.
  *
  * Every shape op (permute, broadcast, slice, pad, concat) and both reductions (sum, max) are one
  * pattern: walk the multi-indices of one shape in row-major order while an offset into another
@@ -13,7 +15,9 @@
 #include "interp.h"
 
 #include <cblas.h>
+#include <dlfcn.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,20 +294,42 @@ static float *to_floats(const double *v, long n)
     return f;
 }
 
+static struct {
+    __typeof__(cblas_dgemm) *dgemm;
+    __typeof__(cblas_sgemm) *sgemm;
+} blas;
+
+static void load_blas(void)
+{
+    const char *name = "libopenblas.so.0";
+    void *lib = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    if (lib) {
+        blas.dgemm = (__typeof__(cblas_dgemm) *)dlsym(lib, "cblas_dgemm");
+        blas.sgemm = (__typeof__(cblas_sgemm) *)dlsym(lib, "cblas_sgemm");
+    }
+    if (!blas.dgemm || !blas.sgemm) {
+        fprintf(stderr, "ganc: error: the interpreter cannot load OpenBLAS (%s): %s (`make deps` installs it)\n", name,
+                lib ? "no cblas_dgemm/cblas_sgemm in it" : dlerror());
+        exit(1);
+    }
+}
+
 /* c = op(a) op(b) + beta c. In f32 mode (single) the product is sgemm's on float copies: float
  * models multiply in float, with float accumulation, and the reference must too, or an
  * optimizer as sensitive to tiny gradients as Adam amplifies the difference. */
 static void gemm(int single, int ta, int tb, long m, long n, long k, const double *a, const double *b,
                  double beta, double *c)
 {
+    static pthread_once_t loaded = PTHREAD_ONCE_INIT;
+    pthread_once(&loaded, load_blas);
     CBLAS_TRANSPOSE opa = ta ? CblasTrans : CblasNoTrans, opb = tb ? CblasTrans : CblasNoTrans;
     if (!single) {
-        cblas_dgemm(CblasRowMajor, opa, opb, (int)m, (int)n, (int)k, 1.0, a, (int)(ta ? m : k), b,
+        blas.dgemm(CblasRowMajor, opa, opb, (int)m, (int)n, (int)k, 1.0, a, (int)(ta ? m : k), b,
                     (int)(tb ? k : n), beta, c, (int)n);
         return;
     }
     float *fa = to_floats(a, m * k), *fb = to_floats(b, k * n), *fc = to_floats(c, m * n);
-    cblas_sgemm(CblasRowMajor, opa, opb, (int)m, (int)n, (int)k, 1.0f, fa, (int)(ta ? m : k), fb,
+    blas.sgemm(CblasRowMajor, opa, opb, (int)m, (int)n, (int)k, 1.0f, fa, (int)(ta ? m : k), fb,
                 (int)(tb ? k : n), (float)beta, fc, (int)n);
     for (long i = 0; i < m * n; i++)
         c[i] = fc[i];
