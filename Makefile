@@ -83,7 +83,7 @@ $(patsubst %.c,$(B)/%.o,$(COMPILER_C)) $(B)/compiler/main.o: $(B)/parser.h $(B)/
 $(B)/libganc.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/compiler/codegen.o $(B)/compiler/modeldata.o $(B)/compiler/target.o: $(B)/compiler/%.o: compiler/%.c
+$(B)/compiler/codegen.o $(B)/compiler/emit.o $(B)/compiler/modeldata.o $(B)/compiler/target.o: $(B)/compiler/%.o: compiler/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LLVM_CFLAGS) -MMD -MP -c $< -o $@
 

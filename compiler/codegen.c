@@ -10,6 +10,7 @@
  * modeldata.c) and a main() that hands it to libganrt. The fused loops are vector code for the
  * target CPU, with SLEEF's exp, log and tanh; LLVM's O1-O3 pipelines optimise the rest. */
 #include "codegen.h"
+#include "emit.h"
 #include "target.h"
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
@@ -802,39 +803,26 @@ static void build_module(Codegen *cg, const Model *m, const ModelPlan *plan) {
     arena_free(&arena);
 }
 
-static LLVMTargetMachineRef target_machine(const CodegenOptions *opt) {
-    LLVMInitializeNativeTarget();
-    LLVMInitializeNativeAsmPrinter();
-    char *triple = LLVMGetDefaultTargetTriple(), *err = NULL;
-    LLVMTargetRef target;
-    if (LLVMGetTargetFromTriple(triple, &target, &err)) diag_fatal("LLVM: %s", err);
-    if (opt->target_cpu) target_check_cpu(target, triple, opt->target_cpu);
-    char *cpu = opt->target_cpu ? LLVMCreateMessage(opt->target_cpu) : LLVMGetHostCPUName();
-    char *features = opt->target_cpu ? LLVMCreateMessage("") : LLVMGetHostCPUFeatures();
-    LLVMCodeGenOptLevel levels[] = {LLVMCodeGenLevelNone, LLVMCodeGenLevelLess, LLVMCodeGenLevelDefault,
-                                    LLVMCodeGenLevelAggressive};
-    LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, cpu, features, levels[opt->opt_level],
-                                                      LLVMRelocPIC, LLVMCodeModelDefault);
-    LLVMDisposeMessage(triple);
-    LLVMDisposeMessage(cpu);
-    LLVMDisposeMessage(features);
-    return tm;
-}
-
-/* LLVM's default pipeline for the level, without its loop and SLP vectorisers when the loops are
- * vector code already (emit_loop_function): they would only look for work there is none of. */
-static void optimise(LLVMModuleRef mod, LLVMTargetMachineRef tm, int level, int lanes) {
-    char pipeline[32];
-    snprintf(pipeline, sizeof pipeline, "default<O%d>", level);
-    LLVMPassBuilderOptionsRef options = LLVMCreatePassBuilderOptions();
-    LLVMPassBuilderOptionsSetLoopVectorization(options, level >= 2 && lanes == 1);
-    LLVMPassBuilderOptionsSetSLPVectorization(options, level >= 2 && lanes == 1);
-    LLVMErrorRef err = LLVMRunPasses(mod, pipeline, tm, options);
-    LLVMDisposePassBuilderOptions(options);
-    if (err) {
-        char *msg = LLVMGetErrorMessage(err);
-        diag_fatal("LLVM optimisation failed: %s", msg);
+/* The optimised module as --emit=llvm or --emit=asm prints it, or as one object file. */
+static int emit_printouts(Codegen *cg, LLVMTargetMachineRef tm, const CodegenOptions *opt) {
+    char *err = NULL;
+    if (opt->print_llvm) {
+        char *text = LLVMPrintModuleToString(cg->mod);
+        fputs(text, opt->print_llvm);
+        LLVMDisposeMessage(text);
     }
+    if (opt->print_asm) {
+        LLVMMemoryBufferRef buf;
+        if (LLVMTargetMachineEmitToMemoryBuffer(tm, cg->mod, LLVMAssemblyFile, &err, &buf)) diag_fatal("LLVM: %s", err);
+        fwrite(LLVMGetBufferStart(buf), 1, LLVMGetBufferSize(buf), opt->print_asm);
+        LLVMDisposeMemoryBuffer(buf);
+    }
+    if (opt->nobjects && LLVMTargetMachineEmitToFile(tm, cg->mod, (char *)opt->object_paths[0], LLVMObjectFile, &err)) {
+        fprintf(stderr, "ganc: error: cannot write %s: %s\n", opt->object_paths[0], err);
+        LLVMDisposeMessage(err);
+        return 1;
+    }
+    return 0;
 }
 
 int codegen_model(const Model *m, const ModelPlan *plan, const CodegenOptions *opt) {
@@ -853,7 +841,7 @@ int codegen_model(const Model *m, const ModelPlan *plan, const CodegenOptions *o
     LLVMTypeRef loop_params[] = {cg.ptr, cg.ptr, cg.i64, cg.i64};
     cg.loop_fn = LLVMFunctionType(LLVMVoidTypeInContext(cg.ctx), loop_params, 4, 0);
 
-    LLVMTargetMachineRef tm = target_machine(opt);
+    LLVMTargetMachineRef tm = emit_target_machine(opt);
     cg.lanes = target_vector_bits(tm) / (int)(8 * elem_bytes(&cg));
     if (cg.lanes < 1) cg.lanes = 1;
     char *triple = LLVMGetTargetMachineTriple(tm);
@@ -870,30 +858,20 @@ int codegen_model(const Model *m, const ModelPlan *plan, const CodegenOptions *o
     if (LLVMVerifyModule(cg.mod, LLVMReturnStatusAction, &err)) diag_fatal("internal error: invalid LLVM IR: %s", err);
     LLVMDisposeMessage(err);
     timing_mark("codegen.verify");
-    if (opt->opt_level > 0) optimise(cg.mod, tm, opt->opt_level, cg.lanes);
-    timing_mark("codegen.passes");
     int rc = 0;
-    if (opt->print_llvm) {
-        char *text = LLVMPrintModuleToString(cg.mod);
-        fputs(text, opt->print_llvm);
-        LLVMDisposeMessage(text);
+    if (opt->nobjects > 1 && !opt->print_llvm && !opt->print_asm) {
+        LLVMValueRef *loops = calloc((size_t)cg.nloops + 1, sizeof *loops);
+        if (!loops) diag_fatal("out of memory");
+        for (int k = 0; k < cg.nloops; k++) loops[k] = cg.loops[k].fn;
+        rc = emit_objects(cg.mod, tm, opt, cg.lanes, loops, cg.nloops, opt->object_paths, opt->nobjects);
+        free(loops);
+        timing_mark("codegen.objects");
+    } else {
+        emit_optimise(cg.mod, tm, opt, cg.lanes);
+        timing_mark("codegen.passes");
+        rc = emit_printouts(&cg, tm, opt);
+        timing_mark("codegen.emit");
     }
-    if (opt->print_asm || opt->object_path) {
-        err = NULL;
-        if (opt->print_asm) {
-            LLVMMemoryBufferRef buf;
-            if (LLVMTargetMachineEmitToMemoryBuffer(tm, cg.mod, LLVMAssemblyFile, &err, &buf))
-                diag_fatal("LLVM: %s", err);
-            fwrite(LLVMGetBufferStart(buf), 1, LLVMGetBufferSize(buf), opt->print_asm);
-            LLVMDisposeMemoryBuffer(buf);
-        }
-        if (opt->object_path && LLVMTargetMachineEmitToFile(tm, cg.mod, (char *)opt->object_path, LLVMObjectFile, &err)) {
-            fprintf(stderr, "ganc: error: cannot write %s: %s\n", opt->object_path, err);
-            LLVMDisposeMessage(err);
-            rc = 1;
-        }
-    }
-    timing_mark("codegen.emit");
     arena_free(&cg.arena);
     LLVMDisposeTargetData(layout);
     LLVMDisposeBuilder(cg.b);

@@ -6,10 +6,13 @@
 #include <stdio.h>
 #include "plan.h"
 
+enum { CODEGEN_MAX_OBJECTS = 4 };
+
 typedef struct CodegenOptions {
     int opt_level;           /* 0-3 */
     const char *target_cpu;  /* NULL: the host CPU with its features */
-    const char *object_path; /* where to write the object file, or NULL */
+    int nobjects;            /* 0: no object file; more than 1: the module cut in parts (emit.c) */
+    const char *object_paths[CODEGEN_MAX_OBJECTS];
     FILE *print_llvm;        /* --emit=llvm */
     FILE *print_asm;         /* --emit=asm */
     const char *source_path; /* the .gan file and its text, embedded for the run record, or NULL */
@@ -17,5 +20,10 @@ typedef struct CodegenOptions {
 } CodegenOptions;
 
 int codegen_model(const Model *m, const ModelPlan *plan, const CodegenOptions *opt);
+
+/* How many objects a compilation to an executable writes, side by side on as many threads: one
+ * per CPU this process may run on, at most CODEGEN_MAX_OBJECTS; GANC_EMIT_THREADS=N sets it
+ * (1: the whole module on one thread). */
+int codegen_objects(void);
 
 #endif

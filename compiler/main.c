@@ -270,7 +270,7 @@ static Model *front_end(const Options *o, const SourceFile *src, Arena *arena, D
     return m;
 }
 
-static int link_executable(Arena *arena, const char *object, const char *exe);
+static int link_executable(Arena *arena, const char *const *objects, int nobjects, const char *exe);
 
 /* The row-merge pass (merge.h) over the graphs a run executes, after sharding (which splits
  * the rows the pass joins); --emit=ir-opt prints what it merged and refused. */
@@ -304,19 +304,22 @@ static int back_end(const Options *o, const SourceFile *src, Model *m, Arena *ar
     const ModelPlan *plan = plan_model(m);                   /* plan: fusion, kernels, the arena     */
     timing_mark("plan");
     if (stops_at(o, "ir-opt")) return plan_print(stdout, plan), 0;
-    CodegenOptions co = {o->opt_level, o->target_cpu, NULL, NULL, NULL, src->name, src->text};
+    CodegenOptions co = {.opt_level = o->opt_level, .target_cpu = o->target_cpu, .source_path = src->name,
+                         .source_text = src->text};
     if (stops_at(o, "llvm")) co.print_llvm = stdout;
     if (stops_at(o, "asm")) co.print_asm = stdout;
     if (o->emit) return codegen_model(m, plan, &co);         /* codegen: LLVM                        */
     size_t len = strlen(o->output);
     int object_only = len > 2 && !strcmp(o->output + len - 2, ".o");
-    co.object_path = object_only ? o->output : arena_printf(arena, "%s.o", o->output);
+    co.nobjects = object_only ? 1 : codegen_objects();      /* an executable's: side by side        */
+    for (int k = 0; k < co.nobjects; k++)
+        co.object_paths[k] = object_only ? o->output : arena_printf(arena, k ? "%s.%d.o" : "%s.o", o->output, k);
     int rc = codegen_model(m, plan, &co);
     if (rc == 0 && !object_only) {
-        rc = link_executable(arena, co.object_path, o->output);   /* link: libganrt, OpenBLAS    */
+        rc = link_executable(arena, co.object_paths, co.nobjects, o->output); /* link: libganrt  */
         timing_mark("link");
-        remove(co.object_path);
     }
+    for (int k = 0; k < co.nobjects && !object_only; k++) remove(co.object_paths[k]);
     return rc;
 }
 
@@ -391,13 +394,16 @@ static const char *fast_linker(Arena *arena) {
 
 /* Link with the system C compiler: object + libganrt + OpenBLAS + oneDNN (and its OpenMP) +
  * SLEEF (the fused loops' vector exp, log, tanh) + libpng + zlib + libm. */
-static int link_executable(Arena *arena, const char *object, const char *exe) {
+static int link_executable(Arena *arena, const char *const *objects, int nobjects, const char *exe) {
     const char *cc = getenv("CC") ? getenv("CC") : "cc";
     const char *lib = runtime_library(arena);
     if (access(lib, R_OK) != 0) diag_fatal("cannot read the runtime library %s: %s", lib, strerror(errno));
-    const char *linker = fast_linker(arena);
-    char *argv[] = {(char *)cc, (char *)object, (char *)lib, "-lopenblas", "-ldnnl", "-lgomp", "-lsleef", "-lpng", "-lz",
-                    "-lm", "-o", (char *)exe, (char *)linker, NULL};
+    const char *rest[] = {lib, "-lopenblas", "-ldnnl", "-lgomp", "-lsleef", "-lpng", "-lz", "-lm", "-o", exe,
+                          fast_linker(arena)};
+    char *argv[CODEGEN_MAX_OBJECTS + sizeof rest / sizeof *rest + 2] = {(char *)cc};
+    int argc = 1;
+    for (int k = 0; k < nobjects; k++) argv[argc++] = (char *)objects[k];
+    for (size_t k = 0; k < sizeof rest / sizeof *rest; k++) argv[argc++] = (char *)rest[k];
     pid_t pid;
     extern char **environ;
     if (posix_spawnp(&pid, cc, NULL, NULL, argv, environ) != 0) diag_fatal("cannot run the linker '%s'", cc);

@@ -8,7 +8,10 @@
 #     stops before, accepts the program;
 #   - codegen emits one function per loop structure, not per loop: fewer loop functions than
 #     fused loops in --emit=llvm; and on x86-64 a float32 program's exp and tanh are SLEEF's
-#     vector functions there, a float64 program's too (Sleef_expf8_u10, Sleef_tanhd4_u10, ...).
+#     vector functions there, a float64 program's too (Sleef_expf8_u10, Sleef_tanhd4_u10, ...);
+#   - an executable's module is compiled in parts on several threads (compiler/emit.c): with
+#     GANC_EMIT_THREADS=1, 2 and 3 the executables train to the same bits, every part compiles
+#     some of the loops, a bad GANC_EMIT_THREADS is an error, and `-o FILE.o` writes one object.
 # Prints `ok - pipeline: ...` / `not ok - pipeline: ...: why`, then `N passed, M failed`.
 cd "$(dirname "$0")/.." || exit 2
 GANC=${GANC:-build/ganc}
@@ -87,6 +90,32 @@ x86_64)
     done ;;
 *) echo "# skip: SLEEF calls are checked on x86-64 only" ;;
 esac
+
+# The module cut in parts compiled side by side: the same program, whatever the cut.
+for prog2 in "$prog" examples/mmd_gp.gan; do
+    name=$(basename "$prog2" .gan)
+    for n in 1 2 3; do
+        GANC_TIME=1 GANC_EMIT_THREADS=$n "$GANC" "$prog2" -o "$tmp/$name$n" > /dev/null 2> "$tmp/time$n" &&
+            "$tmp/$name$n" --steps 3 --threads 1 --quiet --out "$tmp/run_$name$n" > /dev/null 2>&1
+        record $? "$name compiled in $n part(s) trains" "$(grep -v 'time:' "$tmp/time$n" | head -2)"
+    done
+    for n in 2 3; do
+        "$GANC" compare "$tmp/run_${name}1/ckpt/last.safetensors" "$tmp/run_$name$n/ckpt/last.safetensors" \
+            --tolerance 0 > "$tmp/cmp" 2>&1
+        record $? "$name: $n parts give the bits of one module" "$(tail -1 "$tmp/cmp")"
+    done
+    parts=$(grep -c 'part [0-9]: [1-9][0-9]* loop functions' "$tmp/time3")
+    [ "$parts" -eq 3 ] && ! ls "$tmp/$name"*.o > /dev/null 2>&1
+    record $? "$name: each of 3 parts compiles some loops, and the objects are removed" "$(grep part "$tmp/time3")"
+done
+GANC_EMIT_THREADS=0 "$GANC" "$prog" -o "$tmp/bad" > /dev/null 2> "$tmp/err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "GANC_EMIT_THREADS must be a number from 1 to 4, not '0'" "$tmp/err"
+record $? "GANC_EMIT_THREADS=0 is an error" "exit $rc: $(head -1 "$tmp/err")"
+GANC_TIME=1 GANC_EMIT_THREADS=2 "$GANC" "$prog" -o "$tmp/one.o" > /dev/null 2> "$tmp/err"
+rc=$?
+[ $rc -eq 0 ] && [ -s "$tmp/one.o" ] && ! grep -q 'part 1' "$tmp/err" && [ "$(ls "$tmp" | grep -c '^one')" -eq 1 ]
+record $? "-o FILE.o writes the whole module as one object" "exit $rc: $(ls "$tmp" | grep '^one' | tr '\n' ' ')"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
