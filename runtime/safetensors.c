@@ -804,13 +804,17 @@ static int shape_entry(JsonParser *p, const char *tensor, const TensorEntry *ent
     memcpy(t->shape, entry->shape, sizeof t->shape);
     long count = element_count(entry->ndim, entry->shape);
     int size = dtype_size(entry->dtype);
+    const unsigned char *bytes = data + entry->offsets[0];
+    /* NaN and infinity are the values whose exponent bits are all ones: the highest byte's low 7
+     * bits and the next byte's top bit (float32) or top 4 bits (float64), little-endian */
+    int next_mask = entry->dtype == DTYPE_F64 ? 0xf0 : 0x80;
     for (long i = 0; i < count; i++) {
-        double value = decode_value(data + entry->offsets[0] + i * size, entry->dtype);
-        if (!isfinite(value)) {
-            int status = nonfinite_error(p->path, t, i, value, p->err, p->errlen);
-            free(t->name);
-            return status;
-        }
+        const unsigned char *v = bytes + i * size;
+        if ((v[size - 1] & 0x7f) != 0x7f || (v[size - 2] & next_mask) != next_mask)
+            continue;
+        int status = nonfinite_error(p->path, t, i, decode_value(v, entry->dtype), p->err, p->errlen);
+        free(t->name);
+        return status;
     }
     return 0;
 }

@@ -6,6 +6,7 @@
  * per check, then `N passed, M failed`, and exits 1 if any failed. Build:
  *   cc -std=c11 -O2 -g -Wall -Wextra -D_GNU_SOURCE -Icompiler -Iruntime tests/test_runtime.c \
  *      runtime/rng.c runtime/samplers.c runtime/safetensors.c -lm -o build/test_runtime */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -443,6 +444,27 @@ static void test_reader_rejects_non_finite(void)
     status = st_read_shapes(path, &f, err, sizeof err);
     check(status == -1 && contains(err, "tensor \"b\": -inf at index [2]"),
           "st_read_shapes finds a float32 -inf where it lies", "status %d: %s", status, err);
+    f32[0] = NAN, f32[2] = 1;
+    write_raw(path, -1, "{\"b\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]}}", f32, 12);
+    status = st_read_shapes(path, &f, err, sizeof err);
+    check(status == -1 && contains(err, "tensor \"b\": nan at index [0]"), "st_read_shapes finds a float32 NaN",
+          "status %d: %s", status, err);
+    /* the exponent test's edges: the largest finite values and the smallest subnormal pass */
+    float big32[3] = {FLT_MAX, -FLT_MAX, 1e-45f};
+    double big64[3] = {DBL_MAX, -DBL_MAX, 5e-324};
+    write_raw(path, -1, "{\"b\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]}}", big32, 12);
+    status = st_read_shapes(path, &f, err, sizeof err);
+    st_free(&f);
+    write_raw(path, -1, "{\"d\":{\"dtype\":\"F64\",\"shape\":[3],\"data_offsets\":[0,24]}}", big64, 24);
+    int status64 = st_read_shapes(path, &f, err, sizeof err);
+    st_free(&f);
+    check(status == 0 && status64 == 0, "st_read_shapes accepts the largest finite float32 and float64 values",
+          "status %d %d: %s", status, status64, err);
+    big64[1] = INFINITY;
+    write_raw(path, -1, "{\"d\":{\"dtype\":\"F64\",\"shape\":[3],\"data_offsets\":[0,24]}}", big64, 24);
+    status = st_read_shapes(path, &f, err, sizeof err);
+    check(status == -1 && contains(err, "tensor \"d\": inf at index [1]"), "st_read_shapes finds a float64 inf",
+          "status %d: %s", status, err);
 }
 
 static void test_atomic_write(void)
