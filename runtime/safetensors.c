@@ -966,6 +966,11 @@ int st_parse(const char *path, const unsigned char *bytes, size_t size, StFile *
     return parse_file(path, bytes, size, out, 0, err, errlen);
 }
 
+int st_parse_shapes(const char *path, const unsigned char *bytes, size_t size, StFile *out, char *err, int errlen)
+{
+    return parse_file(path, bytes, size, out, 1, err, errlen);
+}
+
 static int read_file(const char *path, StFile *out, int shapes_only, char *err, int errlen)
 {
     memset(out, 0, sizeof *out);

@@ -38,6 +38,8 @@ int st_read_finite(const char *path, StFile *out, char *err, int errlen);
 /* st_read_finite's checks and messages without the values: each tensor's name and shape, data
  * NULL (for the compiler, which checks a weights file the executable reads). */
 int st_read_shapes(const char *path, StFile *out, char *err, int errlen);
+/* st_read_shapes on bytes already in memory (for fuzzing). */
+int st_parse_shapes(const char *path, const unsigned char *bytes, size_t size, StFile *out, char *err, int errlen);
 int st_write(const char *path, const StFile *f, int as_f64, char *err, int errlen);
 /* Appends a copy of data (n = product of shape), or zeros when data is NULL: 0, or -1 when
  * memory runs out (nothing is appended). */
