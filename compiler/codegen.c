@@ -173,6 +173,11 @@ static void describe(Arena *a, SigWalk *w, LoopSig *s, int id) {
         w->visit[id] = ++w->visits;
         return sig_printf(a, s, "in%d,", s->nslots - 1);
     }
+    if (plan_is_scalar_broadcast(w->g, id)) { /* its one element, splat: element() */
+        describe(a, w, s, n->in[0]);
+        w->visit[id] = ++w->visits;
+        return sig_printf(a, s, "splat,");
+    }
     for (int k = 0; k < n->nin; k++) describe(a, w, s, n->in[k]);
     w->visit[id] = ++w->visits;
     sig_printf(a, s, "%s%a,", ir_op_name(n->op), n->op == OP_POW ? n->value : 0.0);
@@ -286,13 +291,27 @@ static LLVMValueRef power(LoopGen *l, LLVMValueRef x, double exponent) {
 
 static LLVMValueRef compute(LoopGen *l, const IrNode *n);
 
+/* A scalar broadcast's value in every lane: its input's one element. */
+static LLVMValueRef splat_element(LoopGen *l, int scalar) {
+    Codegen *cg = l->cg;
+    LLVMValueRef v = LLVMBuildLoad2(cg->b, cg->T, l->ptr[scalar], "");
+    if (LLVMGetTypeKind(l->vt) != LLVMVectorTypeKind) return v;
+    LLVMValueRef zero = LLVMConstInt(cg->i32, 0, 0);
+    LLVMValueRef one = LLVMBuildInsertElement(cg->b, LLVMGetPoison(l->vt), v, zero, "");
+    LLVMTypeRef mask = LLVMVectorType(cg->i32, LLVMGetVectorSize(l->vt));
+    return LLVMBuildShuffleVector(cg->b, one, LLVMGetPoison(l->vt), LLVMConstNull(mask), "");
+}
+
 /* The value of node id at the current index: computed if fused (once: later uses reuse it),
  * else loaded. */
 static LLVMValueRef element(LoopGen *l, int id) {
     const IrNode *n = &l->g->nodes[id];
     if (n->op == OP_CONST) return real(l, n->value);
-    if (!l->value[id])
-        l->value[id] = id != l->root && l->plan->nodes[id].kind != PLAN_FUSED ? load_lanes(l, id) : compute(l, n);
+    if (!l->value[id]) {
+        if (id != l->root && l->plan->nodes[id].kind != PLAN_FUSED) l->value[id] = load_lanes(l, id);
+        else if (plan_is_scalar_broadcast(l->g, id)) l->value[id] = splat_element(l, n->in[0]);
+        else l->value[id] = compute(l, n);
+    }
     return l->value[id];
 }
 

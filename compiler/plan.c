@@ -6,9 +6,16 @@
 
 enum { ALIGNMENT = 64 };
 
+/* A broadcast of one value (Adam's bias corrections, a learning rate) to a whole shape: its
+ * readers' loops load the value once per lane group and splat it, instead of reading a
+ * buffer of copies that a kernel call wrote (2 MB per 512x512 weight and step, written and read). */
+int plan_is_scalar_broadcast(const IrGraph *g, int id) {
+    return g->nodes[id].op == OP_BROADCAST && ir_shape_size(g->nodes[g->nodes[id].in[0]].shape) == 1;
+}
+
 /* A node is fused into its consumer when recomputing it there costs nothing extra: it has one
- * reader (or is a constant), every reader is an elementwise loop over the same shape, and it is
- * not an output of the graph. */
+ * reader (or is a constant or a scalar broadcast, which any number of loops recompute), every
+ * reader is an elementwise loop over the same shape, and it is not an output of the graph. */
 static void decide_kinds(GraphPlan *p, const int *uses, const char *is_output) {
     const IrGraph *g = p->g;
     char *readers_elementwise = malloc((size_t)g->nnodes + 1);
@@ -23,7 +30,9 @@ static void decide_kinds(GraphPlan *p, const int *uses, const char *is_output) {
         const IrNode *n = &g->nodes[id];
         NodePlan *np = &p->nodes[id];
         np->root = id;
+        int scalar_broadcast = plan_is_scalar_broadcast(g, id);
         if (ir_op_is_leaf(n->op)) np->kind = PLAN_LEAF;
+        else if (scalar_broadcast && !is_output[id] && uses[id] > 0 && readers_elementwise[id]) np->kind = PLAN_FUSED;
         else if (!ir_op_is_elementwise(n->op)) np->kind = PLAN_CALL;
         else if (!is_output[id] && uses[id] > 0 && readers_elementwise[id] && (uses[id] == 1 || n->op == OP_CONST))
             np->kind = PLAN_FUSED;
@@ -72,27 +81,40 @@ static void fold_into_gemms(GraphPlan *p, const int *uses, const char *is_output
     free(redone);
 }
 
+/* A fused node emitted in every loop that reads it, which has no root of its own. */
+static int fused_everywhere(const GraphPlan *p, int id) {
+    return p->nodes[id].kind == PLAN_FUSED && (p->g->nodes[id].op == OP_CONST || plan_is_scalar_broadcast(p->g, id));
+}
+
 /* The root of a fused node is the root of its reader; readers have larger ids, so one pass from
- * the top down settles it. A constant fused into several loops is emitted in each of them. */
+ * the top down settles it. A constant or a scalar broadcast fused into several loops is emitted
+ * in each of them and keeps itself as root. */
 static void assign_roots(GraphPlan *p) {
     const IrGraph *g = p->g;
     for (int id = g->nnodes - 1; id >= 0; id--) {
         const IrNode *n = &g->nodes[id];
         int root = p->nodes[id].root;
         for (int k = 0; k < n->nin; k++)
-            if (p->nodes[n->in[k]].kind == PLAN_FUSED && g->nodes[n->in[k]].op != OP_CONST)
-                p->nodes[n->in[k]].root = root;
+            if (p->nodes[n->in[k]].kind == PLAN_FUSED && !fused_everywhere(p, n->in[k])) p->nodes[n->in[k]].root = root;
     }
 }
 
+static void read_at(GraphPlan *p, int id, int time) {
+    if (p->nodes[id].last_use < time) p->nodes[id].last_use = time;
+}
+
+/* Each node's last reader, in the order the graph runs (a fused node runs in its root's loop);
+ * a scalar broadcast's value is read in each of its readers' loops. */
 static void compute_last_uses(GraphPlan *p, const char *is_output) {
     const IrGraph *g = p->g;
     for (int id = 0; id < g->nnodes; id++) p->nodes[id].last_use = is_output[id] ? g->nnodes : id;
     for (int id = 0; id < g->nnodes; id++) {
         const IrNode *n = &g->nodes[id];
         int reader = p->nodes[id].kind == PLAN_FUSED || p->nodes[id].kind == PLAN_INTO ? p->nodes[id].root : id;
-        for (int k = 0; k < n->nin; k++)
-            if (p->nodes[n->in[k]].last_use < reader) p->nodes[n->in[k]].last_use = reader;
+        for (int k = 0; k < n->nin; k++) {
+            read_at(p, n->in[k], reader);
+            if (fused_everywhere(p, n->in[k]) && g->nodes[n->in[k]].nin) read_at(p, g->nodes[n->in[k]].in[0], reader);
+        }
     }
 }
 
@@ -173,6 +195,7 @@ static void place_concats(GraphPlan *p, const int *uses, const char *is_output) 
 static int read_time(const GraphPlan *p, int r) {
     const NodePlan *np = &p->nodes[r];
     if (np->kind == PLAN_INTO && np->root == r) return np->last_use;
+    if (fused_everywhere(p, r)) return np->last_use; /* a scalar broadcast: in its last reader's loop */
     return np->kind == PLAN_FUSED || np->kind == PLAN_INTO ? np->root : r;
 }
 
@@ -331,7 +354,10 @@ static void print_graph_plan(FILE *out, const GraphPlan *p) {
                 ins);
         switch (np->kind) {
         case PLAN_LEAF: fprintf(out, "leaf %s\n", n->name); break;
-        case PLAN_FUSED: fprintf(out, "fused into loop %%%d\n", np->root); break;
+        case PLAN_FUSED:
+            if (np->root == id) fprintf(out, "fused into each reader's loop\n");
+            else fprintf(out, "fused into loop %%%d\n", np->root);
+            break;
         case PLAN_INTO:
             if (np->root == id) fprintf(out, "into each reader's buffer\n");
             else fprintf(out, "into %%%d's buffer\n", np->root);

@@ -51,6 +51,9 @@ typedef struct GraphPlan {
 } GraphPlan;
 
 GraphPlan *plan_graph(const IrGraph *g);
+/* Whether node id broadcasts a one-element value; fused (PLAN_FUSED, root itself) into every
+ * loop that reads it, which loads that one element and splats it. */
+int plan_is_scalar_broadcast(const IrGraph *g, int id);
 
 /* The plans of the graphs an executable runs, in model_graphs' order (the graph table's). */
 enum { PLAN_MAX_GRAPHS = 64 };

@@ -6,6 +6,8 @@
  *     not; a view's storage lives until the view's last reader;
  *   - an axis-0 concat's input that nothing else reads is computed into its rows, one read
  *     elsewhere is copied;
+ *   - a broadcast of one value is fused into every loop that reads it; the value's buffer lives
+ *     until the last of them, and an update of a one-value leaf read that way waits for it;
  *   - for every graph, no two buffers live at the same time overlap in the arena (the
  *     invariant the placements must keep), checked over the plan's own live ranges.
  * Whether the native code computes the same values is tests/native.sh's and tests/merge.sh's. */
@@ -146,10 +148,55 @@ static void test_concats(void) {
     }
 }
 
+/* s = sum(x) read as b = broadcast(s) by two loops with a product between them: b is fused into
+ * both (root itself) and s lives until the second. Then a one-value leaf t read through a
+ * broadcast by a loop after t's update t + 1: the update must not overwrite t before that loop
+ * (copied out at the end); with the loop first, it may go into t's storage. */
+static void test_scalar_broadcasts(void) {
+    Arena arena = {0};
+    IrGraph *g = ir_new_graph(&arena, "splat", DT_F32);
+    int x = ir_input(g, "x", shape2(4, 3), zeros());
+    int sum = ir_sum(g, x, 3);
+    int b = ir_broadcast(g, sum, shape2(4, 3), 0);
+    int early = ir_unary(g, OP_EXP, ir_mul(g, b, x));
+    int m = ir_matmul(g, early, ir_const(g, 1, shape2(3, 3)), 0, 0);
+    int late = ir_add(g, b, m);
+    ir_add_output(g, OUT_VALUE, "late", ir_sum(g, late, 3));
+    GraphPlan *p = plan_graph(g);
+    check(p->nodes[b].kind == PLAN_FUSED && p->nodes[b].root == b, "scalar broadcast: fused into each reader's loop",
+          "kind %d root %d", p->nodes[b].kind, p->nodes[b].root);
+    check(p->nodes[sum].last_use >= late, "scalar broadcast: the value lives until its last reader's loop",
+          "%%%d live to %%%d, read at %%%d", sum, p->nodes[sum].last_use, late);
+    check_layout(p, "scalar broadcast");
+    arena_free(&arena);
+    for (int read_late = 0; read_late < 2; read_late++) {
+        Arena a2 = {0};
+        g = ir_new_graph(&a2, "step", DT_F32);
+        int t = ir_param(g, "t", (Shape){0, {0}}, zeros());
+        x = ir_input(g, "x", shape2(4, 3), zeros());
+        int bt = ir_broadcast(g, t, shape2(4, 3), 0);
+        int before = read_late ? -1 : ir_unary(g, OP_EXP, ir_mul(g, bt, x));
+        int next = ir_add(g, t, ir_const_like(g, 1, t));
+        int after = read_late ? ir_unary(g, OP_EXP, ir_mul(g, bt, x)) : -1;
+        ir_add_output(g, OUT_UPDATE, "t", next);
+        ir_add_output(g, OUT_VALUE, "y", ir_sum(g, read_late ? after : before, 3));
+        p = plan_graph(g);
+        if (read_late)
+            check(p->nodes[next].output < 0, "scalar broadcast: a leaf read through it after its update is copied out",
+                  "output %d", p->nodes[next].output);
+        else
+            check(p->nodes[next].output == 0, "scalar broadcast: a leaf read through it before its update is updated in place",
+                  "output %d", p->nodes[next].output);
+        check_layout(p, read_late ? "scalar leaf read late" : "scalar leaf read early");
+        arena_free(&a2);
+    }
+}
+
 int main(void) {
     check_prefix = "plan ";
     test_updates();
     test_views();
     test_concats();
+    test_scalar_broadcasts();
     return check_summary();
 }
