@@ -24,9 +24,16 @@
 
 /* Whether any of n elements is a NaN or an infinity (all exponent bits set). This runs over
  * every updated tensor after every step, so it tests the bits in fixed-size blocks, a loop
- * compilers vectorise (about twice as fast as isfinite element by element). */
+ * compilers vectorise (about twice as fast as isfinite element by element), in AVX-512 or AVX2
+ * where the CPU has them (target_clones picks at load time; libganrt is otherwise built for
+ * baseline x86-64): 2.2% of toy_ns's step in SSE2. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define ANY_NONFINITE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define ANY_NONFINITE_CLONES
+#endif
 #define DEFINE_ANY_NONFINITE(name, T, UINT, EXPONENT)                                          \
-    static int name(const T *x, long n)                                                        \
+    ANY_NONFINITE_CLONES static int name(const T *x, long n)                                   \
     {                                                                                          \
         UINT bad = 0, bits[16];                                                                \
         long i = 0;                                                                            \
