@@ -16,8 +16,21 @@ one() {
 }
 best() { sort -n -k2 | head -1; }
 printf "%-36s %-19s %-19s\n" program "old wall/cpu" "new wall/cpu"
+: > "$tmp/all_old"; : > "$tmp/all_new"
 for f in examples/*.gan bench/*.gan; do
     : > "$tmp/old"; : > "$tmp/new"
     for r in $(seq "$R"); do one "$old" "$f" >> "$tmp/old"; one "$new" "$f" >> "$tmp/new"; done
+    best < "$tmp/old" >> "$tmp/all_old"
+    best < "$tmp/new" >> "$tmp/all_new"
     printf "%-36s %-19s %-19s\n" "$f" "$(best < "$tmp/old")" "$(best < "$tmp/new")"
+done
+# Per compiler: the median and largest wall and CPU times, and how many programs compile in
+# under 0.5 s of wall time (issue 10's goal).
+stats() { # stats FILE COLUMN: "median max"
+    sort -n -k"$2" "$1" | awk -v c="$2" '{ v[NR] = $c } END { printf "%.2f %.2f", v[int((NR + 1) / 2)], v[NR] }'
+}
+for which in old new; do
+    set -- $(stats "$tmp/all_$which" 1) $(stats "$tmp/all_$which" 2)
+    under=$(awk '$1 < 0.5' "$tmp/all_$which" | wc -l)
+    echo "$which: wall median $1 s, max $2 s; cpu median $3 s, max $4 s; $under of $(wc -l < "$tmp/all_$which") under 0.5 s wall"
 done
