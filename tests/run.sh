@@ -125,6 +125,9 @@ if command -v valgrind > /dev/null; then
     valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9 \
         "$GANC" check tests/golden/tiny_wgan.gan > /dev/null 2> "$tmp/vg.out"
     record $? "valgrind ganc check tiny_wgan.gan" "$(head -5 "$tmp/vg.out")"
+    GANC_EMIT_THREADS=2 valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9 \
+        "$GANC" tests/golden/tiny_wgan.gan -o "$tmp/vg.exe" > /dev/null 2> "$tmp/vg.out"
+    record $? "valgrind ganc -o EXE tiny_wgan.gan (codegen, the module in 2 parts on 2 threads)" "$(head -5 "$tmp/vg.out")"
 else
     record 1 "valgrind" "valgrind is not installed (make deps installs it)"
 fi
