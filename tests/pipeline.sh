@@ -11,7 +11,9 @@
 #     vector functions there, a float64 program's too (Sleef_expf8_u10, Sleef_tanhd4_u10, ...);
 #   - an executable's module is compiled in parts on several threads (compiler/emit.c): with
 #     GANC_EMIT_THREADS=1, 2 and 3 the executables train to the same bits, every part compiles
-#     some of the loops, a bad GANC_EMIT_THREADS is an error, and `-o FILE.o` writes one object.
+#     some of the loops, a bad GANC_EMIT_THREADS is an error, and `-o FILE.o` writes one object;
+#   - OpenBLAS is loaded by the interpreter, not by every ganc: a compilation runs without it,
+#     and an interpreter that finds a library without cblas_dgemm says so.
 # Prints `ok - pipeline: ...` / `not ok - pipeline: ...: why`, then `N passed, M failed`.
 cd "$(dirname "$0")/.." || exit 2
 GANC=${GANC:-build/ganc}
@@ -116,6 +118,25 @@ GANC_TIME=1 GANC_EMIT_THREADS=2 "$GANC" "$prog" -o "$tmp/one.o" > /dev/null 2> "
 rc=$?
 [ $rc -eq 0 ] && [ -s "$tmp/one.o" ] && ! grep -q 'part 1' "$tmp/err" && [ "$(ls "$tmp" | grep -c '^one')" -eq 1 ]
 record $? "-o FILE.o writes the whole module as one object" "exit $rc: $(ls "$tmp" | grep '^one' | tr '\n' ' ')"
+
+# A libopenblas.so.0 without the cblas functions, found first: compiling does not touch it, the
+# interpreter's first product names it.
+mkdir -p "$tmp/fakeblas"
+if echo 'int not_blas(void) { return 0; }' | cc -shared -fPIC -x c - -o "$tmp/fakeblas/libopenblas.so.0"; then
+    if command -v strace > /dev/null; then   # ganc's own opens (not the linker's, which reads it)
+        LD_LIBRARY_PATH="$tmp/fakeblas" strace -e trace=open,openat -o "$tmp/trace" "$GANC" "$prog" -o "$tmp/noblas" \
+            > /dev/null 2> "$tmp/err"
+        rc=$?
+        [ $rc -eq 0 ] && ! grep -q 'libopenblas' "$tmp/trace"
+        record $? "a compilation does not load OpenBLAS" "exit $rc: $(grep libopenblas "$tmp/trace" | head -1) $(head -2 "$tmp/err")"
+    fi
+    LD_LIBRARY_PATH="$tmp/fakeblas" "$GANC" run "$prog" --steps 1 > /dev/null 2> "$tmp/err"
+    rc=$?
+    [ $rc -eq 1 ] && grep -q "the interpreter cannot load OpenBLAS (libopenblas.so.0): no cblas_dgemm" "$tmp/err"
+    record $? "the interpreter names an OpenBLAS it cannot use" "exit $rc: $(head -2 "$tmp/err")"
+else
+    record 1 "a stand-in libopenblas.so.0" "cc -shared failed"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
