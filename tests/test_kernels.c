@@ -401,6 +401,7 @@ static void test_shape_ops(void)
     broadcast_case(2, (int[]){2, 4}, 3, (int[]){2, 3, 4}, 0x5); /* [a,c] -> [a,b,c] */
     broadcast_case(2, (int[]){3, 4}, 4, (int[]){2, 3, 4, 2}, 0x6);
     broadcast_case(1, (int[]){5}, 4, (int[]){3, 5, 7, 9}, 0x2);    /* [C] -> [N,C,H,W] */
+    broadcast_case(1, (int[]){6}, 4, (int[]){3, 6, 7, 9}, 0x2);    /* the same, copied blocks */
     broadcast_case(2, (int[]){1, 4}, 4, (int[]){2, 1, 4, 3}, 0x6); /* size-1 axes */
 
     permute_case(2, (int[]){3, 5}, (int[]){1, 0});
@@ -429,6 +430,9 @@ static void test_large_shape_ops(void)
     broadcast_case(1, (int[]){257}, 2, (int[]){131, 257}, 0x2);
     broadcast_case(1, (int[]){131}, 3, (int[]){131, 5, 61}, 0x1);
     broadcast_case(1, (int[]){64}, 4, (int[]){33, 64, 7, 7}, 0x2);
+    /* a first block gathered, then copied: 32 blocks over 3 threads, and two new leading axes */
+    broadcast_case(1, (int[]){128}, 4, (int[]){33, 128, 7, 7}, 0x2);
+    broadcast_case(2, (int[]){9, 40}, 4, (int[]){5, 7, 9, 40}, 0xc);
     permute_case(3, (int[]){64, 33, 20}, (int[]){2, 0, 1});
     permute_case(4, (int[]){4, 32, 17, 16}, (int[]){0, 2, 3, 1});
     slice_pad_cases(4, (int[]){5, 8, 40, 41}, (int[]){5, 7, 38, 40}, (int[]){0, 1, 1, 0});
