@@ -95,6 +95,8 @@ static void blas_threads_for(double macs)
 {
     static int current;
     int want = macs < SMALL_PRODUCT ? 1 : pool_threads();
+    if (want > 1)
+        pool_park(); /* OpenBLAS's threads will spin: ours block */
     if (want != current) {
         openblas_set_num_threads(want);
         current = want;

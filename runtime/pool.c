@@ -5,13 +5,14 @@
  * the same T gives the same partition, and whatever a part reduces it reduces in a fixed order:
  * results are bit-identical from run to run.
  *
- * Two pools share the machine: this one and OpenBLAS's. They must never both spin. Our workers
- * never spin: between jobs they block on a condition variable (a futex), and the graph functions
- * call OpenBLAS (double products) from the main thread only, between jobs, while our workers
- * sleep; during a job no OpenBLAS call is made (a worker's conv or float product block uses
- * oneDNN on its own thread, see conv_dnnl.c and gemm.c). The main
- * thread waits for the last part on a condition variable too. A job costs a wake-up and a
- * join (some microseconds), so callers run small work on one thread (ganrt_parallel_loop).
+ * Two pools share the machine: this one and OpenBLAS's. They must never both spin. Between jobs
+ * our workers poll for a fraction of a millisecond (SPIN_PAUSES), then block on a condition
+ * variable (a futex); the graph functions call OpenBLAS (double products) from the main thread
+ * only, between jobs, and park the workers first when OpenBLAS will start its threads
+ * (pool_park, gemm.c), so they block at once; during a job no OpenBLAS call is made (a worker's
+ * conv or float product block uses oneDNN on its own thread, see conv_dnnl.c and gemm.c). The
+ * main thread polls for the last part, then waits on a condition variable too. A job still
+ * costs some microseconds, so callers run small work on one thread (ganrt_parallel_loop).
  * An element of a fused loop does not depend on the partition, so the loops' results do not
  * even depend on the thread count. */
 #include "pool.h"
@@ -19,40 +20,82 @@
 #include "ganrt.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+/* How long a thread polls before it blocks: for the next job (a worker) or for the last part (the
+ * caller), in pause instructions (27 ns each on the project's Zen 4: 10000 is about 0.3 ms). A
+ * job used to cost a futex wake-up and a join, each a system call and, on the project's virtual
+ * machine, a slow context switch: some 1150 futex calls per dcgan_ns iteration on 2 threads, 15%
+ * of its profile in the kernel. Most jobs follow each other within microseconds (a graph
+ * function's loops and kernel calls, the parts of one conv ending together), so a short poll
+ * catches them: dcgan_ns on 2 threads, idle machine, 17.8-18.5 it/s blocking at once, 19.0-20.0
+ * with 2000 pauses, 20.5-20.7 with 10000, 19.7-21.1 with 40000 (docs/performance.md). The bound
+ * keeps what a waiting pool takes from others (OpenBLAS's threads, other processes) to a fraction
+ * of a millisecond per job. */
+enum { SPIN_PAUSES = 10000 };
+
+static void cpu_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
 
 static struct {
     int threads;               /* workers + the main thread */
     pthread_t *workers;
     pthread_mutex_t lock;
     pthread_cond_t wake, done;
-    unsigned long generation;  /* bumped for every job */
-    int pending;               /* workers still running the current job */
+    atomic_ulong generation;   /* bumped for every job */
+    atomic_int pending;        /* workers still running the current job */
+    atomic_int sleepers;       /* workers blocked (or about to block) on wake */
+    atomic_int waiting;        /* the caller blocked (or about to) on done */
+    atomic_int parked;         /* workers are to block at once (pool_park) */
     PoolTask task;
     void *ctx;
     int nparts;
-} pool = {1, NULL, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0,
+} pool = {1, NULL, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0,
           NULL, NULL, 0};
+
+/* The generation after `seen`, polled, then waited for. A worker counts itself among the sleepers
+ * before its last look, and pool_run bumps the generation before it looks at the sleepers (both
+ * sequentially consistent), so one of the two sees the other: no wake-up is lost. */
+static unsigned long next_generation(unsigned long seen)
+{
+    for (int i = 0; i < SPIN_PAUSES && !atomic_load(&pool.parked); i++) {
+        unsigned long g = atomic_load(&pool.generation);
+        if (g != seen)
+            return g;
+        cpu_pause();
+    }
+    pthread_mutex_lock(&pool.lock);
+    atomic_fetch_add(&pool.sleepers, 1);
+    unsigned long g;
+    while ((g = atomic_load(&pool.generation)) == seen)
+        pthread_cond_wait(&pool.wake, &pool.lock);
+    atomic_fetch_sub(&pool.sleepers, 1);
+    pthread_mutex_unlock(&pool.lock);
+    return g;
+}
 
 static void *worker_main(void *arg)
 {
     int part = (int)(long)arg;
     unsigned long seen = 0;
-    pthread_mutex_lock(&pool.lock);
     for (;;) {
-        while (pool.generation == seen)
-            pthread_cond_wait(&pool.wake, &pool.lock);
-        seen = pool.generation;
-        PoolTask task = pool.task;
+        seen = next_generation(seen);
+        PoolTask task = pool.task; /* written before the generation was bumped */
         void *ctx = pool.ctx;
         int nparts = pool.nparts;
-        pthread_mutex_unlock(&pool.lock);
         for (int k = part; k < nparts; k += pool.threads)
             task(ctx, k, nparts);
-        pthread_mutex_lock(&pool.lock);
-        if (--pool.pending == 0)
+        if (atomic_fetch_sub(&pool.pending, 1) == 1 && atomic_load(&pool.waiting)) {
+            pthread_mutex_lock(&pool.lock);
             pthread_cond_signal(&pool.done);
+            pthread_mutex_unlock(&pool.lock);
+        }
     }
     return NULL;
 }
@@ -76,6 +119,24 @@ void pool_start(int threads)
 
 int pool_threads(void) { return pool.threads; }
 
+void pool_park(void) { atomic_store(&pool.parked, 1); }
+
+/* Returns when every worker has finished the current job: polled, then waited for (the same
+ * handshake as next_generation's, on pending and waiting). */
+static void join(void)
+{
+    for (int i = 0; i < SPIN_PAUSES && atomic_load(&pool.pending) > 0; i++)
+        cpu_pause();
+    if (atomic_load(&pool.pending) == 0)
+        return;
+    pthread_mutex_lock(&pool.lock);
+    atomic_store(&pool.waiting, 1);
+    while (atomic_load(&pool.pending) > 0)
+        pthread_cond_wait(&pool.done, &pool.lock);
+    atomic_store(&pool.waiting, 0);
+    pthread_mutex_unlock(&pool.lock);
+}
+
 void pool_run(PoolTask task, void *ctx, int nparts)
 {
     if (nparts <= 1 || pool.threads <= 1) {
@@ -83,20 +144,20 @@ void pool_run(PoolTask task, void *ctx, int nparts)
             task(ctx, k, nparts);
         return;
     }
-    pthread_mutex_lock(&pool.lock);
     pool.task = task;
     pool.ctx = ctx;
     pool.nparts = nparts;
-    pool.pending = pool.threads - 1;
-    pool.generation++;
-    pthread_cond_broadcast(&pool.wake);
-    pthread_mutex_unlock(&pool.lock);
+    atomic_store(&pool.pending, pool.threads - 1);
+    atomic_store(&pool.parked, 0);
+    atomic_fetch_add(&pool.generation, 1);
+    if (atomic_load(&pool.sleepers) > 0) {
+        pthread_mutex_lock(&pool.lock);
+        pthread_cond_broadcast(&pool.wake);
+        pthread_mutex_unlock(&pool.lock);
+    }
     for (int k = 0; k < nparts; k += pool.threads)
         task(ctx, k, nparts);
-    pthread_mutex_lock(&pool.lock);
-    while (pool.pending > 0)
-        pthread_cond_wait(&pool.done, &pool.lock);
-    pthread_mutex_unlock(&pool.lock);
+    join();
 }
 
 /* ----- fused loops ----------------------------------------------------------------------- */

@@ -15,6 +15,9 @@ typedef void (*PoolTask)(void *ctx, int part, int nparts);
 void pool_start(int threads);
 /* The number of threads a job can use (1 before pool_start). */
 int pool_threads(void);
+/* Makes the workers block at once instead of polling for the next job (pool.c's SPIN_PAUSES),
+ * until the next pool_run: before a call that starts another pool's threads (OpenBLAS). */
+void pool_park(void);
 /* Runs task(ctx, k, nparts) for k in [0, nparts) (part k on thread k mod pool_threads(),
  * part 0 on the calling thread), and returns when every part has returned. */
 void pool_run(PoolTask task, void *ctx, int nparts);
