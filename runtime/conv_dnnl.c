@@ -365,10 +365,18 @@ static int run_primitive(const Primitive *c, dnnl_stream_t stream, dnnl_memory_t
  * Sub-batches of 4 images: 5.3 ms on D's second layer, error 3.1e-7; 8: 4.9 ms, 4.2e-7; 16:
  * 4.7 ms, 7.4e-7; the whole batch 4.9 ms, 2e-6 (bench/conv_shapes, one thread). */
 enum { BF_UNIT = 8 };
+#define BF_BYTES (64.0 * 1024 * 1024)
 
-static int units(ConvKind kind, int batch, int nparts)
+static int units(ConvKind kind, int batch, const int *wd, int nparts)
 {
-    int n = kind == CONV_BACKWARD_WEIGHTS ? (batch + BF_UNIT - 1) / BF_UNIT : nparts;
+    if (kind != CONV_BACKWARD_WEIGHTS)
+        return nparts;
+    /* each unit holds a copy of the weights: at most BF_BYTES of them (a 512x512x4x4 kernel has
+     * 16 MB), or one per worker; fewer, larger units where the weights are that large */
+    double wbytes = sizeof(float) * (double)wd[0] * wd[1] * wd[2] * wd[3];
+    int n = (batch + BF_UNIT - 1) / BF_UNIT, most = (int)(BF_BYTES / wbytes);
+    most = most < nparts ? nparts : most;
+    n = n > most ? most : n;
     return n > MAX_UNITS ? MAX_UNITS : n;
 }
 
@@ -464,7 +472,7 @@ int conv_dnnl_f32(ConvKind kind, const float *a, const float *b, float *out, con
         nparts = MAX_PARTS;
     if (setup(nparts) != 0)
         return -1;
-    ConvJob job = {.kind = kind, .nparts = nparts, .nunits = units(kind, xd[0], nparts)};
+    ConvJob job = {.kind = kind, .nparts = nparts, .nunits = units(kind, xd[0], wd, nparts)};
     if (job.nunits < nparts)
         nparts = job.nparts = job.nunits;
     memcpy(job.xd, xd, sizeof job.xd);
