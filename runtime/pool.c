@@ -20,27 +20,52 @@
 #include "ganrt.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 /* How long a thread polls before it blocks: for the next job (a worker) or for the last part (the
- * caller), in pause instructions (27 ns each on the project's Zen 4: 10000 is about 0.3 ms). A
- * job used to cost a futex wake-up and a join, each a system call and, on the project's virtual
- * machine, a slow context switch: some 1150 futex calls per dcgan_ns iteration on 2 threads, 15%
- * of its profile in the kernel. Most jobs follow each other within microseconds (a graph
- * function's loops and kernel calls, the parts of one conv ending together), so a short poll
- * catches them: dcgan_ns on 2 threads, idle machine, 17.8-18.5 it/s blocking at once, 19.0-20.0
- * with 2000 pauses, 20.5-20.7 with 10000, 19.7-21.1 with 40000 (docs/performance.md). The bound
- * keeps what a waiting pool takes from others (OpenBLAS's threads, other processes) to a fraction
- * of a millisecond per job. */
-enum { SPIN_PAUSES = 10000 };
+ * caller), about 0.3 ms. A job used to cost a futex wake-up and a join, each a system call and,
+ * on the project's virtual machine, a slow context switch: some 1150 futex calls per dcgan_ns
+ * iteration on 2 threads, 15% of its profile in the kernel. Most jobs follow each other within
+ * microseconds (a graph function's loops and kernel calls, the parts of one conv ending
+ * together), so a short poll catches them: dcgan_ns on 2 threads, idle machine, 17.8-18.5 it/s
+ * blocking at once, 20.5-20.7 polling 0.3 ms (docs/performance.md). The poll pauses first, then
+ * yields the CPU: pausing alone, the waiting thread held a CPU that the thread it waited for
+ * needed whenever the machine had more runnable threads than CPUs (other processes, --threads
+ * above the cores): toy_wgan_gp on 2 threads beside one busy process fell from 9-10 it/s to 3.5,
+ * and with the yields it stays at 8.7-9.0. The bound keeps what a waiting pool takes from others
+ * (OpenBLAS's threads, other processes) to a fraction of a millisecond per job. */
+enum { SPIN_PAUSES = 256 };
+#define SPIN_SECONDS 3e-4
 
-static void cpu_pause(void)
+static double now_seconds(void)
 {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* One more look after look i (from 0): a pause for the first SPIN_PAUSES, then sched_yield (a
+ * thread we wait for may be waiting for this CPU) until SPIN_SECONDS have passed since the
+ * yields began; 0 when it is time to block. */
+static int poll_again(int i, double *since)
+{
+    if (i < SPIN_PAUSES) {
 #if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
+        __builtin_ia32_pause();
 #endif
+        return 1;
+    }
+    double t = now_seconds();
+    if (i == SPIN_PAUSES)
+        *since = t;
+    else if (t - *since > SPIN_SECONDS)
+        return 0;
+    sched_yield();
+    return 1;
 }
 
 static struct {
@@ -64,11 +89,13 @@ static struct {
  * sequentially consistent), so one of the two sees the other: no wake-up is lost. */
 static unsigned long next_generation(unsigned long seen)
 {
-    for (int i = 0; i < SPIN_PAUSES && !atomic_load(&pool.parked); i++) {
+    double since = 0;
+    for (int i = 0; !atomic_load(&pool.parked); i++) {
         unsigned long g = atomic_load(&pool.generation);
         if (g != seen)
             return g;
-        cpu_pause();
+        if (!poll_again(i, &since))
+            break;
     }
     pthread_mutex_lock(&pool.lock);
     atomic_fetch_add(&pool.sleepers, 1);
@@ -125,8 +152,9 @@ void pool_park(void) { atomic_store(&pool.parked, 1); }
  * handshake as next_generation's, on pending and waiting). */
 static void join(void)
 {
-    for (int i = 0; i < SPIN_PAUSES && atomic_load(&pool.pending) > 0; i++)
-        cpu_pause();
+    double since = 0;
+    for (int i = 0; atomic_load(&pool.pending) > 0 && poll_again(i, &since); i++)
+        ;
     if (atomic_load(&pool.pending) == 0)
         return;
     pthread_mutex_lock(&pool.lock);
