@@ -22,6 +22,7 @@
 #include <time.h>
 #include "diag.h"
 #include "target.h"
+#include "timing.h"
 
 LLVMTargetMachineRef emit_target_machine(const CodegenOptions *opt) {
     LLVMInitializeNativeTarget();
@@ -240,9 +241,8 @@ int emit_objects(LLVMModuleRef mod, LLVMTargetMachineRef tm, const CodegenOption
             rc = 1;
         }
         if (p > 0) LLVMDisposeTargetMachine(parts[p].tm);
-        if (getenv("GANC_TIME") && nparts > 1)
-            fprintf(stderr, "ganc: time:   part %d: %d loop functions, thread CPU %.3f s\n", p,
-                    p ? parts[p].nnames : nmovable - nnames, parts[p].cpu);
+        timing_detail("part %d: %d loop functions, thread CPU %.3f s", p, p ? parts[p].nnames : nmovable - nnames,
+                      parts[p].cpu);
     }
     if (bitcode) LLVMDisposeMemoryBuffer(bitcode);
     free(part);

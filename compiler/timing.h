@@ -6,5 +6,8 @@
 
 /* Ends the stage named `stage`, which ran since the previous mark; NULL starts the clock. */
 void timing_mark(const char *stage);
+/* One more line, indented under the stage it belongs to ("ganc: time:   part 1: ..."), with
+ * GANC_TIME=1 only. */
+void timing_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

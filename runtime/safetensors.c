@@ -762,13 +762,18 @@ static int check_entry(JsonParser *p, const char *tensor, const TensorEntry *ent
     return 0;
 }
 
+/* A tensor's name and shape from its header entry, no values yet. */
+static StTensor entry_tensor(const char *tensor, const TensorEntry *entry)
+{
+    StTensor t = {.name = xstrdup(tensor), .ndim = entry->ndim};
+    memcpy(t.shape, entry->shape, sizeof t.shape);
+    return t;
+}
+
 static StTensor decode_entry(const char *tensor, const TensorEntry *entry,
                              const unsigned char *data)
 {
-    StTensor t = {0};
-    t.name = xstrdup(tensor);
-    t.ndim = entry->ndim;
-    memcpy(t.shape, entry->shape, sizeof t.shape);
+    StTensor t = entry_tensor(tensor, entry);
     long count = element_count(entry->ndim, entry->shape);
     int size = dtype_size(entry->dtype);
     t.data = xmalloc(sizeof(double) * (size_t)count);
@@ -800,8 +805,7 @@ static int nonfinite_error(const char *path, const StTensor *t, long flat, doubl
 static int shape_entry(JsonParser *p, const char *tensor, const TensorEntry *entry, const unsigned char *data,
                        StTensor *t)
 {
-    *t = (StTensor){.name = xstrdup(tensor), .ndim = entry->ndim};
-    memcpy(t->shape, entry->shape, sizeof t->shape);
+    *t = entry_tensor(tensor, entry);
     long count = element_count(entry->ndim, entry->shape);
     int size = dtype_size(entry->dtype);
     const unsigned char *bytes = data + entry->offsets[0];
